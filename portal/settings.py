@@ -7,6 +7,7 @@ optionally, S3 storage (see README, "Production deployment").
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "accounts",
     "portal.catalog",
@@ -69,11 +71,14 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.portal",
             ],
         },
     },
 ]
 
+if "DATABASE_URL" not in os.environ:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the default SQLite file lives there
 DATABASES = {
     "default": dj_database_url.parse(
         envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
@@ -88,9 +93,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "accounts:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -105,3 +110,107 @@ MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-public/"
 
 REDIS_URL = envstr("REDIS_URL", "")
+
+# --- Captures, storage, uploads, task queue and REST API (portal.captures / portal.api) ---
+
+# Uploads never sit in memory: one handler streams every file to a temporary file on disk and
+# hashes it (SHA-256) chunk by chunk as it arrives.
+FILE_UPLOAD_HANDLERS = ["portal.captures.uploadhandler.HashingFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+# Next to MEDIA_ROOT by default, so saving a finished upload into local storage is a rename.
+FILE_UPLOAD_TEMP_DIR = envstr("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "upload-tmp"))
+# Django's check (files.E001) wants it to exist; a read-only install sets it to a writable path.
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+FILE_UPLOAD_PERMISSIONS = 0o640
+# Largest capture accepted, in bytes (default 200 GiB); bigger uploads get a clear 413 error.
+CAPTURE_MAX_UPLOAD_SIZE = envint("CAPTURE_MAX_UPLOAD_SIZE", 200 * 1024**3, minimum=1)
+
+# Local disk by default; S3-compatible object storage when a bucket is configured. Objects stay
+# private either way: media is only ever served through permission-checked views.
+AWS_STORAGE_BUCKET_NAME = envstr("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+    _media_storage: dict = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": envstr("AWS_S3_ENDPOINT_URL", "") or None,
+            "region_name": envstr("AWS_S3_REGION_NAME", "") or None,
+            "default_acl": None,  # bucket policy decides; never public-read
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _media_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+STORAGES = {
+    "default": _media_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# django-q2. Every cluster shares `name` (it salts the signed ORM payloads); a worker machine
+# picks its queue with the env variable Q_CLUSTER_NAME, which django-q2 looks up in ALT_CLUSTERS
+# (restoration workers add their own entry there).
+_Q_TIMEOUT = envint("Q_TIMEOUT", 6 * 3600, minimum=60)
+Q_CLUSTER = {
+    # Site-wide prefix shared by all clusters (signing salt, Redis key prefix).
+    "name": "portal",
+    # Queue this process serves unless Q_CLUSTER_NAME selects an entry of ALT_CLUSTERS.
+    "cluster_name": "portal",
+    # Per-queue overrides (workers, timeout, retry) selected by Q_CLUSTER_NAME.
+    "ALT_CLUSTERS": {},
+    # Worker processes; proxies are CPU-bound and ffmpeg already uses several threads.
+    "workers": envint("Q_WORKERS", 1, minimum=1),
+    # A task running longer than this is killed (a long tape's proxy takes a while).
+    "timeout": _Q_TIMEOUT,
+    # Seconds before an unacknowledged task is handed out again: must exceed `timeout`.
+    "retry": _Q_TIMEOUT + 600,
+    # Tries per task; proxy failures are mostly permanent, one retry covers a lost worker.
+    "max_attempts": 2,
+    # Failed tasks are acknowledged so they are not redelivered after `retry`.
+    "ack_failures": True,
+    # Keep the last successful task results for the admin.
+    "save_limit": 250,
+    # Recycle a worker after this many tasks to give back memory held by decoders.
+    "recycle": 50,
+    # Run tasks inline in the caller (tests, debugging) instead of queueing them.
+    "sync": envbool("Q_SYNC", False),
+    # Seconds between polls of the ORM broker for new tasks.
+    "poll": 1,
+    # Label of the django-q2 section in the admin.
+    "label": "Task queue",
+    # Use Redis as the broker when REDIS_URL is set, else the database (no extra service).
+    **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PagePagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.exceptions.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tape archive portal API",
+    "DESCRIPTION": "Collections, tapes and captures of your institution. Authenticate with "
+    "`Authorization: Token <key>` or a browser session.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI / Redoc assets are served from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

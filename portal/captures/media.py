@@ -1,0 +1,116 @@
+"""Streaming stored files with HTTP range requests (RFC 9110 section 14).
+
+Players seek by asking for byte ranges; archive files are large, so a response never reads a
+whole file: it streams the requested window in chunks. Only single ranges are honoured; a
+multi-range or malformed header is ignored and the whole file is sent (allowed by the RFC).
+Callers check permissions first: this module only serves what it is given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import IO
+
+from django.db.models.fields.files import FieldFile
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+CHUNK_SIZE = 256 * 1024
+_RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+
+
+class UnsatisfiableRange(Exception):
+    """The range starts beyond the end of the file (answer 416)."""
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) byte positions, inclusive, or None to send the whole file.
+
+    Raises UnsatisfiableRange for a syntactically valid range that selects no byte.
+    """
+    if not header or "," in header:
+        return None
+    match = _RANGE_RE.match(header)
+    if not match:
+        return None
+    first_text, last_text = match.groups()
+    if not first_text and not last_text:
+        return None
+    if not first_text:  # "bytes=-N": the last N bytes
+        suffix = int(last_text)
+        if suffix == 0 or size == 0:
+            raise UnsatisfiableRange
+        return max(size - suffix, 0), size - 1
+    first = int(first_text)
+    last = int(last_text) if last_text else size - 1
+    if last < first:
+        return None  # invalid range: ignore it
+    if first >= size:
+        raise UnsatisfiableRange
+    return first, min(last, size - 1)
+
+
+def _iter_window(handle: IO[bytes], first: int, length: int) -> Iterator[bytes]:
+    try:
+        handle.seek(first)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def serve_file_with_ranges(
+    request: HttpRequest,
+    field_file: FieldFile,
+    content_type: str,
+    filename: str,
+    *,
+    as_attachment: bool = False,
+) -> HttpResponse:
+    """Stream ``field_file`` honouring a Range header (206/416), for GET and HEAD."""
+    if not field_file:
+        raise Http404("This file does not exist (yet).")
+    storage = field_file.storage
+    try:
+        size = storage.size(field_file.name)
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404("This file is missing from storage.") from exc
+
+    common = {
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": content_disposition_header(as_attachment, filename),
+        # Private: a shared cache must never keep an institution's media.
+        "Cache-Control": "private, max-age=0, must-revalidate",
+        "X-Content-Type-Options": "nosniff",
+    }
+    try:
+        window = parse_range(request.headers.get("Range"), size)
+    except UnsatisfiableRange:
+        response = HttpResponse(status=416, content_type=content_type)
+        response["Content-Range"] = f"bytes */{size}"
+        for key, value in common.items():
+            response[key] = value
+        return response
+
+    first, last = window if window is not None else (0, size - 1)
+    length = max(last - first + 1, 0)
+    if request.method == "HEAD" or length == 0:
+        response: HttpResponse | StreamingHttpResponse = HttpResponse(content_type=content_type)
+    else:
+        handle = storage.open(field_file.name, "rb")
+        response = StreamingHttpResponse(
+            _iter_window(handle, first, length), content_type=content_type
+        )
+    if window is not None:
+        response.status_code = 206
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Content-Length"] = str(length)
+    for key, value in common.items():
+        response[key] = value
+    return response

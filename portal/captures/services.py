@@ -1,0 +1,381 @@
+"""Writes of captures: upload (probe, poster, audit, proxy task), proxy making, deletion.
+
+A capture is accepted only when PyAV can read it as a video; a rejected file leaves nothing
+behind (no row, no stored file). The original is stored byte for byte and never opened for
+writing again; the poster and the browser proxy are separate files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path, PurePath
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.permissions import Role, require_role
+from portal.audit.services import audit_record
+from portal.captures.exceptions import CaptureRejected, ProxyError, UploadTooLarge
+from portal.captures.models import Capture, ProxyStatus
+
+logger = logging.getLogger(__name__)
+
+PROXY_TASK = "portal.captures.tasks.build_capture_proxy"
+_HASH_CHUNK = 1024 * 1024
+
+
+def _now() -> Any:
+    return timezone.now()
+
+
+def _temp_dir() -> str:
+    path = getattr(settings, "FILE_UPLOAD_TEMP_DIR", None) or tempfile.gettempdir()
+    os.makedirs(path, exist_ok=True)
+    return str(path)
+
+
+@contextlib.contextmanager
+def _local_upload(upload: File) -> Iterator[tuple[str, str, int]]:
+    """(path on disk, sha256, size) of an upload, spooling it to a temp file when needed.
+
+    Uploads through HashingFileUploadHandler already sit on disk with their hash; anything else
+    (a file from a script, the demo clip) is copied in chunks while hashing.
+    """
+    temp_path = getattr(upload, "temporary_file_path", None)
+    known_hash = getattr(upload, "sha256", "")
+    if temp_path is not None and known_hash:
+        path = temp_path()
+        yield path, known_hash, os.path.getsize(path)
+        return
+    hasher = hashlib.sha256()
+    fd, path = tempfile.mkstemp(prefix="capture-", dir=_temp_dir())
+    try:
+        with os.fdopen(fd, "wb") as out:
+            upload.seek(0)
+            for chunk in upload.chunks(_HASH_CHUNK):
+                hasher.update(chunk)
+                out.write(chunk)
+        upload.seek(0)
+        yield path, hasher.hexdigest(), os.path.getsize(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _probe(path: str, filename: str) -> Any:
+    from restoration.engine.exceptions import InvalidVideoError
+    from restoration.engine.video import extract_frame, probe
+
+    try:
+        info = probe(path)
+        if info.width <= 0 or info.height <= 0 or info.frame_count <= 0:
+            raise InvalidVideoError("the file has no decodable video frames")
+        _check_complete(path, info)
+        poster_rgb = extract_frame(path, at_s=min(1.0, info.duration_s / 3))
+    except InvalidVideoError as exc:
+        # The engine names the file by its path: show the uploader's name, not a temp path.
+        reason = str(exc).replace(f"{path}: ", "").replace(path, "the file")
+        raise CaptureRejected(
+            f"“{filename}” cannot be used as a capture: {reason}. Upload a complete video file "
+            "(for example FFV1/MKV, DV, ProRes, MPEG-2 or H.264)."
+        ) from exc
+    return info, poster_rgb
+
+
+def _check_complete(path: str, info: Any) -> None:
+    """Raise InvalidVideoError when the video stream ends early (a truncated upload).
+
+    The container header announces a duration (Matroska and MP4 write it when the file is
+    finished); a cut-off file still has that header but fewer frames. Demuxing reads packets
+    without decoding them, so this costs one sequential read of the file.
+    """
+    import av
+
+    from restoration.engine.exceptions import InvalidVideoError
+
+    try:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            packets = sum(1 for packet in container.demux(stream) if packet.size > 0)
+    except av.error.FFmpegError as exc:
+        raise InvalidVideoError(f"the video stream is damaged or cut off ({exc})") from exc
+    expected = max(info.frame_count, round(info.duration_s * float(info.frame_rate)))
+    # A few frames of slack: B-frame reordering, rounding of durations, a missing last packet.
+    if packets < expected * 0.98 - 2:
+        raise InvalidVideoError(
+            f"the file is truncated: its header announces about {expected} frames but only "
+            f"{packets} are present. The upload or the copy was probably interrupted"
+        )
+
+
+def _poster_jpeg(rgb: Any, *, max_width: int = 960) -> bytes:
+    from PIL import Image
+
+    image = Image.fromarray(rgb)
+    if image.width > max_width:
+        image = image.resize((max_width, round(image.height * max_width / image.width)))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def _fraction_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _safe_filename(name: str) -> str:
+    base = PurePath(name.replace("\\", "/")).name.strip() or "capture"
+    return base[:255]
+
+
+def capture_create(*, tape: Any, upload: File, actor: Any, filename: str | None = None) -> Capture:
+    """Accept ``upload`` as a capture of ``tape``: check, probe, store, poster, audit, proxy task.
+
+    ``actor`` None means the system (demo data, management commands): no role check.
+    Raises PermissionDenied, UploadTooLarge or CaptureRejected; on any error nothing is stored.
+    """
+    institution = tape.institution
+    if actor is not None:
+        require_role(actor, institution, Role.ARCHIVIST)
+    original_filename = _safe_filename(filename or upload.name or "capture")
+    size = upload.size or 0
+    if size > settings.CAPTURE_MAX_UPLOAD_SIZE:
+        raise UploadTooLarge(_too_large_message())
+    if size == 0:
+        raise CaptureRejected(f"“{original_filename}” is empty (0 bytes). Choose the video file again.")
+
+    with _local_upload(upload) as (path, sha256, size):
+        info, poster_rgb = _probe(path, original_filename)
+        poster = _poster_jpeg(poster_rgb)
+        capture = Capture(
+            institution=institution,
+            tape=tape,
+            original_filename=original_filename,
+            size_bytes=size,
+            sha256=sha256,
+            container=info.container[:100],
+            video_codec=info.video_codec[:64],
+            pixel_format=(info.pixel_format or "")[:32],
+            width=info.width,
+            height=info.height,
+            sample_aspect=_fraction_text(info.sample_aspect),
+            display_aspect=_fraction_text(info.display_aspect),
+            frame_rate=_fraction_text(info.frame_rate),
+            frame_count=info.frame_count,
+            duration_s=float(info.duration_s),
+            interlaced=info.interlaced,
+            field_order=info.field_order or "",
+            bit_rate=info.bit_rate,
+            audio_streams=[_audio_dict(stream) for stream in info.audio_streams],
+            uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        try:
+            with transaction.atomic():
+                # A file already on disk (the upload's temporary file) is moved, not copied.
+                source: File = upload if hasattr(upload, "temporary_file_path") else File(
+                    open(path, "rb")  # noqa: SIM115 - closed below
+                )
+                try:
+                    capture.original.save(original_filename, source, save=False)
+                finally:
+                    if source is not upload:
+                        source.close()
+                capture.poster.save("poster.jpg", ContentFile(poster), save=False)
+                capture.save()
+                audit_record(
+                    actor=actor,
+                    institution=institution,
+                    action="capture.created",
+                    target=capture,
+                    tape=tape,
+                    changes={"file": [None, original_filename]},
+                    details={
+                        "sha256": sha256,
+                        "size_bytes": size,
+                        **{k: v for k, v in capture.technical_metadata().items()
+                           if k != "audio_streams"},
+                    },
+                )
+                transaction.on_commit(lambda: capture_enqueue_proxy(capture=capture))
+        except BaseException:
+            _delete_files(capture, "original", "poster")
+            raise
+    return capture
+
+
+def _audio_dict(stream: Any) -> dict[str, Any]:
+    return {
+        "index": stream.index,
+        "codec": stream.codec,
+        "sample_rate": stream.sample_rate,
+        "channels": stream.channels,
+        "layout": stream.layout,
+    }
+
+
+def _too_large_message() -> str:
+    limit_gib = settings.CAPTURE_MAX_UPLOAD_SIZE / 1024**3
+    return (
+        f"The file is larger than the upload limit of {limit_gib:.3g} GiB "
+        f"({settings.CAPTURE_MAX_UPLOAD_SIZE} bytes). Ask your administrator to raise "
+        "CAPTURE_MAX_UPLOAD_SIZE, or split the capture."
+    )
+
+
+def upload_too_large_error() -> UploadTooLarge:
+    return UploadTooLarge(_too_large_message())
+
+
+def _delete_files(capture: Capture, *names: str) -> None:
+    for name in names:
+        field = getattr(capture, name)
+        if field and field.name:
+            try:
+                field.storage.delete(field.name)
+            except OSError:
+                logger.exception("could not delete %s of capture %s", field.name, capture.pk)
+
+
+def capture_enqueue_proxy(*, capture: Capture) -> None:
+    """Queue the proxy task (django-q2); the worker claims it with a guarded update."""
+    from django_q.tasks import async_task
+
+    async_task(PROXY_TASK, capture.pk, task_name=f"capture-proxy-{capture.pk}", group="proxy")
+
+
+def capture_proxy_retry(*, capture: Capture, actor: Any) -> bool:
+    """Put a failed proxy back in the queue. Returns False when it was not failed."""
+    require_role(actor, capture.institution, Role.ARCHIVIST)
+    with transaction.atomic():
+        reset = Capture.objects.filter(pk=capture.pk, proxy_status=ProxyStatus.FAILED).update(
+            proxy_status=ProxyStatus.PENDING, proxy_error="", proxy_finished_at=None
+        )
+        if reset:
+            audit_record(
+                actor=actor,
+                institution=capture.institution,
+                action="capture.proxy_retried",
+                target=capture,
+                tape=capture.tape,
+            )
+            transaction.on_commit(lambda: capture_enqueue_proxy(capture=capture))
+    return bool(reset)
+
+
+@contextlib.contextmanager
+def local_file(field_file: Any) -> Iterator[str]:
+    """A path on local disk for a stored file (the file itself on FileSystemStorage)."""
+    try:
+        local_path = field_file.storage.path(field_file.name)
+    except NotImplementedError:  # remote storage (S3): copy it down for the decoder
+        local_path = None
+    if local_path is not None:
+        yield local_path
+        return
+    suffix = Path(field_file.name).suffix
+    fd, path = tempfile.mkstemp(prefix="capture-src-", suffix=suffix, dir=_temp_dir())
+    try:
+        with os.fdopen(fd, "wb") as out, field_file.storage.open(field_file.name, "rb") as src:
+            shutil.copyfileobj(src, out, _HASH_CHUNK)
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def capture_proxy_build(*, capture_id: int) -> bool:
+    """Make the H.264/AAC MP4 browser proxy of a capture. Returns False when not claimed.
+
+    Claiming is a guarded update (pending -> running), so a redelivered task never makes the
+    same proxy twice at once.
+    """
+    from restoration.engine.exceptions import EngineError
+    from restoration.engine.video import make_access_copy
+
+    claimed = Capture.objects.filter(pk=capture_id, proxy_status=ProxyStatus.PENDING).update(
+        proxy_status=ProxyStatus.RUNNING, proxy_started_at=_now(), proxy_error=""
+    )
+    if not claimed:
+        return False
+    capture = Capture.objects.select_related("tape", "institution").get(pk=capture_id)
+    fd, dst = tempfile.mkstemp(prefix="proxy-", suffix=".mp4", dir=_temp_dir())
+    os.close(fd)
+    try:
+        with local_file(capture.original) as src:
+            make_access_copy(src, dst)
+        with transaction.atomic(), open(dst, "rb") as handle:
+            if capture.proxy:
+                _delete_files(capture, "proxy")
+            capture.proxy.save("proxy.mp4", File(handle), save=False)
+            capture.proxy_status = ProxyStatus.READY
+            capture.proxy_finished_at = _now()
+            capture.save(update_fields=["proxy", "proxy_status", "proxy_finished_at"])
+            audit_record(
+                actor=None,
+                institution=capture.institution,
+                action="capture.proxy_ready",
+                target=capture,
+                tape=capture.tape,
+            )
+        return True
+    except Exception as exc:
+        permanent = getattr(exc, "permanent", not isinstance(exc, OSError))
+        message = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+        logger.exception("proxy of capture %s failed", capture_id)
+        with transaction.atomic():
+            Capture.objects.filter(pk=capture_id).update(
+                proxy_status=ProxyStatus.FAILED,
+                proxy_error=message[:2000],
+                proxy_finished_at=_now(),
+            )
+            audit_record(
+                actor=None,
+                institution=capture.institution,
+                action="capture.proxy_failed",
+                target=capture,
+                tape=capture.tape,
+                details={"error": message[:500], "permanent": permanent},
+            )
+        raise ProxyError(f"Could not make the browser proxy: {message}", permanent=permanent) from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(dst)
+
+
+def capture_delete(*, capture: Capture, actor: Any) -> None:
+    """Delete a capture and its files (managers only: originals are archival masters)."""
+    require_role(actor, capture.institution, Role.MANAGER)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            institution=capture.institution,
+            action="capture.deleted",
+            target=capture,
+            tape=capture.tape,
+            changes={"file": [capture.original_filename, None]},
+            details={"sha256": capture.sha256},
+        )
+        names = [(f.storage, f.name) for f in (capture.original, capture.poster, capture.proxy) if f]
+        capture.delete()
+        transaction.on_commit(lambda: _delete_stored(names))
+
+
+def _delete_stored(names: list[tuple[Any, str]]) -> None:
+    for storage, name in names:
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.exception("could not delete %s", name)
