@@ -1,1 +1,98 @@
-"""Models of Accounts."""
+"""Institutions, memberships and roles.
+
+Every archive object (collection, tape, capture, job...) belongs to exactly one institution and is
+read through ``.for_institution(institution)`` (``InstitutionScopedQuerySet``), the single
+scoping rule of the project: an object of another institution simply does not exist (404).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.conf import settings
+from django.db import models
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+class InstitutionScopedQuerySet(models.QuerySet[_M]):
+    """Queryset of a model with an ``institution`` foreign key (or a path to one)."""
+
+    #: Lookup path from the model to its Institution, e.g. ``"tape__institution"`` for a capture.
+    institution_path = "institution"
+
+    def for_institution(self, institution: "Institution | None") -> "InstitutionScopedQuerySet[_M]":
+        if institution is None:
+            return self.none()
+        path = getattr(self.model, "institution_path", self.institution_path)
+        return self.filter(**{path: institution})
+
+
+class Institution(models.Model):
+    """An archive, library or museum whose staff catalog and restore their own tapes."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    # Settings of the institution; later issues (publication, review) read them.
+    public_access = models.BooleanField(
+        default=False, help_text="Published restored versions may be shown to the public."
+    )
+    allow_self_approval = models.BooleanField(
+        default=False,
+        help_text="A reviewer may approve a restoration they requested themselves.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    """Roles are ordered: each role can do everything the roles before it can."""
+
+    ARCHIVIST = "archivist", "Archivist"
+    REVIEWER = "reviewer", "Reviewer"
+    MANAGER = "manager", "Manager"
+
+
+ROLE_RANK: dict[str, int] = {Role.ARCHIVIST: 1, Role.REVIEWER: 2, Role.MANAGER: 3}
+
+
+class MembershipQuerySet(InstitutionScopedQuerySet["Membership"]):
+    def for_user(self, user: "AbstractBaseUser | Any") -> "MembershipQuerySet":
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(user=user)
+
+
+class Membership(models.Model):
+    """A user's role at one institution. A user may belong to several institutions."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ARCHIVIST)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["institution__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "institution"], name="unique_membership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.institution} ({self.role})"
+
+    def has_role(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]

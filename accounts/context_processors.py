@@ -1,0 +1,49 @@
+"""Template context for the page layout: active institution, switcher and navigation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from accounts.models import Role
+from accounts.permissions import role_at_least
+from accounts.selectors import current_membership, memberships_for_user
+
+# (label, url name, minimum role). Links whose route does not exist (yet) are left out, so the
+# menu never shows a dead link.
+NAV_LINKS: list[tuple[str, str, str]] = [
+    ("Catalog", "catalog:tape_list", Role.ARCHIVIST),
+    ("Collections", "catalog:collection_list", Role.ARCHIVIST),
+    ("Uploads", "captures:upload", Role.ARCHIVIST),
+    ("Jobs", "restoration:job_list", Role.ARCHIVIST),
+    ("Review", "restoration:review_list", Role.REVIEWER),
+    ("History", "audit:institution_history", Role.MANAGER),
+    ("Members", "accounts:members", Role.MANAGER),
+]
+
+
+def _url(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def portal(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    membership = current_membership(request)
+    nav = []
+    for label, name, role in NAV_LINKS:
+        url = _url(name)
+        if url is not None and role_at_least(membership, role):
+            nav.append({"label": label, "url": url, "active": request.path.startswith(url)})
+    return {
+        "active_membership": membership,
+        "active_institution": membership.institution if membership else None,
+        "user_memberships": list(memberships_for_user(user)),
+        "nav_links": nav,
+    }

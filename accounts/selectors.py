@@ -1,0 +1,70 @@
+"""Reads of accounts data, and THE scoping selector: ``current_institution(request)``.
+
+The active institution is stored in the session (``SESSION_KEY``); a user with one membership
+never has to pick. Every page and API endpoint reads objects through
+``Model.objects.for_institution(current_institution(request))`` or ``get_for_institution``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db import models
+from django.http import Http404, HttpRequest
+
+from accounts.models import Institution, Membership
+
+SESSION_KEY = "active_institution_id"
+_CACHE_ATTR = "_active_membership"
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def memberships_for_user(user: Any) -> models.QuerySet[Membership]:
+    return Membership.objects.for_user(user).select_related("institution")
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The membership of the request's user at the active institution (cached per request)."""
+    if hasattr(request, _CACHE_ATTR):
+        return getattr(request, _CACHE_ATTR)
+    user = getattr(request, "user", None)
+    memberships = list(memberships_for_user(user)) if user is not None else []
+    membership: Membership | None = None
+    session = getattr(request, "session", None)
+    wanted = session.get(SESSION_KEY) if session is not None else None
+    for candidate in memberships:
+        if candidate.institution_id == wanted:
+            membership = candidate
+            break
+    if membership is None and memberships:
+        membership = memberships[0]
+    setattr(request, _CACHE_ATTR, membership)
+    # Views read these two attributes; set them here so every caller sees the same answer.
+    request.membership = membership  # type: ignore[attr-defined]
+    request.institution = membership.institution if membership else None  # type: ignore[attr-defined]
+    return membership
+
+
+def current_institution(request: HttpRequest) -> Institution | None:
+    membership = current_membership(request)
+    return membership.institution if membership else None
+
+
+def get_for_institution(
+    queryset: models.QuerySet[_M], institution: Institution | None, **lookup: Any
+) -> _M:
+    """One object of ``institution`` or Http404 (also for objects of other institutions)."""
+    scoped = queryset.for_institution(institution)  # type: ignore[attr-defined]
+    try:
+        return scoped.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError) as exc:
+        raise Http404(f"No {queryset.model._meta.verbose_name} found.") from exc
+
+
+def institution_members(institution: Institution) -> models.QuerySet[Membership]:
+    return (
+        Membership.objects.for_institution(institution)
+        .select_related("user")
+        .order_by("user__username")
+    )

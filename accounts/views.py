@@ -1,0 +1,98 @@
+"""Institution switching and member management. Login, logout and password change are Django's
+own views (see accounts/urls.py) with templates in templates/registration/."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.exceptions import MembershipError
+from accounts.forms import MemberAddForm, MemberRoleForm
+from accounts.models import Membership, Role
+from accounts.permissions import member_required
+from accounts.selectors import get_for_institution, institution_members
+from accounts.services import (
+    institution_switch,
+    membership_add,
+    membership_change_role,
+    membership_remove,
+)
+
+
+@login_required
+@require_POST
+def switch_institution(request: HttpRequest) -> HttpResponse:
+    try:
+        institution_id = int(request.POST.get("institution", ""))
+    except ValueError:
+        institution_id = 0
+    institution = institution_switch(request=request, institution_id=institution_id)
+    messages.success(request, f"You are now working in {institution}.")
+    # Object pages of the previous institution would answer 404 in the new one: start at home.
+    target = "/"
+    return HttpResponseRedirect(target)
+
+
+@member_required(Role.MANAGER)
+def members(request: HttpRequest) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership_add(
+                actor=request.user,
+                institution=institution,
+                user=form.cleaned_data["username"],
+                role=form.cleaned_data["role"],
+            )
+        except MembershipError as exc:
+            form.add_error("username", exc.message)
+        else:
+            messages.success(request, f"Added {form.cleaned_data['username']}.")
+            return redirect("accounts:members")
+    return render(
+        request,
+        "accounts/members.html",
+        {
+            "members": institution_members(institution),
+            "form": form,
+            "roles": Role.choices,
+        },
+    )
+
+
+@member_required(Role.MANAGER)
+@require_POST
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_for_institution(
+        Membership.objects.select_related("user", "institution"), request.institution, pk=pk  # type: ignore[attr-defined]
+    )
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            membership_change_role(actor=request.user, membership=membership, role=form.cleaned_data["role"])
+        except MembershipError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
+    else:
+        messages.error(request, "Choose one of the listed roles.")
+    return redirect("accounts:members")
+
+
+@member_required(Role.MANAGER)
+@require_POST
+def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = get_for_institution(
+        Membership.objects.select_related("user", "institution"), request.institution, pk=pk  # type: ignore[attr-defined]
+    )
+    try:
+        membership_remove(actor=request.user, membership=membership)
+    except MembershipError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Removed {membership.user} from {membership.institution}.")
+    return redirect("accounts:members")

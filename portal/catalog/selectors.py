@@ -1,0 +1,75 @@
+"""Reads of the catalog. Every list is scoped with ``.for_institution``."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from accounts.models import Institution
+from portal.catalog.models import Collection, Tape, TapeMetadata
+
+#: Public sort keys of the tape list -> ORM ordering.
+TAPE_SORTS: dict[str, tuple[str, ...]] = {
+    "identifier": ("identifier",),
+    "-identifier": ("-identifier",),
+    "title": ("title", "identifier"),
+    "-title": ("-title", "identifier"),
+    "date": ("date_start", "identifier"),
+    "-date": ("-date_start", "identifier"),
+    "format": ("carrier_format", "identifier"),
+    "-format": ("-carrier_format", "identifier"),
+    "updated": ("updated_at", "identifier"),
+    "-updated": ("-updated_at", "identifier"),
+    "captures": ("capture_count", "identifier"),
+    "-captures": ("-capture_count", "identifier"),
+}
+
+
+def tape_list(
+    *,
+    institution: Institution | None,
+    search: str = "",
+    collection_id: int | None = None,
+    carrier_format: str = "",
+    video_standard: str = "",
+    has_captures: bool | None = None,
+    sort: str = "identifier",
+) -> QuerySet[Tape]:
+    """Tapes of ``institution``, searched, filtered and sorted; each row knows its
+    ``capture_count`` and collection without extra queries."""
+    tapes = (
+        Tape.objects.for_institution(institution)
+        .select_related("collection")
+        .annotate(capture_count=Count("captures", distinct=True))
+    )
+    search = search.strip()
+    if search:
+        in_metadata = TapeMetadata.objects.filter(tape=OuterRef("pk"), value__icontains=search)
+        tapes = tapes.filter(
+            Q(identifier__icontains=search)
+            | Q(title__icontains=search)
+            | Q(description__icontains=search)
+            | Q(Exists(in_metadata))
+        )
+    if collection_id is not None:
+        tapes = tapes.filter(collection_id=collection_id)
+    if carrier_format:
+        tapes = tapes.filter(carrier_format=carrier_format)
+    if video_standard:
+        tapes = tapes.filter(video_standard=video_standard)
+    if has_captures is not None:
+        tapes = tapes.filter(capture_count__gt=0) if has_captures else tapes.filter(
+            capture_count=0
+        )
+    return tapes.order_by(*TAPE_SORTS.get(sort, TAPE_SORTS["identifier"]))
+
+
+def collection_list(*, institution: Institution | None) -> QuerySet[Collection]:
+    return Collection.objects.for_institution(institution).annotate(tape_count=Count("tapes"))
+
+
+def tape_with_metadata(*, institution: Institution | None) -> QuerySet[Tape]:
+    return (
+        Tape.objects.for_institution(institution)
+        .select_related("collection", "institution")
+        .prefetch_related("metadata")
+    )

@@ -1,0 +1,189 @@
+"""Writes to the catalog. Each service checks the actor's role, changes the rows and records the
+audit event in one transaction. ``actor=None`` means the system (management commands)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import Institution, Role
+from accounts.permissions import require_role
+from portal.audit.services import audit_record, diff, snapshot
+from portal.catalog.exceptions import CollectionNotEmptyError, TapeHasCapturesError
+from portal.catalog.models import Collection, Tape, TapeMetadata
+
+COLLECTION_FIELDS = ("name", "description")
+EDIT_ROLE = Role.ARCHIVIST
+
+
+def _check(actor: Any, institution: Institution) -> None:
+    if actor is not None:
+        require_role(actor, institution, EDIT_ROLE)
+
+
+def _metadata_snapshot(tape: Tape) -> dict[str, str]:
+    return {f"meta:{item.key}": item.value for item in tape.metadata.all()}
+
+
+def _set_metadata(tape: Tape, metadata: Mapping[str, str]) -> None:
+    """Replace the tape's key/value metadata by ``metadata`` (empty values remove a key)."""
+    wanted = {key.strip(): str(value) for key, value in metadata.items() if key.strip()}
+    wanted = {key: value for key, value in wanted.items() if value != ""}
+    existing = {item.key: item for item in tape.metadata.all()}
+    for key, item in existing.items():
+        if key not in wanted:
+            item.delete()
+        elif item.value != wanted[key]:
+            item.value = wanted[key]
+            item.save(update_fields=["value"])
+    TapeMetadata.objects.bulk_create(
+        [TapeMetadata(tape=tape, key=key, value=value) for key, value in wanted.items()
+         if key not in existing]
+    )
+
+
+def tape_create(
+    *,
+    actor: Any,
+    institution: Institution,
+    metadata: Mapping[str, str] | None = None,
+    **fields: Any,
+) -> Tape:
+    """Create a tape; ``fields`` are Tape.FIELDS (``collection`` a Collection or None)."""
+    _check(actor, institution)
+    unknown = set(fields) - set(Tape.FIELDS)
+    if unknown:
+        raise TypeError(f"unknown tape fields: {sorted(unknown)}")
+    with transaction.atomic():
+        tape = Tape(institution=institution, created_by=actor, **fields)
+        tape.full_clean()
+        tape.save()
+        if metadata:
+            _set_metadata(tape, metadata)
+        new = {**snapshot(tape, Tape.FIELDS), **_metadata_snapshot(tape)}
+        audit_record(
+            actor=actor,
+            institution=institution,
+            action="tape.created",
+            target=tape,
+            tape=tape,
+            changes=diff({}, {key: value for key, value in new.items() if value not in ("", None)}),
+        )
+    return tape
+
+
+def tape_update(
+    *,
+    actor: Any,
+    tape: Tape,
+    metadata: Mapping[str, str] | None = None,
+    **fields: Any,
+) -> Tape:
+    """Change fields (and, when given, replace the metadata); records the diff if any."""
+    _check(actor, tape.institution)
+    unknown = set(fields) - set(Tape.FIELDS)
+    if unknown:
+        raise TypeError(f"unknown tape fields: {sorted(unknown)}")
+    with transaction.atomic():
+        old = {**snapshot(tape, Tape.FIELDS), **_metadata_snapshot(tape)}
+        for name, value in fields.items():
+            setattr(tape, name, value)
+        tape.full_clean()
+        tape.save()
+        if metadata is not None:
+            _set_metadata(tape, metadata)
+        new = {**snapshot(tape, Tape.FIELDS), **_metadata_snapshot(tape)}
+        changes = diff(old, new)
+        if changes:
+            audit_record(
+                actor=actor,
+                institution=tape.institution,
+                action="tape.updated",
+                target=tape,
+                tape=tape,
+                changes=changes,
+            )
+    return tape
+
+
+def tape_delete(*, actor: Any, tape: Tape) -> None:
+    """Delete a tape without captures (a tape's captures are deleted first, each audited)."""
+    _check(actor, tape.institution)
+    captures = getattr(tape, "captures", None)
+    if captures is not None and captures.exists():
+        raise TapeHasCapturesError(
+            f"Tape {tape.identifier} has {captures.count()} capture(s); delete them first."
+        )
+    with transaction.atomic():
+        old = {**snapshot(tape, Tape.FIELDS), **_metadata_snapshot(tape)}
+        audit_record(
+            actor=actor,
+            institution=tape.institution,
+            action="tape.deleted",
+            target=tape,
+            tape=tape,
+            changes=diff(old, {}),
+        )
+        tape.delete()
+
+
+def collection_create(
+    *, actor: Any, institution: Institution, name: str, description: str = ""
+) -> Collection:
+    _check(actor, institution)
+    with transaction.atomic():
+        collection = Collection(institution=institution, name=name, description=description)
+        collection.full_clean()
+        collection.save()
+        audit_record(
+            actor=actor,
+            institution=institution,
+            action="collection.created",
+            target=collection,
+            changes=diff({}, {k: v for k, v in snapshot(collection, COLLECTION_FIELDS).items() if v}),
+        )
+    return collection
+
+
+def collection_update(*, actor: Any, collection: Collection, **fields: Any) -> Collection:
+    _check(actor, collection.institution)
+    unknown = set(fields) - set(COLLECTION_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown collection fields: {sorted(unknown)}")
+    with transaction.atomic():
+        old = snapshot(collection, COLLECTION_FIELDS)
+        for name, value in fields.items():
+            setattr(collection, name, value)
+        collection.full_clean()
+        collection.save()
+        changes = diff(old, snapshot(collection, COLLECTION_FIELDS))
+        if changes:
+            audit_record(
+                actor=actor,
+                institution=collection.institution,
+                action="collection.updated",
+                target=collection,
+                changes=changes,
+            )
+    return collection
+
+
+def collection_delete(*, actor: Any, collection: Collection) -> None:
+    _check(actor, collection.institution)
+    tape_count = collection.tapes.count()
+    if tape_count:
+        raise CollectionNotEmptyError(
+            f"Collection {collection.name!r} still holds {tape_count} tape(s); move them to "
+            "another collection or delete them first."
+        )
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            institution=collection.institution,
+            action="collection.deleted",
+            target=collection,
+            changes=diff(snapshot(collection, COLLECTION_FIELDS), {}),
+        )
+        collection.delete()
