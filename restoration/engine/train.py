@@ -1,0 +1,613 @@
+"""Training loop for the restoration networks (``python -m restoration train``).
+
+Data are made on the fly: clips with synthetic camera motion from the packaged still photos
+(``synth.make_clip``), degraded by the tape simulator (``degrade.degrade_clip``) at a random
+preset and seed. One sample is T consecutive degraded frames, their clean targets, and D
+reference frames from the same (longer) clip, picked the way inference picks them: frames
+that look clean, most similar to the window.
+
+Generating a clip costs far more than one sample, so a small pool of degraded scenes is kept
+and one scene is replaced per step; every step draws its batch from random windows, crops
+and flips of the pool. Everything runs in the main process: worker processes do not pay on
+the two shared cores this was written for, and the pool keeps generation cheap.
+
+Validation uses photos of the "val" split and seeds from a range training never draws, so its
+PSNR/SSIM measure generalisation to unseen scenes and unseen degradations.
+
+The learning rate follows a linear warm-up and a cosine decay over the run's *progress*, the
+larger of steps done / steps and training time / --max-minutes, so a wall-clock-bounded run
+still anneals to its floor before it stops.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from restoration.engine.losses import LossWeights, restoration_loss
+
+# Seeds at or above this are never drawn for training: validation and the quality benchmark
+# use them, so their degradations are unseen.
+HELD_OUT_SEED_BASE = 1_000_000_000
+CLEAN_SEVERITY = 0.02  # labels at or below this count as a clean frame
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+@dataclass
+class TrainConfig:
+    model: str = "tape-lite"
+    out: Path = Path("runs/tape-lite")
+    steps: int = 20_000
+    batch: int = 2
+    crop: int = 128
+    lr: float = 4e-4
+    min_lr_ratio: float = 0.02
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    grad_clip: float = 1.0
+    max_minutes: float | None = None  # total training time across resumes
+    checkpoint_minutes: float = 5.0
+    checkpoint_every: int = 0  # steps; 0 = by time only
+    log_every: int = 10
+    seed: int = 0
+    scene_frames: int = 24
+    scene_size: tuple[int, int] = (160, 192)  # (H, W) of generated scenes; crops come from them
+    pool_size: int = 24
+    refresh_per_step: int = 1
+    presets: tuple[str, ...] = ("light", "medium", "severe")
+    no_reference_prob: float = 0.1  # sometimes train without references: the ablation stays sane
+    val_clips: int = 6
+    val_size: tuple[int, int] = (128, 160)
+    loss: LossWeights = field(default_factory=LossWeights)
+    device: str = "auto"
+    threads: int | None = 2
+    resume: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["out"] = str(self.out)
+        data["loss"] = self.loss.to_dict()
+        return data
+
+
+# ---------------------------------------------------------------------------- references
+
+
+def frame_embeddings(frames: np.ndarray, size: tuple[int, int] = (12, 16)) -> np.ndarray:
+    """Cheap L2-normalised thumbnails of (N, H, W, 3) uint8 frames, for frame similarity."""
+    n, h, w, _ = frames.shape
+    gh, gw = size
+    luma = frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    # Area-average onto a gh x gw grid (crop the remainder so the reshape is exact).
+    luma = luma[:, : h - h % gh, : w - w % gw]
+    thumbs = luma.reshape(n, gh, luma.shape[1] // gh, gw, luma.shape[2] // gw).mean(axis=(2, 4))
+    flat = thumbs.reshape(n, -1)
+    flat = flat - flat.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(flat, axis=1, keepdims=True)
+    return (flat / np.maximum(norms, 1e-6)).astype(np.float32)
+
+
+def pick_references(
+    artifact: np.ndarray, embeddings: np.ndarray, window: Sequence[int], count: int
+) -> list[int]:
+    """Indices of ``count`` reference frames for the frames in ``window``.
+
+    Frames judged clean come first, ranked by similarity to the window's mean embedding;
+    if too few are clean, the least degraded of the rest fill up; short clips repeat.
+    """
+    target = embeddings[list(window)].mean(axis=0)
+    similarity = embeddings @ target
+    clean = np.flatnonzero(artifact <= CLEAN_SEVERITY)
+    ranked = clean[np.argsort(-similarity[clean], kind="stable")].tolist()
+    if len(ranked) < count:
+        rest = np.setdiff1d(np.arange(len(artifact)), clean)
+        ranked += rest[np.argsort(artifact[rest], kind="stable")].tolist()
+    picked = ranked[:count]
+    while len(picked) < count:
+        picked.append(picked[len(picked) % max(len(ranked), 1)])
+    return picked
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@dataclass
+class Scene:
+    clean: np.ndarray  # (L, H, W, 3) uint8
+    degraded: np.ndarray  # (L, H, W, 3) uint8
+    artifact: np.ndarray  # (L,) overall label severity
+    embeddings: np.ndarray  # (L, E) of the degraded frames (what inference sees)
+    preset: str
+    seed: int
+
+
+def make_scene(
+    rng: np.random.Generator,
+    photos: Sequence[np.ndarray],
+    *,
+    frames: int,
+    size: tuple[int, int],
+    preset: str,
+    seed: int,
+) -> Scene:
+    from restoration.engine.degrade import degrade_clip
+    from restoration.engine.synth import make_clip
+
+    clean = make_clip(rng, photos=photos, length=frames, size=size)
+    degraded, labels = degrade_clip(clean, seed=seed, preset=preset)
+    artifact = np.array([label.severity for label in labels], dtype=np.float32)
+    return Scene(clean, degraded, artifact, frame_embeddings(degraded), preset, seed)
+
+
+@dataclass
+class Batch:
+    frames: torch.Tensor  # (B, T, 3, h, w) degraded
+    targets: torch.Tensor  # (B, T, 3, h, w) clean
+    references: torch.Tensor  # (B, D, 3, h, w)
+
+
+def _to_tensor(frames: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+
+
+def window_sample(
+    scene: Scene, start: int, window: int, references: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(degraded window, clean window, references), each (N, H, W, 3) uint8."""
+    indices = list(range(start, start + window))
+    picked = pick_references(scene.artifact, scene.embeddings, indices, references)
+    return scene.degraded[indices], scene.clean[indices], scene.degraded[picked]
+
+
+class ScenePool:
+    """Degraded training scenes, refreshed one at a time; batches of random crops of them."""
+
+    def __init__(self, config: TrainConfig, *, window: int, references: int) -> None:
+        from restoration.engine.synth import load_photo_pool
+
+        self.config = config
+        self.window = window
+        self.references = references
+        self.rng = np.random.default_rng(config.seed)
+        self.photos = load_photo_pool("train")
+        assert config.scene_frames >= window, "scene_frames must be at least the model's window"
+        h, w = config.scene_size
+        assert config.crop <= min(h, w), f"crop {config.crop} larger than scene size {h}x{w}"
+        self.scenes: list[Scene] = []
+        self.next_slot = 0
+        while len(self.scenes) < config.pool_size:
+            self.scenes.append(self._new_scene())
+
+    def _new_scene(self) -> Scene:
+        preset = str(self.rng.choice(self.config.presets))
+        seed = int(self.rng.integers(0, HELD_OUT_SEED_BASE))
+        return make_scene(
+            self.rng,
+            self.photos,
+            frames=self.config.scene_frames,
+            size=self.config.scene_size,
+            preset=preset,
+            seed=seed,
+        )
+
+    def refresh(self) -> None:
+        for _ in range(self.config.refresh_per_step):
+            self.scenes[self.next_slot] = self._new_scene()
+            self.next_slot = (self.next_slot + 1) % len(self.scenes)
+
+    def batch(self) -> Batch:
+        crop = self.config.crop
+        frames, targets, refs = [], [], []
+        for _ in range(self.config.batch):
+            scene = self.scenes[int(self.rng.integers(len(self.scenes)))]
+            length, h, w = scene.clean.shape[:3]
+            start = int(self.rng.integers(0, length - self.window + 1))
+            degraded, clean, reference = window_sample(scene, start, self.window, self.references)
+            # Same crop for frames and references: tiled inference crops both alike.
+            y = int(self.rng.integers(0, h - crop + 1))
+            x = int(self.rng.integers(0, w - crop + 1))
+            crops = [a[:, y : y + crop, x : x + crop] for a in (degraded, clean, reference)]
+            if self.rng.random() < 0.5:  # horizontal flip only: tape effects are row-based
+                crops = [a[:, :, ::-1] for a in crops]
+            if self.rng.random() < 0.5:  # camera motion played backwards is still motion
+                crops[0], crops[1] = crops[0][::-1], crops[1][::-1]
+            frames.append(_to_tensor(crops[0]))
+            targets.append(_to_tensor(crops[1]))
+            refs.append(_to_tensor(crops[2]))
+        return Batch(torch.stack(frames), torch.stack(targets), torch.stack(refs))
+
+
+def validation_scenes(
+    count: int, *, frames: int, size: tuple[int, int], presets: Sequence[str]
+) -> list[Scene]:
+    """Fixed held-out scenes: "val" photos, seeds training never draws, presets in turn."""
+    from restoration.engine.synth import load_photo_pool
+
+    photos = load_photo_pool("val")
+    scenes = []
+    for i in range(count):
+        seed = HELD_OUT_SEED_BASE + i
+        rng = np.random.default_rng(seed)
+        preset = presets[i % len(presets)]
+        scenes.append(make_scene(rng, photos, frames=frames, size=size, preset=preset, seed=seed))
+    return scenes
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+def psnr(pred: np.ndarray, target: np.ndarray) -> float:
+    """PSNR in dB of uint8-range arrays (capped at 100 for identical inputs)."""
+    mse = float(np.mean((pred.astype(np.float64) - target.astype(np.float64)) ** 2))
+    return 100.0 if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def ssim(pred: np.ndarray, target: np.ndarray) -> float:
+    """Mean SSIM over frames of (N, H, W, 3) uint8 arrays (Gaussian window, as in the paper)."""
+    from skimage.metrics import structural_similarity
+
+    return float(
+        np.mean(
+            [
+                structural_similarity(
+                    p, t, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5
+                )
+                for p, t in zip(pred, target, strict=True)
+            ]
+        )
+    )
+
+
+def to_uint8(frames: torch.Tensor) -> np.ndarray:
+    """(N, 3, H, W) float in [0, 1] -> (N, H, W, 3) uint8."""
+    array = frames.detach().float().clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1)
+    return array.cpu().numpy()
+
+
+def run_model(
+    model: nn.Module,
+    frames: np.ndarray,
+    references: np.ndarray | None,
+    *,
+    device: torch.device,
+) -> np.ndarray:
+    """Restore one window: (T, H, W, 3) uint8 (+ (D, H, W, 3) refs) -> (T, H, W, 3) uint8.
+
+    Pads H and W (reflect) to the model's ``pad_multiple`` and crops the result back.
+    """
+    multiple = int(model.config.get("pad_multiple", 1))
+    h, w = frames.shape[1:3]
+    pad_h, pad_w = (-h) % multiple, (-w) % multiple
+
+    def prepare(x: np.ndarray) -> torch.Tensor:
+        tensor = _to_tensor(x).to(device)
+        if pad_h or pad_w:
+            tensor = nn.functional.pad(tensor, (0, pad_w, 0, pad_h), mode="reflect")
+        return tensor.unsqueeze(0)
+
+    refs = None if references is None else prepare(references)
+    with torch.no_grad(), _autocast(device):
+        restored = model(prepare(frames), refs)[0, :, :, :h, :w]
+    return to_uint8(restored)
+
+
+def evaluate(
+    model: nn.Module, scenes: Sequence[Scene], *, device: torch.device, use_references: bool = True
+) -> dict[str, Any]:
+    """PSNR/SSIM of the restored middle window of each scene, overall and by preset."""
+    window = int(model.config["window"])
+    count = int(model.config["references"])
+    was_training = model.training
+    model.eval()
+    per_preset: dict[str, list[tuple[float, float]]] = {}
+    for scene in scenes:
+        start = (len(scene.clean) - window) // 2
+        degraded, clean, reference = window_sample(scene, start, window, count)
+        restored = run_model(model, degraded, reference if use_references else None, device=device)
+        per_preset.setdefault(scene.preset, []).append((psnr(restored, clean), ssim(restored, clean)))
+    model.train(was_training)
+    every = [pair for pairs in per_preset.values() for pair in pairs]
+    return {
+        "psnr": float(np.mean([p for p, _ in every])),
+        "ssim": float(np.mean([s for _, s in every])),
+        "psnr_by_preset": {k: float(np.mean([p for p, _ in v])) for k, v in per_preset.items()},
+        "ssim_by_preset": {k: float(np.mean([s for _, s in v])) for k, v in per_preset.items()},
+    }
+
+
+def degraded_baseline(scenes: Sequence[Scene], window: int) -> dict[str, Any]:
+    """The same metrics for the degraded input itself (what restoration must beat)."""
+    per_preset: dict[str, list[float]] = {}
+    for scene in scenes:
+        start = (len(scene.clean) - window) // 2
+        sl = slice(start, start + window)
+        per_preset.setdefault(scene.preset, []).append(psnr(scene.degraded[sl], scene.clean[sl]))
+    return {
+        "psnr": float(np.mean([p for v in per_preset.values() for p in v])),
+        "psnr_by_preset": {k: float(np.mean(v)) for k, v in per_preset.items()},
+    }
+
+
+# ---------------------------------------------------------------------------- loop helpers
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _autocast(device: torch.device) -> Any:
+    # bf16 autocast on GPUs only: on CPUs it is slower than float32 for these convolutions.
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def learning_rate(config: TrainConfig, step: int, elapsed_s: float) -> float:
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(config.steps - config.warmup_steps, 1)
+    if config.max_minutes:
+        progress = max(progress, elapsed_s / (config.max_minutes * 60.0))
+    progress = min(progress, 1.0)
+    floor = config.lr * config.min_lr_ratio
+    return floor + (config.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def hardware_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA), torch {torch.__version__}"
+    return (
+        f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch "
+        f"threads of {os.cpu_count()} cores, torch {torch.__version__}"
+    )
+
+
+class _StopFlag:
+    """Set by SIGTERM/SIGINT: the loop finishes its step, checkpoints and exits cleanly."""
+
+    def __init__(self) -> None:
+        self.stop = False
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.stop = True
+
+
+class RunLog:
+    """JSON lines in ``log.jsonl`` plus a short human line on stdout (flushed)."""
+
+    def __init__(self, out: Path, echo: Callable[[str], None] | None = None) -> None:
+        self.path = out / "log.jsonl"
+        self.echo = echo or (lambda line: print(line, flush=True))
+
+    def write(self, record: dict[str, Any], line: str) -> None:
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        self.echo(line)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+
+STATE_SUFFIX = ".state.pt"
+
+
+def save_training_checkpoint(
+    model: nn.Module,
+    stem: Path,
+    card: dict[str, Any],
+    state: dict[str, Any] | None = None,
+) -> None:
+    """Weights + card through the models' ``save_checkpoint``; optimizer state beside them."""
+    from restoration.engine.models import save_checkpoint
+
+    save_checkpoint(model, stem, card)
+    if state is not None:
+        tmp = stem.with_name(stem.name + STATE_SUFFIX + ".tmp")
+        torch.save(state, tmp)
+        tmp.replace(stem.with_name(stem.name + STATE_SUFFIX))
+
+
+def _card(
+    config: TrainConfig,
+    *,
+    step: int,
+    elapsed_s: float,
+    device: torch.device,
+    metrics: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "variant": config.model,
+        "steps": step,
+        "wall_time_s": round(elapsed_s, 1),
+        "hardware": hardware_description(device),
+        "data": {
+            "clips": "synthetic camera motion (pan/zoom/rotation) + moving objects over the "
+            "packaged 'train' photo split (restoration.engine.synth.make_clip)",
+            "scene_frames": config.scene_frames,
+            "scene_size_hw": list(config.scene_size),
+            "crop": config.crop,
+            "batch": config.batch,
+            "references": "clean-labelled frames of the same clip, most similar to the window",
+            "validation": f"{config.val_clips} clips from the 'val' photo split, "
+            f"seeds >= {HELD_OUT_SEED_BASE}",
+        },
+        "simulator": {"module": "restoration.engine.degrade", "presets": list(config.presets)},
+        "training": config.to_dict(),
+        "metrics": metrics or {},
+    }
+
+
+# ---------------------------------------------------------------------------- the loop
+
+
+def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run (or resume) training; returns the final summary (also written to summary.json)."""
+    from restoration.engine.models import create_model
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = RunLog(out, echo)
+    last = out / "last"
+    state: dict[str, Any] = {}
+    if config.resume:
+        if not last.with_suffix(".safetensors").exists():
+            from restoration.engine.exceptions import ConfigError
+
+            raise ConfigError(f"--resume: no checkpoint at {last}.safetensors")
+        model = create_model(config.model, checkpoint=last.with_suffix(".safetensors"))
+        state = torch.load(last.with_name(last.name + STATE_SUFFIX), weights_only=False)
+        config.seed = int(state["step"]) + config.seed * 7919  # fresh data stream after resume
+    else:
+        torch.manual_seed(config.seed)
+        model = create_model(config.model)
+    model.to(device).train()
+    window, count = int(model.config["window"]), int(model.config["references"])
+
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
+    )
+    step = 0
+    elapsed_prior = 0.0
+    best_psnr = -math.inf
+    if state:
+        optimizer.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        elapsed_prior = float(state["elapsed_s"])
+        best_psnr = float(state.get("best_psnr", -math.inf))
+
+    started = _now()
+    pool = ScenePool(config, window=window, references=count)
+    val = validation_scenes(
+        config.val_clips, frames=config.scene_frames, size=config.val_size, presets=config.presets
+    )
+    baseline = degraded_baseline(val, window)
+    params = sum(p.numel() for p in model.parameters())
+    log.write(
+        {"event": "start", "step": step, "params": params, "device": str(device),
+         "config": config.to_dict(), "val_degraded": baseline,
+         "setup_s": round(_now() - started, 1)},
+        f"{config.model}: {params / 1e6:.2f}M params on {device}, step {step}, val degraded "
+        f"PSNR {baseline['psnr']:.2f} dB, setup {_now() - started:.0f} s",
+    )
+
+    stop = _StopFlag()
+    stop.install()
+    run_started = _now()
+
+    def elapsed() -> float:
+        return elapsed_prior + (_now() - run_started)
+
+    def checkpoint(metrics: dict[str, Any]) -> None:
+        nonlocal best_psnr
+        card = _card(config, step=step, elapsed_s=elapsed(), device=device, metrics=metrics)
+        card["metrics"]["val_degraded"] = baseline
+        is_best = metrics["val"]["psnr"] > best_psnr
+        if is_best:
+            best_psnr = metrics["val"]["psnr"]
+            save_training_checkpoint(model, out / "best", card)
+        save_training_checkpoint(
+            model,
+            last,
+            card,
+            {"step": step, "optimizer": optimizer.state_dict(), "elapsed_s": elapsed(),
+             "best_psnr": best_psnr},
+        )
+        save_training_checkpoint(model, out / "checkpoints" / f"step-{step:06d}", card)
+
+    def validate_and_save() -> dict[str, Any]:
+        t0 = _now()
+        metrics = {"val": evaluate(model, val, device=device)}
+        checkpoint(metrics)
+        v = metrics["val"]
+        by = " ".join(f"{k} {p:.2f}" for k, p in sorted(v["psnr_by_preset"].items()))
+        log.write(
+            {"event": "val", "step": step, "elapsed_s": round(elapsed(), 1), **metrics,
+             "eval_s": round(_now() - t0, 1)},
+            f"step {step}: val PSNR {v['psnr']:.2f} dB ({by}) SSIM {v['ssim']:.4f} "
+            f"[degraded {baseline['psnr']:.2f}] best {best_psnr:.2f} -> {out}",
+        )
+        return metrics
+
+    (out / "checkpoints").mkdir(exist_ok=True)
+    last_checkpoint_at = _now()
+    window_loss: list[float] = []
+    timing = {"data": 0.0, "step": 0.0}
+    metrics: dict[str, Any] = {}
+    validated_at = -1
+    while step < config.steps and not stop.stop:
+        if config.max_minutes and elapsed() >= config.max_minutes * 60.0:
+            break
+        t0 = _now()
+        pool.refresh()
+        batch = pool.batch()
+        t1 = _now()
+        lr = learning_rate(config, step, elapsed())
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        frames = batch.frames.to(device, non_blocking=True)
+        targets = batch.targets.to(device, non_blocking=True)
+        refs = batch.references.to(device, non_blocking=True)
+        use_refs = pool.rng.random() >= config.no_reference_prob
+        with _autocast(device):
+            restored = model(frames, refs if use_refs else None)
+        loss, terms = restoration_loss(restored.float(), targets, config.loss)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = float(nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip))
+        optimizer.step()
+        step += 1
+        timing["data"] += t1 - t0
+        timing["step"] += _now() - t1
+        window_loss.append(float(loss.detach()))
+        if not math.isfinite(window_loss[-1]):
+            raise FloatingPointError(f"loss became {window_loss[-1]} at step {step}")
+        if step % config.log_every == 0:
+            n = len(window_loss)
+            log.write(
+                {"event": "train", "step": step, "loss": float(np.mean(window_loss)), **terms,
+                 "lr": lr, "grad_norm": grad_norm, "elapsed_s": round(elapsed(), 1),
+                 "data_s": timing["data"] / n, "step_s": timing["step"] / n},
+                f"step {step}/{config.steps} loss {np.mean(window_loss):.4f} lr {lr:.2e} "
+                f"|g| {grad_norm:.2f} {timing['data'] / n:.2f}+{timing['step'] / n:.2f} s/step "
+                f"{elapsed() / 60:.1f} min",
+            )
+            window_loss.clear()
+            timing = {"data": 0.0, "step": 0.0}
+        due_by_steps = config.checkpoint_every and step % config.checkpoint_every == 0
+        due_by_time = _now() - last_checkpoint_at >= config.checkpoint_minutes * 60.0
+        if due_by_steps or due_by_time:
+            metrics = validate_and_save()
+            validated_at, last_checkpoint_at = step, _now()
+
+    if validated_at != step:
+        metrics = validate_and_save()
+    summary = {
+        "model": config.model, "steps": step, "elapsed_s": round(elapsed(), 1),
+        "best_val_psnr": best_psnr, "final_val": metrics["val"], "val_degraded": baseline,
+        "stopped_by_signal": stop.stop, "hardware": hardware_description(device),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log.write({"event": "end", **summary}, f"done: {step} steps, best val PSNR {best_psnr:.2f} dB")
+    return summary

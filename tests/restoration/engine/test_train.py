@@ -1,0 +1,145 @@
+"""Training loop: a few steps of the tiny network learn, checkpoint, and resume."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from restoration.engine.losses import (
+    LossWeights,
+    charbonnier,
+    frequency_loss,
+    gradient_loss,
+    restoration_loss,
+    temporal_contrastive_loss,
+)
+from restoration.engine.train import (
+    ScenePool,
+    TrainConfig,
+    learning_rate,
+    pick_references,
+    train,
+)
+
+
+def _config(out: Path, **changes: object) -> TrainConfig:
+    base = TrainConfig(
+        model="tiny",
+        out=out,
+        steps=24,
+        batch=2,
+        crop=32,
+        lr=2e-3,
+        warmup_steps=2,
+        scene_frames=8,
+        scene_size=(48, 64),
+        pool_size=2,
+        refresh_per_step=0,  # a fixed pool: the loss on it must fall
+        val_clips=1,
+        val_size=(32, 48),
+        checkpoint_minutes=60.0,
+        log_every=4,
+        no_reference_prob=0.0,
+        threads=1,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _fixed_batch_loss(model: torch.nn.Module, config: TrainConfig) -> float:
+    window, count = int(model.config["window"]), int(model.config["references"])
+    torch.manual_seed(123)
+    pool = ScenePool(config, window=window, references=count)  # same seed -> same scenes
+    batch = pool.batch()
+    model.eval()
+    with torch.no_grad():
+        restored = model(batch.frames, batch.references)
+    return float(restoration_loss(restored, batch.targets, config.loss)[0])
+
+
+def test_a_few_steps_of_tiny_reduce_the_loss_and_write_a_loadable_checkpoint(tmp_path: Path) -> None:
+    from restoration.engine.models import create_model, load_checkpoint
+
+    config = _config(tmp_path / "run")
+    torch.manual_seed(config.seed)
+    before = _fixed_batch_loss(create_model("tiny"), config)  # train() starts from this init
+
+    summary = train(config, echo=lambda line: None)
+
+    assert summary["steps"] == config.steps
+    weights = tmp_path / "run" / "last.safetensors"
+    assert weights.exists() and (tmp_path / "run" / "last.json").exists()
+    assert (tmp_path / "run" / "best.safetensors").exists()
+    load_checkpoint(weights)  # verifies sha256 and variant
+    card = json.loads((tmp_path / "run" / "last.json").read_text())
+    assert card["variant"] == "tiny" and card["steps"] == config.steps
+    assert "psnr" in card["metrics"]["val"]
+    after = _fixed_batch_loss(create_model("tiny", checkpoint=weights), config)
+    assert after < 0.9 * before, f"loss did not fall: {before:.4f} -> {after:.4f}"
+
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    events = {record["event"] for record in records}
+    assert {"start", "train", "val", "end"} <= events
+
+
+def test_resume_continues_from_the_saved_step(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    train(_config(out, steps=6), echo=lambda line: None)
+    summary = train(_config(out, steps=10, resume=True), echo=lambda line: None)
+
+    assert summary["steps"] == 10
+    state = torch.load(out / "last.state.pt", weights_only=False)
+    assert state["step"] == 10 and state["optimizer"]["state"], "optimizer state not carried"
+    starts = [
+        json.loads(line)["step"]
+        for line in (out / "log.jsonl").read_text().splitlines()
+        if json.loads(line)["event"] == "start"
+    ]
+    assert starts == [0, 6]
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    from restoration.engine.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        train(_config(tmp_path / "empty", resume=True), echo=lambda line: None)
+
+
+def test_learning_rate_warms_up_then_anneals_within_the_time_budget() -> None:
+    config = TrainConfig(lr=1e-3, warmup_steps=10, steps=1000, max_minutes=10.0, min_lr_ratio=0.1)
+    assert learning_rate(config, 0, 0.0) == pytest.approx(1e-4)
+    assert learning_rate(config, 9, 0.0) == pytest.approx(1e-3)
+    # Half the time budget gone at step 20: the cosine is at its midpoint, not at 1 %.
+    assert learning_rate(config, 20, 300.0) == pytest.approx(0.55e-3, rel=1e-3)
+    assert learning_rate(config, 30, 600.0) == pytest.approx(1e-4)
+
+
+def test_references_prefer_clean_frames_most_like_the_window() -> None:
+    artifact = np.array([0.0, 0.5, 0.0, 0.0, 0.9, 0.0], dtype=np.float32)
+    embeddings = np.eye(6, dtype=np.float32)
+    embeddings[5] = embeddings[1]  # frame 5 looks like the window's frame 1
+    picked = pick_references(artifact, embeddings, window=[1, 2], count=3)
+    assert picked[:2] == [5, 2] or picked[:2] == [2, 5]
+    assert 4 not in picked and 1 not in picked
+    # Too few clean frames: the least degraded others fill up.
+    assert pick_references(np.array([0.3, 0.8, 0.1]), np.eye(3, dtype=np.float32), [0], 2) == [2, 0]
+
+
+def test_losses_are_zero_for_a_perfect_restoration_and_positive_otherwise() -> None:
+    torch.manual_seed(0)
+    target = torch.rand(1, 3, 3, 16, 16)
+    noisy = (target + 0.1 * torch.randn_like(target)).clamp(0, 1)
+    for loss in (frequency_loss, gradient_loss):
+        assert float(loss(target, target)) == pytest.approx(0.0, abs=1e-6)
+        assert float(loss(noisy, target)) > 0.01
+    assert float(charbonnier(target, target)) == pytest.approx(1e-3, rel=1e-3)  # eps floor
+    assert float(temporal_contrastive_loss(target, target)) < float(
+        temporal_contrastive_loss(target.flip(1), target)
+    )
+    total, terms = restoration_loss(noisy, target, LossWeights(gradient=0.1, contrastive=0.1))
+    assert set(terms) == {"charbonnier", "frequency", "gradient", "contrastive"}
+    assert float(total) > 0
