@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import re
+
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portal.captures.exceptions import CaptureError
+from portal.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +50,26 @@ def _message_of(detail: Any) -> str:
     return str(detail)
 
 
+def _code_of(exc: ApplicationError) -> str:
+    code = getattr(exc, "code", None)
+    if code:
+        return str(code)
+    # TapeHasCapturesError -> "tape_has_captures"
+    name = type(exc).__name__.removesuffix("Error")
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, CaptureError):
-        return Response(error_body(exc.code, exc.message), status=exc.status)
+    if isinstance(exc, ApplicationError):
+        return Response(
+            error_body(_code_of(exc), exc.message, getattr(exc, "extra", None) or None),
+            status=getattr(exc, "status", 400),
+        )
+    if isinstance(exc, DjangoValidationError):
+        # Model validation inside a service (full_clean): same shape as serializer errors.
+        details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        message = "Some fields are invalid: " + ", ".join(details) + "."
+        return Response(error_body("invalid", message, details), status=400)
     if isinstance(exc, Http404):
         # Objects of other institutions are indistinguishable from missing ones.
         return Response(error_body("not_found", str(exc) or "Not found."), status=404)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from portal.exceptions import ApplicationError
 
-class CaptureError(Exception):
+
+class CaptureError(ApplicationError):
     """Base of the errors the captures services raise on purpose.
 
     ``code`` is the stable machine-readable name the API returns; ``status`` the HTTP status a
@@ -12,10 +14,6 @@ class CaptureError(Exception):
 
     code = "capture_error"
     status = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
     def __str__(self) -> str:
         return self.message
@@ -38,7 +36,3 @@ class ProxyError(CaptureError):
     """The browser proxy could not be made; ``permanent`` says whether a retry can help."""
 
     code = "proxy_failed"
-
-    def __init__(self, message: str, *, permanent: bool = True) -> None:
-        super().__init__(message)
-        self.permanent = permanent

@@ -1,0 +1,114 @@
+"""API representations. Serializers validate and shape data; writes go through the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from portal.captures.models import Capture
+from portal.catalog.models import Collection, Tape
+
+TAPE_WRITABLE = [name for name in Tape.FIELDS]
+
+
+class CollectionSerializer(serializers.ModelSerializer):
+    tape_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Collection
+        fields = ["id", "name", "description", "tape_count", "created_at", "updated_at"]
+        read_only_fields = ["id", "tape_count", "created_at", "updated_at"]
+        # Uniqueness per institution is checked by the service (full_clean), which knows the
+        # institution; the serializer's own check would need it too.
+        validators: list[Any] = []
+
+
+class ScopedCollectionField(serializers.PrimaryKeyRelatedField):
+    """A collection id of the active institution only (others read as "does not exist")."""
+
+    def get_queryset(self) -> Any:
+        return Collection.objects.for_institution(self.context["institution"])
+
+
+class TapeSerializer(serializers.ModelSerializer):
+    collection = ScopedCollectionField(allow_null=True, required=False)
+    metadata = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=10000),
+        required=False,
+        help_text="Free key/value metadata; on update the given dict replaces all keys.",
+    )
+    capture_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Tape
+        fields = ["id", *TAPE_WRITABLE, "date_start", "date_end", "metadata", "capture_count",
+                  "created_at", "updated_at"]
+        read_only_fields = ["id", "date_start", "date_end", "capture_count", "created_at",
+                            "updated_at"]
+        validators: list[Any] = []  # (institution, identifier) is unique: checked by the service
+
+    def to_representation(self, instance: Tape) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["metadata"] = {item.key: item.value for item in instance.metadata.all()}
+        if not hasattr(instance, "capture_count"):
+            data["capture_count"] = instance.captures.count()
+        return data
+
+    def validate_metadata(self, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not key.strip() or len(key.strip()) > 100:
+                raise serializers.ValidationError(f"Keys are 1 to 100 characters (got {key!r}).")
+        return value
+
+
+class CaptureSerializer(serializers.ModelSerializer):
+    tape = serializers.PrimaryKeyRelatedField(read_only=True)
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Capture
+        fields = [
+            "id", "uuid", "tape", "original_filename", "size_bytes", "sha256",
+            "container", "video_codec", "pixel_format", "width", "height", "sample_aspect",
+            "display_aspect", "frame_rate", "frame_count", "duration_s", "interlaced",
+            "field_order", "bit_rate", "audio_streams", "proxy_status", "proxy_error",
+            "uploaded_by", "created_at", "links",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "download": {"type": "string"},
+                "proxy": {"type": "string", "nullable": True},
+                "poster": {"type": "string", "nullable": True},
+                "page": {"type": "string"},
+            },
+        }
+    )
+    def get_links(self, capture: Capture) -> dict[str, str | None]:
+        request = self.context.get("request")
+
+        def absolute(url: str) -> str:
+            return request.build_absolute_uri(url) if request is not None else url
+
+        return {
+            "download": absolute(reverse("api:capture-download", args=[capture.pk])),
+            "proxy": absolute(reverse("api:capture-proxy", args=[capture.pk]))
+            if capture.proxy_ready else None,
+            "poster": absolute(reverse("api:capture-poster", args=[capture.pk]))
+            if capture.poster else None,
+            "page": absolute(reverse("captures:detail", args=[capture.pk])),
+        }
+
+
+class CaptureUploadSerializer(serializers.Serializer):
+    """multipart/form-data: ``tape`` (id) and ``file`` (the video)."""
+
+    tape = serializers.IntegerField(help_text="Id of a tape of your institution.")
+    file = serializers.FileField(help_text="The capture file, streamed to storage as it arrives.")

@@ -1,0 +1,27 @@
+"""/api/: v1 endpoints, token login, OpenAPI schema and its offline docs pages."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from portal.api import views
+from portal.api.auth import obtain_token
+from portal.api.views_misc import api_not_found
+
+app_name = "api"
+
+router = DefaultRouter()
+router.include_format_suffixes = False  # one URL per resource; the Accept header picks
+router.register("collections", views.CollectionViewSet, basename="collection")
+router.register("tapes", views.TapeViewSet, basename="tape")
+router.register("captures", views.CaptureViewSet, basename="capture")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("v1/auth/token/", obtain_token, name="token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Anything else under /api/ answers in the API's error shape, not with an HTML page.
+    re_path(r"^.*$", api_not_found),
+]
