@@ -1,7 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.catalog.views import home
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("", include("portal.catalog.urls")),
+    path("", include("portal.audit.urls")),
+    path("captures/", include("portal.captures.urls")),
+    path("api/", include("portal.api.urls")),
 ]

@@ -19,7 +19,7 @@ def _now() -> dt.datetime:
     return timezone.now()
 
 
-def _jsonable(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A JSON-safe rendering of a model field value, readable in the history table."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -33,9 +33,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (decimal.Decimal, uuid.UUID)):
         return str(value)
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): json_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [json_value(v) for v in value]
     return str(value)
 
 
@@ -48,7 +48,7 @@ def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
             value = getattr(instance, name) if getattr(instance, field.attname) else None
         else:
             value = getattr(instance, name)
-        result[name] = _jsonable(value)
+        result[name] = json_value(value)
     return result
 
 
@@ -87,7 +87,7 @@ def audit_record(
         target_id=str(target.pk) if target is not None and target.pk is not None else "",
         target_label=(target_label if target_label is not None else str(target or ""))[:300],
         tape_id=tape.pk if tape is not None else None,
-        changes=_jsonable(dict(changes or {})),
-        details=_jsonable(dict(details or {})),
+        changes=json_value(dict(changes or {})),
+        details=json_value(dict(details or {})),
         created_at=_now(),
     )

@@ -12,7 +12,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
-_CIRCA = re.compile(r"^(?:c\.?|ca\.?|circa|about|approx\.?)\s*", re.IGNORECASE)
+_CIRCA = re.compile(r"^(?:circa|ca\.?|c\.?|about|approx\.?)\s*", re.IGNORECASE)
 _YEAR = r"(\d{4})"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^{_YEAR}-(\d{{1,2}})-(\d{{1,2}})$"), "day"),

@@ -24,14 +24,16 @@ def _check(actor: Any, institution: Institution) -> None:
 
 
 def _metadata_snapshot(tape: Tape) -> dict[str, str]:
-    return {f"meta:{item.key}": item.value for item in tape.metadata.all()}
+    # A fresh query, never a prefetched cache that may predate the change.
+    rows = TapeMetadata.objects.filter(tape=tape).values_list("key", "value")
+    return {f"meta:{key}": value for key, value in rows}
 
 
 def _set_metadata(tape: Tape, metadata: Mapping[str, str]) -> None:
     """Replace the tape's key/value metadata by ``metadata`` (empty values remove a key)."""
     wanted = {key.strip(): str(value) for key, value in metadata.items() if key.strip()}
     wanted = {key: value for key, value in wanted.items() if value != ""}
-    existing = {item.key: item for item in tape.metadata.all()}
+    existing = {item.key: item for item in TapeMetadata.objects.filter(tape=tape)}
     for key, item in existing.items():
         if key not in wanted:
             item.delete()
@@ -42,6 +44,7 @@ def _set_metadata(tape: Tape, metadata: Mapping[str, str]) -> None:
         [TapeMetadata(tape=tape, key=key, value=value) for key, value in wanted.items()
          if key not in existing]
     )
+    getattr(tape, "_prefetched_objects_cache", {}).pop("metadata", None)
 
 
 def tape_create(
@@ -82,6 +85,18 @@ def tape_update(
     **fields: Any,
 ) -> Tape:
     """Change fields (and, when given, replace the metadata); records the diff if any."""
+    tape_update_changes(actor=actor, tape=tape, metadata=metadata, **fields)
+    return tape
+
+
+def tape_update_changes(
+    *,
+    actor: Any,
+    tape: Tape,
+    metadata: Mapping[str, str] | None = None,
+    **fields: Any,
+) -> dict[str, list[Any]]:
+    """``tape_update`` that returns the recorded ``{field: [old, new]}`` (empty: no change)."""
     _check(actor, tape.institution)
     unknown = set(fields) - set(Tape.FIELDS)
     if unknown:
@@ -91,7 +106,8 @@ def tape_update(
         for name, value in fields.items():
             setattr(tape, name, value)
         tape.full_clean()
-        tape.save()
+        if diff(snapshot(tape, Tape.FIELDS), {k: old[k] for k in Tape.FIELDS}):
+            tape.save()
         if metadata is not None:
             _set_metadata(tape, metadata)
         new = {**snapshot(tape, Tape.FIELDS), **_metadata_snapshot(tape)}
@@ -105,7 +121,7 @@ def tape_update(
                 tape=tape,
                 changes=changes,
             )
-    return tape
+    return changes
 
 
 def tape_delete(*, actor: Any, tape: Tape) -> None:

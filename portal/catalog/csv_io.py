@@ -1,0 +1,286 @@
+"""CSV export and import of tapes, the way archives move catalogs between systems.
+
+Columns: the Tape fields (``collection`` by name, choices by value or label, ``duration`` as
+H:MM:SS) plus one ``meta:<key>`` column per metadata key. Import validates every row first and
+reports all errors by line; only a file without errors is written, in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.dateparse import parse_duration
+
+from accounts.models import Institution, Role
+from accounts.permissions import require_role
+from portal.audit.services import json_value
+from portal.catalog.models import (
+    CarrierFormat,
+    Collection,
+    Condition,
+    Tape,
+    TapeMetadata,
+    VideoStandard,
+)
+from portal.catalog.services import collection_create, tape_create, tape_update_changes
+
+META_PREFIX = "meta:"
+COLUMNS: tuple[str, ...] = Tape.FIELDS
+_CHOICES = {
+    "carrier_format": CarrierFormat,
+    "video_standard": VideoStandard,
+    "condition": Condition,
+}
+MAX_IMPORT_ROWS = 50_000
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def export_rows(tapes: Iterable[Tape], meta_keys: list[str]) -> Iterator[list[str]]:
+    yield [*COLUMNS, *(f"{META_PREFIX}{key}" for key in meta_keys)]
+    for tape in tapes:
+        metadata = {item.key: item.value for item in tape.metadata.all()}
+        row = []
+        for name in COLUMNS:
+            value = getattr(tape, name)
+            if name == "collection":
+                value = tape.collection.name if tape.collection_id else ""
+            row.append("" if value is None else str(json_value(value)))
+        row.extend(metadata.get(key, "") for key in meta_keys)
+        yield row
+
+
+def export_csv_lines(*, institution: Institution) -> Iterator[str]:
+    """The institution's whole catalog as CSV text, produced row by row (streams to the client)."""
+    meta_keys = list(
+        TapeMetadata.objects.filter(tape__institution=institution)
+        .order_by("key")
+        .values_list("key", flat=True)
+        .distinct()
+    )
+    tapes = (
+        Tape.objects.for_institution(institution)
+        .select_related("collection")
+        .prefetch_related("metadata")
+        .order_by("identifier")
+        .iterator(chunk_size=1000)
+    )
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # BOM: spreadsheet programs then read the file as UTF-8
+    for row in export_rows(tapes, meta_keys):
+        yield writer.writerow(row)
+
+
+@dataclass
+class RowError:
+    line: int
+    identifier: str
+    messages: list[str]
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    collections_created: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class _ParsedRow:
+    line: int
+    identifier: str
+    fields: dict[str, Any]
+    collection_name: str | None
+    metadata: dict[str, str] | None
+    existing: Tape | None
+
+
+def _choice(name: str, raw: str) -> str:
+    choices = _CHOICES[name]
+    wanted = raw.strip().lower()
+    for value, label in choices.choices:
+        if wanted in (str(value).lower(), str(label).lower()):
+            return str(value)
+    allowed = ", ".join(str(label) for _, label in choices.choices)
+    raise ValidationError(f"{name}: {raw!r} is not one of {allowed}.")
+
+
+def _convert(name: str, raw: str) -> Any:
+    raw = raw.strip()
+    if name in _CHOICES:
+        if raw == "" and name == "video_standard":
+            return ""
+        if raw == "":
+            return Tape._meta.get_field(name).default
+        return _choice(name, raw)
+    if name == "duration":
+        if raw == "":
+            return None
+        value = parse_duration(raw)
+        if value is None:
+            raise ValidationError(f"duration: {raw!r} is not a duration (write H:MM:SS).")
+        return value
+    return raw
+
+
+def _read(file: IO[bytes]) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    try:
+        text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
+        reader = csv.DictReader(text)
+        header = [name.strip() for name in (reader.fieldnames or [])]
+        reader.fieldnames = header
+        rows = []
+        for row in reader:
+            if len(rows) >= MAX_IMPORT_ROWS:
+                raise ValidationError(f"The file has more than {MAX_IMPORT_ROWS} rows; split it.")
+            if None in row:
+                raise ValidationError(f"Line {reader.line_num}: more values than header columns.")
+            rows.append((reader.line_num, row))
+    except UnicodeDecodeError as exc:
+        raise ValidationError("The file is not UTF-8 text; save it as CSV UTF-8.") from exc
+    except csv.Error as exc:
+        raise ValidationError(f"Not a readable CSV file: {exc}") from exc
+    return header, rows
+
+
+def _parse_row(
+    line: int,
+    row: dict[str, str],
+    header: list[str],
+    institution: Institution,
+    existing: dict[str, Tape],
+) -> _ParsedRow:
+    identifier = (row.get("identifier") or "").strip()
+    if not identifier:
+        raise ValidationError("identifier is empty.")
+    messages: list[str] = []
+    values: dict[str, Any] = {}
+    for name in COLUMNS:
+        if name in header and name not in ("identifier", "collection"):
+            try:
+                values[name] = _convert(name, row[name] or "")
+            except ValidationError as exc:
+                messages.extend(exc.messages)
+    collection_name = (row["collection"] or "").strip() if "collection" in header else None
+    metadata = None
+    meta_columns = [name for name in header if name.startswith(META_PREFIX)]
+    if meta_columns:
+        tape = existing.get(identifier)
+        metadata = {item.key: item.value for item in tape.metadata.all()} if tape else {}
+        for column in meta_columns:
+            metadata[column[len(META_PREFIX):].strip()] = (row[column] or "").strip()
+    if messages:
+        raise ValidationError(messages)
+    tape = existing.get(identifier)
+    # Validate the whole row as a model without writing: field lengths, choices, the date text.
+    candidate = Tape(institution=institution, identifier=identifier)
+    if tape is not None:
+        candidate = Tape(
+            institution=institution,
+            **{name: getattr(tape, name) for name in Tape.FIELDS if name != "collection"},
+        )
+    for name, value in values.items():
+        setattr(candidate, name, value)
+    try:
+        candidate.full_clean(exclude=["collection"], validate_constraints=False)
+    except ValidationError as exc:
+        raise ValidationError(
+            [f"{name}: {message}" for name, errors in exc.message_dict.items() for message in errors]
+        ) from exc
+    if collection_name is not None and len(collection_name) > 200:
+        raise ValidationError("collection: names are at most 200 characters.")
+    return _ParsedRow(line, identifier, values, collection_name, metadata, tape)
+
+
+def tapes_import_csv(*, actor: Any, institution: Institution, file: IO[bytes]) -> ImportReport:
+    """Create or update tapes (matched by identifier) from CSV. All rows or none are written."""
+    if actor is not None:
+        require_role(actor, institution, Role.ARCHIVIST)
+    report = ImportReport()
+    try:
+        header, rows = _read(file)
+    except ValidationError as exc:
+        report.errors.append(RowError(1, "", exc.messages))
+        return report
+    if "identifier" not in header:
+        report.errors.append(RowError(1, "", ["The header has no identifier column."]))
+        return report
+    unknown = [name for name in header if name not in COLUMNS and not name.startswith(META_PREFIX)]
+    if unknown:
+        report.errors.append(
+            RowError(1, "", [f"Unknown columns: {', '.join(unknown)}. Use {', '.join(COLUMNS)} "
+                             f"or {META_PREFIX}<key>."])
+        )
+        return report
+
+    existing = {
+        tape.identifier: tape
+        for tape in Tape.objects.for_institution(institution).prefetch_related("metadata")
+    }
+    parsed: list[_ParsedRow] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        identifier = (row.get("identifier") or "").strip()
+        if identifier and identifier in seen:
+            report.errors.append(
+                RowError(line, identifier, [f"identifier repeats line {seen[identifier]}."])
+            )
+            continue
+        seen[identifier] = line
+        try:
+            parsed.append(_parse_row(line, row, header, institution, existing))
+        except ValidationError as exc:
+            report.errors.append(RowError(line, identifier, exc.messages))
+    if report.errors:
+        return report
+
+    collections = {c.name: c for c in Collection.objects.for_institution(institution)}
+    with transaction.atomic():
+        for item in parsed:
+            fields = dict(item.fields)
+            if item.collection_name is not None:
+                if item.collection_name and item.collection_name not in collections:
+                    collections[item.collection_name] = collection_create(
+                        actor=actor, institution=institution, name=item.collection_name
+                    )
+                    report.collections_created.append(item.collection_name)
+                fields["collection"] = collections.get(item.collection_name)
+            try:
+                if item.existing is None:
+                    tape_create(
+                        actor=actor,
+                        institution=institution,
+                        identifier=item.identifier,
+                        metadata=item.metadata,
+                        **fields,
+                    )
+                    report.created += 1
+                else:
+                    changes = tape_update_changes(
+                        actor=actor, tape=item.existing, metadata=item.metadata, **fields
+                    )
+                    report.updated += int(bool(changes))
+                    report.unchanged += int(not changes)
+            except ValidationError as exc:
+                # Should have been caught above; report it and write nothing.
+                report.errors.append(RowError(item.line, item.identifier, exc.messages))
+        if report.errors:
+            transaction.set_rollback(True)
+            report.created = report.updated = report.unchanged = 0
+            report.collections_created = []
+    return report

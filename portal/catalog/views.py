@@ -1,0 +1,261 @@
+"""Catalog pages: tape list/detail/forms/history, CSV import/export, collections.
+
+Every object is looked up with ``get_for_institution`` (404 for other institutions) and every
+write goes through ``portal.catalog.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import member_required
+from accounts.selectors import get_for_institution
+from portal.audit.selectors import tape_history
+from portal.catalog import selectors, services
+from portal.catalog.csv_io import export_csv_lines, tapes_import_csv
+from portal.catalog.exceptions import CatalogError
+from portal.catalog.forms import CollectionForm, TapeForm, TapeImportForm
+from portal.catalog.models import CarrierFormat, Collection, Tape, VideoStandard
+
+PAGE_SIZES = (25, 50, 100, 200)
+CAPTURES_INCLUDE = "captures/_tape_captures.html"
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("catalog:tape_list")
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@member_required(Role.ARCHIVIST)
+def tape_list(request: HttpRequest) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    params = request.GET
+    has_captures = {"yes": True, "no": False}.get(params.get("has_captures", ""))
+    sort = params.get("sort", "identifier")
+    tapes = selectors.tape_list(
+        institution=institution,
+        search=params.get("q", ""),
+        collection_id=_int_or_none(params.get("collection")),
+        carrier_format=params.get("format", ""),
+        video_standard=params.get("standard", ""),
+        has_captures=has_captures,
+        sort=sort,
+    )
+    per_page = _int_or_none(params.get("per_page")) or 50
+    per_page = per_page if per_page in PAGE_SIZES else 50
+    page = Paginator(tapes, per_page).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    return render(
+        request,
+        "catalog/tape_list.html",
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "sort_query": sort_query.urlencode(),
+            "sort": sort,
+            "params": params,
+            "collections": selectors.collection_list(institution=institution).values("pk", "name"),
+            "formats": CarrierFormat.choices,
+            "standards": VideoStandard.choices,
+            "page_sizes": PAGE_SIZES,
+            "per_page": per_page,
+        },
+    )
+
+
+def _capture_detail_url_name() -> str | None:
+    for name in ("captures:detail", "captures:capture_detail", "capture_detail"):
+        try:
+            reverse(name, args=[1])
+            return name
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def _optional_template(name: str) -> str | None:
+    try:
+        get_template(name)
+    except TemplateDoesNotExist:
+        return None
+    return name
+
+
+@member_required(Role.ARCHIVIST)
+def tape_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    tape = get_for_institution(selectors.tape_with_metadata(institution=institution), institution, pk=pk)
+    captures_include = _optional_template(CAPTURES_INCLUDE)
+    context: dict[str, Any] = {
+        "tape": tape,
+        "captures_include": captures_include,
+        "history": tape_history(institution=institution, tape_id=tape.pk)[:10],
+    }
+    if captures_include is None:
+        context["captures"] = list(tape.captures.all())
+        context["capture_url_name"] = _capture_detail_url_name()
+    return render(request, "catalog/tape_detail.html", context)
+
+
+@member_required(Role.ARCHIVIST)
+def tape_create(request: HttpRequest) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    form = TapeForm(request.POST or None, institution=institution)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tape = services.tape_create(
+                actor=request.user,
+                institution=institution,
+                metadata=form.cleaned_data["metadata"],
+                **form.tape_fields(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Tape {tape.identifier} created.")
+            return redirect("catalog:tape_detail", pk=tape.pk)
+    return render(request, "catalog/tape_form.html", {"form": form, "tape": None})
+
+
+@member_required(Role.ARCHIVIST)
+def tape_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    tape = get_for_institution(Tape.objects.all(), institution, pk=pk)
+    form = TapeForm(request.POST or None, instance=tape, institution=institution)
+    if request.method == "POST" and form.is_valid():
+        # The form already wrote the cleaned values onto ``tape``; reload so the service sees
+        # the stored values and records a true old -> new diff.
+        stored = get_for_institution(Tape.objects.all(), institution, pk=pk)
+        try:
+            services.tape_update(
+                actor=request.user,
+                tape=stored,
+                metadata=form.cleaned_data["metadata"],
+                **form.tape_fields(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Tape {stored.identifier} saved.")
+            return redirect("catalog:tape_detail", pk=stored.pk)
+    return render(request, "catalog/tape_form.html", {"form": form, "tape": tape})
+
+
+@member_required(Role.ARCHIVIST)
+@require_POST
+def tape_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    tape = get_for_institution(Tape.objects.all(), request.institution, pk=pk)  # type: ignore[attr-defined]
+    try:
+        services.tape_delete(actor=request.user, tape=tape)
+    except CatalogError as exc:
+        messages.error(request, exc.message)
+        return redirect("catalog:tape_detail", pk=pk)
+    messages.success(request, f"Tape {tape.identifier} deleted. Its history is kept.")
+    return redirect("catalog:tape_list")
+
+
+@member_required(Role.ARCHIVIST)
+def tape_history_view(request: HttpRequest, pk: int) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    tape = get_for_institution(Tape.objects.all(), institution, pk=pk)
+    events = tape_history(institution=institution, tape_id=tape.pk)
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    return render(request, "catalog/tape_history.html", {"tape": tape, "page": page})
+
+
+@member_required(Role.ARCHIVIST)
+def tape_export(request: HttpRequest) -> StreamingHttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    filename = f"{institution.slug}-tapes-{timezone.now():%Y%m%d-%H%M}.csv"
+    response = StreamingHttpResponse(
+        export_csv_lines(institution=institution), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@member_required(Role.ARCHIVIST)
+def tape_import(request: HttpRequest) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    form = TapeImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        upload.seek(0)
+        report = tapes_import_csv(actor=request.user, institution=institution, file=upload)
+        if report.ok:
+            messages.success(
+                request,
+                f"Imported: {report.created} created, {report.updated} updated, "
+                f"{report.unchanged} unchanged.",
+            )
+            return redirect("catalog:tape_list")
+    return render(request, "catalog/tape_import.html", {"form": form, "report": report})
+
+
+@member_required(Role.ARCHIVIST)
+def collection_list(request: HttpRequest) -> HttpResponse:
+    collections = selectors.collection_list(institution=request.institution)  # type: ignore[attr-defined]
+    return render(request, "catalog/collection_list.html", {"collections": collections})
+
+
+@member_required(Role.ARCHIVIST)
+def collection_create(request: HttpRequest) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    form = CollectionForm(request.POST or None, institution=institution)
+    if request.method == "POST" and form.is_valid():
+        collection = services.collection_create(actor=request.user, institution=institution, **form.cleaned_data)
+        messages.success(request, f"Collection {collection.name} created.")
+        return redirect("catalog:collection_list")
+    return render(request, "catalog/collection_form.html", {"form": form, "collection": None})
+
+
+@member_required(Role.ARCHIVIST)
+def collection_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    collection = get_for_institution(Collection.objects.all(), institution, pk=pk)
+    form = CollectionForm(request.POST or None, instance=collection, institution=institution)
+    if request.method == "POST" and form.is_valid():
+        stored = get_for_institution(Collection.objects.all(), institution, pk=pk)
+        services.collection_update(actor=request.user, collection=stored, **form.cleaned_data)
+        messages.success(request, f"Collection {stored.name} saved.")
+        return redirect("catalog:collection_list")
+    return render(
+        request, "catalog/collection_form.html", {"form": form, "collection": collection}
+    )
+
+
+@member_required(Role.ARCHIVIST)
+@require_POST
+def collection_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    collection = get_for_institution(Collection.objects.all(), request.institution, pk=pk)  # type: ignore[attr-defined]
+    try:
+        services.collection_delete(actor=request.user, collection=collection)
+    except CatalogError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Collection {collection.name} deleted.")
+    return redirect("catalog:collection_list")
