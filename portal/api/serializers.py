@@ -33,9 +33,16 @@ class ScopedCollectionField(serializers.PrimaryKeyRelatedField):
         return Collection.objects.for_institution(self.context["institution"])
 
 
+class MetadataField(serializers.DictField):
+    """Tape key/value metadata as a JSON object (read from the prefetched TapeMetadata rows)."""
+
+    def to_representation(self, value: Any) -> dict[str, str]:
+        return {item.key: item.value for item in value.all()}
+
+
 class TapeSerializer(serializers.ModelSerializer):
     collection = ScopedCollectionField(allow_null=True, required=False)
-    metadata = serializers.DictField(
+    metadata = MetadataField(
         child=serializers.CharField(allow_blank=True, max_length=10000),
         required=False,
         help_text="Free key/value metadata; on update the given dict replaces all keys.",
@@ -52,7 +59,6 @@ class TapeSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: Tape) -> dict[str, Any]:
         data = super().to_representation(instance)
-        data["metadata"] = {item.key: item.value for item in instance.metadata.all()}
         if not hasattr(instance, "capture_count"):
             data["capture_count"] = instance.captures.count()
         return data

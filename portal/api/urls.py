@@ -18,6 +18,7 @@ router.register("captures", views.CaptureViewSet, basename="capture")
 
 urlpatterns = [
     path("v1/", include(router.urls)),
+    path("v1/", include("restoration.api")),
     path("v1/auth/token/", obtain_token, name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

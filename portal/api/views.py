@@ -16,6 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -157,6 +158,9 @@ class TapeViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
         catalog_services.tape_delete(actor=self.request.user, tape=instance)
 
 
+FILE_ACTIONS = frozenset({"download", "proxy", "poster"})
+
+
 class CaptureFilter(filters.FilterSet):
     tape = filters.NumberFilter(field_name="tape_id")
     proxy_status = filters.ChoiceFilter(choices=ProxyStatus.choices)
@@ -216,6 +220,13 @@ class CaptureViewSet(
 
     def perform_destroy(self, instance: Capture) -> None:
         capture_delete(capture=instance, actor=self.request.user)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # File actions accept any media type; their errors are still the JSON error shape.
+        if getattr(self, "action", None) in FILE_ACTIONS:
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     @extend_schema(
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,

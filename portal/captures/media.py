@@ -43,12 +43,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
             raise UnsatisfiableRange
         return max(size - suffix, 0), size - 1
     first = int(first_text)
-    last = int(last_text) if last_text else size - 1
-    if last < first:
+    if last_text and int(last_text) < first:
         return None  # invalid range: ignore it
     if first >= size:
         raise UnsatisfiableRange
-    return first, min(last, size - 1)
+    last = min(int(last_text), size - 1) if last_text else size - 1
+    return first, last
 
 
 def _iter_window(handle: IO[bytes], first: int, length: int) -> Iterator[bytes]:

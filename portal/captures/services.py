@@ -81,6 +81,7 @@ def _probe(path: str, filename: str) -> Any:
         info = probe(path)
         if info.width <= 0 or info.height <= 0 or info.frame_count <= 0:
             raise InvalidVideoError("the file has no decodable video frames")
+        _check_is_moving_image(info)
         _check_complete(path, info)
         poster_rgb = extract_frame(path, at_s=min(1.0, info.duration_s / 3))
     except InvalidVideoError as exc:
@@ -91,6 +92,22 @@ def _probe(path: str, filename: str) -> Any:
             "(for example FFV1/MKV, DV, ProRes, MPEG-2 or H.264)."
         ) from exc
     return info, poster_rgb
+
+
+# ffmpeg "decodes" text files (tty/ansi) and still images (image2, *_pipe) as video streams;
+# neither is a capture of a tape.
+_NOT_VIDEO_CONTAINERS = frozenset({"tty", "image2", "bin", "xbin", "idf", "adf", "webp_pipe"})
+_NOT_VIDEO_CODECS = frozenset({"ansi", "bintext", "xbin", "idf", "text"})
+
+
+def _check_is_moving_image(info: Any) -> None:
+    from restoration.engine.exceptions import InvalidVideoError
+
+    container = info.container.split(",")[0]
+    if info.video_codec in _NOT_VIDEO_CODECS or container in {"tty", "bin", "xbin", "idf", "adf"}:
+        raise InvalidVideoError("it is a text file, not a video")
+    if container in _NOT_VIDEO_CONTAINERS or container.endswith("_pipe") or info.frame_count < 2:
+        raise InvalidVideoError("it is a still image, not a video")
 
 
 def _check_complete(path: str, info: Any) -> None:

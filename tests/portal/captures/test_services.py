@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
+from PIL import Image
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -62,11 +64,19 @@ def test_capture_of_real_video_has_probe_fields_hash_and_poster(
     [
         ("empty.mkv", b"", "empty"),
         ("notes.txt", b"This is a text file, not a video.\n" * 50, "cannot be used as a capture"),
+        # ffmpeg's tty demuxer renders text as "video": still refused.
+        ("readme.txt", b"plain text, no video\n" * 40, "cannot be used as a capture"),
+        ("photo.png", "png", "still image, not a video"),
+        ("photo.jpg", "jpeg", "still image, not a video"),
     ],
 )
 def test_non_video_and_empty_files_are_rejected_leaving_nothing(
-    tape: Any, archivist: Any, name: str, content: bytes, expected: str
+    tape: Any, archivist: Any, name: str, content: bytes | str, expected: str
 ) -> None:
+    if isinstance(content, str):  # an image format: encode a real picture
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 48), "orange").save(buffer, format=content)
+        content = buffer.getvalue()
     with pytest.raises(CaptureRejected, match=expected) as raised:
         capture_create(tape=tape, upload=SimpleUploadedFile(name, content), actor=archivist)
     assert name in raised.value.message

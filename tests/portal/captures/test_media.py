@@ -1,0 +1,118 @@
+"""Range requests on capture media (originals, proxies, posters) and who may fetch them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from portal.captures.media import UnsatisfiableRange, parse_range
+from portal.captures.models import Capture
+from portal.captures.tasks import build_capture_proxy
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("bytes=0-99", (0, 99)),
+        ("bytes=100-", (100, 999)),
+        ("bytes=-10", (990, 999)),
+        ("bytes=-5000", (0, 999)),
+        ("bytes=900-5000", (900, 999)),
+        ("bytes=5-1", None),  # invalid: ignored, whole file
+        ("bytes=0-1,5-9", None),  # multi-range: whole file (allowed by RFC 9110)
+        ("items=0-1", None),
+    ],
+)
+def test_parse_range(header: str | None, expected: tuple[int, int] | None) -> None:
+    assert parse_range(header, 1000) == expected
+
+
+@pytest.mark.parametrize("header", ["bytes=1000-", "bytes=2000-3000", "bytes=-0"])
+def test_parse_range_unsatisfiable(header: str) -> None:
+    with pytest.raises(UnsatisfiableRange):
+        parse_range(header, 1000)
+
+
+def _body(response: Any) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_original_whole_and_ranges(
+    archivist_client: Client, tape: Any, make_capture: Callable[..., Capture]
+) -> None:
+    capture = make_capture(tape)
+    url = reverse("captures:original", args=[capture.pk])
+    data = capture.original.read()
+    size = len(data)
+
+    whole = archivist_client.get(url)
+    assert whole.status_code == 200
+    assert whole["Accept-Ranges"] == "bytes"
+    assert whole["Content-Length"] == str(size)
+    assert whole["Content-Type"] == "video/x-matroska"
+    assert _body(whole) == data
+
+    part = archivist_client.get(url, HTTP_RANGE="bytes=10-109")
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 10-109/{size}"
+    assert part["Content-Length"] == "100"
+    assert _body(part) == data[10:110]
+
+    tail = archivist_client.get(url, HTTP_RANGE="bytes=-16")
+    assert tail.status_code == 206 and _body(tail) == data[-16:]
+
+    beyond = archivist_client.get(url, HTTP_RANGE=f"bytes={size}-")
+    assert beyond.status_code == 416
+    assert beyond["Content-Range"] == f"bytes */{size}"
+
+    head = archivist_client.head(url)
+    assert head.status_code == 200 and head["Content-Length"] == str(size)
+
+    download = archivist_client.get(url + "?download=1")
+    assert download["Content-Disposition"].startswith("attachment")
+
+
+def test_poster_and_proxy_are_range_served(
+    archivist_client: Client, tape: Any, make_capture: Callable[..., Capture]
+) -> None:
+    capture = make_capture(tape)
+    proxy_url = reverse("captures:proxy", args=[capture.pk])
+    assert archivist_client.get(proxy_url).status_code == 404  # not made yet
+    build_capture_proxy(capture.pk)
+
+    proxy = archivist_client.get(proxy_url, HTTP_RANGE="bytes=0-7")
+    assert proxy.status_code == 206 and proxy["Content-Type"] == "video/mp4"
+    assert _body(proxy)[4:8] == b"ftyp"
+
+    poster = archivist_client.get(reverse("captures:poster", args=[capture.pk]))
+    assert poster.status_code == 200 and poster["Content-Type"] == "image/jpeg"
+    assert _body(poster)[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.parametrize("name", ["original", "proxy", "poster"])
+def test_media_is_404_for_outsiders_and_anonymous(
+    outsider_client: Client, tape: Any, make_capture: Callable[..., Capture], name: str
+) -> None:
+    capture = make_capture(tape)
+    build_capture_proxy(capture.pk)
+    url = reverse(f"captures:{name}", args=[capture.pk])
+    assert outsider_client.get(url).status_code == 404
+    assert outsider_client.get(url, HTTP_RANGE="bytes=0-10").status_code == 404
+    assert Client().get(url).status_code == 404
+
+
+def test_media_root_is_not_served_publicly(
+    archivist_client: Client, tape: Any, make_capture: Callable[..., Capture]
+) -> None:
+    capture = make_capture(tape)
+    from django.conf import settings
+
+    assert archivist_client.get(settings.MEDIA_URL + capture.original.name).status_code == 404
+    assert archivist_client.get("/media/" + capture.original.name).status_code == 404
