@@ -1,0 +1,22 @@
+"""Network variants, built by name from JSON configs: create_model("tape-lite", checkpoint=...)."""
+
+from .factory import (
+    create_model,
+    default_weights,
+    list_models,
+    load_checkpoint,
+    model_config,
+    save_checkpoint,
+)
+from .tape import MultiReferenceFusion, TapeNet
+
+__all__ = [
+    "MultiReferenceFusion",
+    "TapeNet",
+    "create_model",
+    "default_weights",
+    "list_models",
+    "load_checkpoint",
+    "model_config",
+    "save_checkpoint",
+]
