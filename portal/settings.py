@@ -191,6 +191,52 @@ Q_CLUSTER = {
     **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
 }
 
+# --- Restoration workers (restoration app; README "Restoration workflow and workers") ---
+# GPU/CPU worker machines run `Q_CLUSTER_NAME=restoration python manage.py qcluster`; the web
+# machine enqueues restoration tasks on that queue and runs the default queue itself.
+RESTORATION_QUEUE = envstr("RESTORATION_QUEUE", "restoration")
+# Longest restoration a worker may run before django-q2 kills it (then the reaper fails the job).
+RESTORATION_TASK_TIMEOUT = envint("RESTORATION_TASK_TIMEOUT", 24 * 3600, minimum=60)
+Q_CLUSTER["ALT_CLUSTERS"][RESTORATION_QUEUE] = {
+    # One worker process per GPU (or per CPU machine): the engine uses the whole device.
+    "workers": envint("RESTORATION_WORKERS", 1, minimum=1),
+    # Kill a restoration running longer than this.
+    "timeout": RESTORATION_TASK_TIMEOUT,
+    # Redeliver an unacknowledged task only after `timeout`, never while it may still run.
+    "retry": RESTORATION_TASK_TIMEOUT + 600,
+    # One delivery: a job lost with its worker is failed by the reaper and retried by a person.
+    "max_attempts": 1,
+    # Prefetch at most one task per machine so idle machines get the next jobs.
+    "queue_limit": 1,
+    # Fresh worker process every few jobs: gives back GPU and decoder memory.
+    "recycle": 5,
+}
+# Defaults of a job's options (restoration.parameters).
+RESTORATION_DEFAULT_MODEL = envstr("RESTORATION_DEFAULT_MODEL", "tape-lite")
+RESTORATION_DEFAULT_SCORER = envstr("RESTORATION_DEFAULT_SCORER", "offline")
+# Folder of checkpoints named <variant>.safetensors + <variant>.json (e.g. tape-base weights on
+# GPU workers); a variant missing there uses the weights shipped in restoration/engine/weights/.
+RESTORATION_CHECKPOINT_DIR = envstr("RESTORATION_CHECKPOINT_DIR", "")
+# "auto" (cuda, then mps, then cpu), or e.g. "cuda:1", "cpu".
+RESTORATION_DEVICE = envstr("RESTORATION_DEVICE", "auto")
+# Spatial tile of the engine in pixels (0 = engine default).
+RESTORATION_TILE = envint("RESTORATION_TILE", 0, minimum=0)
+# Worker-local scratch space for decoding and encoding (never shared between machines).
+RESTORATION_WORK_DIR = Path(envstr("RESTORATION_WORK_DIR", str(VAR_DIR / "restoration-work")))
+# Name shown for this worker in the queue page (default: the host name).
+RESTORATION_WORKER_NAME = envstr("RESTORATION_WORKER_NAME", "")
+# Seconds between progress/heartbeat writes of a running job (and cancel checks).
+RESTORATION_PROGRESS_INTERVAL = envint("RESTORATION_PROGRESS_INTERVAL_MS", 1000, minimum=0) / 1000
+# A running job without a heartbeat for this many seconds is failed by the reaper.
+RESTORATION_STALE_AFTER = envint("RESTORATION_STALE_AFTER", 900, minimum=10)
+# The reaper re-sends a wake-up task when jobs have been queued this long and nothing runs.
+RESTORATION_REQUEUE_AFTER = envint("RESTORATION_REQUEUE_AFTER", 600, minimum=10)
+# Workers with a heartbeat in this window are listed on the queue page.
+RESTORATION_WORKER_SEEN_WINDOW = envint("RESTORATION_WORKER_SEEN_WINDOW", 3600, minimum=60)
+# Webhook deliveries: attempts and HTTP timeout (seconds).
+RESTORATION_WEBHOOK_ATTEMPTS = envint("RESTORATION_WEBHOOK_ATTEMPTS", 5, minimum=1)
+RESTORATION_WEBHOOK_TIMEOUT = envint("RESTORATION_WEBHOOK_TIMEOUT", 10, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

@@ -6,3 +6,6 @@ class RestorationConfig(AppConfig):
     label = "restoration"
     verbose_name = "Restoration"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from restoration import checks  # noqa: F401  (registers the system checks)

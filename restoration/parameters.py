@@ -1,0 +1,165 @@
+"""The option set of a restoration job: validated once when the job is requested.
+
+A job stores the complete, normalised dict (``JobParameters.to_dict()``) so that the worker, a
+retry and the provenance record all see exactly the same options. Defaults come from settings
+(``RESTORATION_DEFAULT_MODEL``, ``RESTORATION_DEFAULT_SCORER``); nothing here imports the
+engine's heavy modules except the model registry (JSON configs only).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from restoration.exceptions import InvalidParametersError
+
+ENGINE_CONFIG_DIR = Path(__file__).resolve().parent / "engine" / "configs"
+SCORERS = ("offline", "clip", "none")
+DEINTERLACE = ("off", "bwdif")
+MAX_REFERENCES = 16
+DEFAULT_PREVIEW_SECONDS = 10.0
+
+
+def available_models() -> list[str]:
+    """Names of the engine's model variants, read from its JSON configs.
+
+    Same rule as ``restoration.engine.models.list_models`` (a config's "name", else its file
+    stem; a test keeps them equal) without importing torch into the web process.
+    """
+    names = []
+    for path in sorted(ENGINE_CONFIG_DIR.glob("*.json")):
+        try:
+            names.append(str(json.loads(path.read_text()).get("name") or path.stem))
+        except (OSError, ValueError):
+            continue
+    return sorted(names)
+
+
+@dataclass(frozen=True)
+class JobParameters:
+    model: str
+    scorer: str
+    references: int | None = None  # None: the model's configured number (model.config)
+    frame_start: int = 0
+    frame_end: int | None = None  # exclusive; None: to the end of the capture
+    deinterlace: str = "off"
+    preview: bool = False
+    preview_seconds: float = DEFAULT_PREVIEW_SECONDS
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+
+def _int_or_none(data: dict[str, Any], key: str, *, minimum: int) -> int | None:
+    raw = data.get(key)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise InvalidParametersError(f"{key} must be a whole number, not {raw!r}.")
+    try:
+        value = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParametersError(f"{key} must be a whole number, not {raw!r}.") from exc
+    if isinstance(raw, float) and not raw.is_integer():
+        raise InvalidParametersError(f"{key} must be a whole number, not {raw!r}.")
+    if value < minimum:
+        raise InvalidParametersError(f"{key} must be at least {minimum}, not {value}.")
+    return value
+
+
+def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
+    raw = data.get(key, default)
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if isinstance(raw, str) and raw.lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise InvalidParametersError(f"{key} must be true or false, not {raw!r}.")
+
+
+KNOWN_KEYS = {
+    "model",
+    "scorer",
+    "references",
+    "frame_start",
+    "frame_end",
+    "deinterlace",
+    "preview",
+    "preview_seconds",
+}
+
+
+def parse_parameters(data: dict[str, Any] | None, *, frame_count: int | None) -> JobParameters:
+    """Validate user-supplied options against the engine's registry and the capture length.
+
+    Raises InvalidParametersError with a message naming the bad option and what is allowed.
+    """
+    data = dict(data or {})
+    unknown = sorted(set(data) - KNOWN_KEYS)
+    if unknown:
+        raise InvalidParametersError(
+            f"Unknown option(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(KNOWN_KEYS))}."
+        )
+    model = str(data.get("model") or settings.RESTORATION_DEFAULT_MODEL)
+    models = available_models()
+    if model not in models:
+        raise InvalidParametersError(
+            f"Unknown model {model!r}. Available models: {', '.join(models)}."
+        )
+    scorer = str(data.get("scorer") or settings.RESTORATION_DEFAULT_SCORER)
+    if scorer not in SCORERS:
+        raise InvalidParametersError(
+            f"Unknown reference selector {scorer!r}. Choose one of: {', '.join(SCORERS)}."
+        )
+    references = _int_or_none(data, "references", minimum=0)
+    if references is not None and references > MAX_REFERENCES:
+        raise InvalidParametersError(
+            f"references must be at most {MAX_REFERENCES}, not {references}."
+        )
+    frame_start = _int_or_none(data, "frame_start", minimum=0) or 0
+    frame_end = _int_or_none(data, "frame_end", minimum=1)
+    if frame_count is not None:
+        if frame_start >= frame_count:
+            raise InvalidParametersError(
+                f"frame_start {frame_start} is past the end of the capture "
+                f"({frame_count} frames)."
+            )
+        if frame_end is not None and frame_end > frame_count:
+            frame_end = frame_count
+    if frame_end is not None and frame_end <= frame_start:
+        raise InvalidParametersError(
+            f"frame_end ({frame_end}) must be greater than frame_start ({frame_start})."
+        )
+    deinterlace = str(data.get("deinterlace") or "off")
+    if deinterlace not in DEINTERLACE:
+        raise InvalidParametersError(
+            f"deinterlace must be one of {', '.join(DEINTERLACE)}, not {deinterlace!r}."
+        )
+    preview = _bool(data, "preview", False)
+    raw_seconds = data.get("preview_seconds", DEFAULT_PREVIEW_SECONDS)
+    try:
+        preview_seconds = float(raw_seconds)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParametersError(
+            f"preview_seconds must be a number, not {raw_seconds!r}."
+        ) from exc
+    if not 0.5 <= preview_seconds <= 120:
+        raise InvalidParametersError("preview_seconds must be between 0.5 and 120.")
+    return JobParameters(
+        model=model,
+        scorer=scorer,
+        references=references,
+        frame_start=frame_start,
+        frame_end=frame_end,
+        deinterlace=deinterlace,
+        preview=preview,
+        preview_seconds=preview_seconds,
+    )

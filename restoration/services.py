@@ -1,0 +1,340 @@
+"""State changes of the restoration workflow asked for by people (pages and API).
+
+Each service checks the actor's permission, changes state and writes the audit record in one
+transaction (CONVENTIONS: check, then execute). What the worker does lives in
+``restoration.worker``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.permissions import require_role
+from portal.audit.services import audit_record
+from restoration.exceptions import JobStateError, PublicationError, ReviewError
+from restoration.models import (
+    Decision,
+    JobStatus,
+    Publication,
+    RestorationJob,
+    RestoredVersion,
+    ReviewDecision,
+)
+from restoration.parameters import parse_parameters
+
+logger = logging.getLogger(__name__)
+
+TASK_RUN_JOB = "restoration.tasks.run_restoration_job"
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def _job_label(job: RestorationJob) -> str:
+    kind = "preview" if job.is_preview else "restoration"
+    return f"{kind} job #{job.pk} of {job.capture}"
+
+
+# --------------------------------------------------------------------------------------------
+# Jobs
+
+
+def job_request(
+    *,
+    actor: Any,
+    capture: Any,
+    parameters: dict[str, Any] | None = None,
+    retry_of: RestorationJob | None = None,
+) -> RestorationJob:
+    """Validate the options, create a queued job and enqueue it once the row is committed."""
+    institution = capture.institution
+    require_role(actor, institution, Role.ARCHIVIST)
+    options = parse_parameters(parameters, frame_count=capture.frame_count)
+    with transaction.atomic():
+        job = RestorationJob.objects.create(
+            institution=institution,
+            capture=capture,
+            requested_by=actor,
+            retry_of=retry_of,
+            parameters=options.to_dict(),
+            is_preview=options.preview,
+            created_at=_now(),
+        )
+        audit_record(
+            actor=actor,
+            institution=institution,
+            action="job.retried" if retry_of is not None else "job.requested",
+            target=job,
+            tape=capture.tape,
+            target_label=_job_label(job),
+            details={
+                "parameters": job.parameters,
+                "capture_id": capture.pk,
+                **({"retry_of": retry_of.pk} if retry_of is not None else {}),
+            },
+        )
+        transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
+    return job
+
+
+def job_enqueue(*, job_id: int | None) -> str:
+    """Put a task for the restoration workers on their queue (cluster).
+
+    The task carries the job id, but a worker claims the oldest queued job when that one was
+    taken already (see ``restoration.worker.job_claim``), so tasks prefetched by a busy worker
+    never hold a job back while another worker is idle. ``job_id=None`` is a bare wake-up.
+    """
+    from django_q.tasks import async_task
+
+    task_id = async_task(
+        TASK_RUN_JOB,
+        job_id,
+        q_options={
+            "cluster": settings.RESTORATION_QUEUE,
+            "task_name": f"restoration-job-{job_id}" if job_id else "restoration-wakeup",
+            "timeout": settings.RESTORATION_TASK_TIMEOUT,
+        },
+    )
+    if job_id is not None and isinstance(task_id, str):
+        RestorationJob.objects.filter(pk=job_id, task_id="").update(task_id=task_id[:64])
+    return str(task_id)
+
+
+def job_retry(*, actor: Any, job: RestorationJob) -> RestorationJob:
+    """A new job with the same parameters; the failed or cancelled one stays on the record."""
+    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        raise JobStateError(
+            f"Only failed or cancelled jobs can be retried; job #{job.pk} is {job.status}."
+        )
+    return job_request(
+        actor=actor, capture=job.capture, parameters=dict(job.parameters), retry_of=job
+    )
+
+
+def job_cancel(*, actor: Any, job: RestorationJob) -> RestorationJob:
+    """Cancel a queued job at once; ask a running job's worker to stop at its next window."""
+    membership = require_role(actor, job.institution, Role.ARCHIVIST)
+    if membership.role == Role.ARCHIVIST and job.requested_by_id != actor.pk:
+        raise PermissionDenied(
+            "Only the archivist who requested this job, a reviewer or a manager can cancel it."
+        )
+    now = _now()
+    with transaction.atomic():
+        cancelled_queued = RestorationJob.objects.filter(
+            pk=job.pk, status=JobStatus.QUEUED
+        ).update(
+            status=JobStatus.CANCELLED,
+            cancel_requested=True,
+            cancel_requested_at=now,
+            cancel_requested_by=actor,
+            finished_at=now,
+            stage="",
+        )
+        if cancelled_queued:
+            action = "job.cancelled"
+        else:
+            asked = RestorationJob.objects.filter(
+                pk=job.pk, status=JobStatus.RUNNING, cancel_requested=False
+            ).update(cancel_requested=True, cancel_requested_at=now, cancel_requested_by=actor)
+            if not asked:
+                job.refresh_from_db()
+                if job.status == JobStatus.RUNNING:
+                    return job  # already asked: cancelling twice is not an error
+                raise JobStateError(f"Job #{job.pk} is {job.status}; there is nothing to cancel.")
+            action = "job.cancel_requested"
+        job.refresh_from_db()
+        audit_record(
+            actor=actor,
+            institution=job.institution,
+            action=action,
+            target=job,
+            tape=job.capture.tape,
+            target_label=_job_label(job),
+        )
+    if action == "job.cancelled":
+        from restoration.webhooks import webhook_notify
+
+        webhook_notify(job=job)
+    return job
+
+
+# --------------------------------------------------------------------------------------------
+# Review
+
+
+def version_decide(
+    *, actor: Any, version: RestoredVersion, decision: str, comment: str = ""
+) -> ReviewDecision:
+    """Record a review decision. Earlier decisions are kept; the latest one counts."""
+    require_role(actor, version.institution, Role.REVIEWER)
+    if decision not in Decision.values:
+        raise ReviewError(
+            f"Unknown decision {decision!r}; choose one of {', '.join(Decision.values)}."
+        )
+    requester_id = version.job.requested_by_id
+    if (
+        decision == Decision.APPROVE
+        and requester_id is not None
+        and requester_id == actor.pk
+        and not version.institution.allow_self_approval
+    ):
+        raise ReviewError(
+            "You requested this restoration, so another reviewer or a manager must approve it "
+            "(four-eyes rule). A manager can allow self-approval in the institution settings."
+        )
+    comment = (comment or "").strip()
+    if decision in (Decision.REJECT, Decision.REQUEST_CHANGES) and not comment:
+        raise ReviewError("Say what is wrong or what should change: a comment is required.")
+    with transaction.atomic():
+        review = ReviewDecision.objects.create(
+            institution=version.institution,
+            version=version,
+            reviewer=actor,
+            decision=decision,
+            comment=comment,
+            created_at=_now(),
+        )
+        audit_record(
+            actor=actor,
+            institution=version.institution,
+            action={
+                Decision.APPROVE: "review.approved",
+                Decision.REJECT: "review.rejected",
+                Decision.REQUEST_CHANGES: "review.changes_requested",
+            }[Decision(decision)],
+            target=version,
+            tape=version.tape,
+            details={"comment": comment, "decision_id": review.pk, "job_id": version.job_id},
+        )
+    return review
+
+
+# --------------------------------------------------------------------------------------------
+# Publication
+
+
+def version_publish(*, actor: Any, version: RestoredVersion, comment: str = "") -> Publication:
+    """Make an approved version the tape's published version, replacing the current one."""
+    require_role(actor, version.institution, Role.MANAGER)
+    from restoration.selectors import version_review_state
+
+    if version.is_preview:
+        raise PublicationError(
+            "A preview covers only a short segment and cannot be published. "
+            "Request a full restoration, then publish its version."
+        )
+    state = version_review_state(version=version)
+    if state != Decision.APPROVE:
+        raise PublicationError(
+            f"Only approved versions can be published; this version's review state is "
+            f"'{state}'. Ask a reviewer to approve it first."
+        )
+    now = _now()
+    try:
+        with transaction.atomic():
+            current = (
+                Publication.objects.select_for_update()
+                .filter(tape_id=version.tape_id, unpublished_at__isnull=True)
+                .first()
+            )
+            if current is not None and current.version_id == version.pk:
+                raise PublicationError("This version is already the tape's published version.")
+            if current is not None:
+                Publication.objects.filter(pk=current.pk, unpublished_at__isnull=True).update(
+                    unpublished_at=now,
+                    unpublished_by=actor,
+                    end_reason=Publication.EndReason.REPLACED,
+                )
+                audit_record(
+                    actor=actor,
+                    institution=version.institution,
+                    action="publication.unpublished",
+                    target=current.version,
+                    tape=version.tape,
+                    details={"reason": "replaced", "replaced_by_version_id": version.pk},
+                )
+            publication = Publication.objects.create(
+                institution=version.institution,
+                tape=version.tape,
+                version=version,
+                published_by=actor,
+                published_at=now,
+                comment=(comment or "").strip(),
+            )
+            audit_record(
+                actor=actor,
+                institution=version.institution,
+                action="publication.published",
+                target=version,
+                tape=version.tape,
+                details={
+                    "publication_id": publication.pk,
+                    "replaces_version_id": current.version_id if current else None,
+                    "comment": publication.comment,
+                },
+            )
+    except IntegrityError as exc:  # a concurrent publish of the same tape won the race
+        raise PublicationError(
+            "Another version of this tape was published at the same moment; reload and retry."
+        ) from exc
+    return publication
+
+
+def tape_unpublish(*, actor: Any, tape: Any, comment: str = "") -> Publication:
+    """Withdraw the tape's published version (the publication row is closed, not deleted)."""
+    require_role(actor, tape.institution, Role.MANAGER)
+    now = _now()
+    with transaction.atomic():
+        current = (
+            Publication.objects.select_for_update()
+            .filter(tape_id=tape.pk, unpublished_at__isnull=True)
+            .select_related("version")
+            .first()
+        )
+        if current is None:
+            raise PublicationError("This tape has no published version to unpublish.")
+        Publication.objects.filter(pk=current.pk).update(
+            unpublished_at=now, unpublished_by=actor, end_reason=Publication.EndReason.UNPUBLISHED
+        )
+        audit_record(
+            actor=actor,
+            institution=tape.institution,
+            action="publication.unpublished",
+            target=current.version,
+            tape=tape,
+            details={"reason": "unpublished", "publication_id": current.pk, "comment": comment},
+        )
+        current.refresh_from_db()
+    return current
+
+
+# --------------------------------------------------------------------------------------------
+# Downloads
+
+
+def version_record_download(*, actor: Any, version: RestoredVersion, rendition: str) -> None:
+    """Masters are the institution's preservation files: every download is on the record.
+
+    Access copies are streamed by players in many range requests and are not recorded.
+    """
+    if rendition != "master":
+        return
+    require_role(actor, version.institution, Role.ARCHIVIST)
+    audit_record(
+        actor=actor,
+        institution=version.institution,
+        action="version.master_downloaded",
+        target=version,
+        tape=version.tape,
+        details={"sha256": version.master_sha256, "size": version.master_size},
+    )
+

@@ -1,0 +1,31 @@
+"""django-q2 task adapters of the restoration app: take ids, call a service.
+
+``run_restoration_job`` runs on the restoration queue (``settings.RESTORATION_QUEUE``, served by
+``Q_CLUSTER_NAME=restoration manage.py qcluster`` on worker machines); the others run on the
+default queue of the web machine.
+"""
+
+from __future__ import annotations
+
+
+def run_restoration_job(job_id: int | None) -> int | None:
+    """Claim job ``job_id`` (or the oldest queued job when it is taken) and run it."""
+    from restoration.worker import job_run, wake_if_stranded_after_run
+
+    try:
+        return job_run(job_id=job_id)
+    finally:
+        wake_if_stranded_after_run()
+
+
+def reap_stale_jobs() -> list[int]:
+    """Periodic (django-q2 schedule "restoration: reap stale jobs", every minute)."""
+    from restoration.worker import jobs_reap_stale
+
+    return jobs_reap_stale()
+
+
+def deliver_webhook(job_id: int, event: str, attempt: int = 1) -> bool:
+    from restoration.webhooks import webhook_deliver
+
+    return webhook_deliver(job_id=job_id, event=event, attempt=attempt)

@@ -1,0 +1,351 @@
+"""Restoration pages: request a job, job list with live progress, queue, review, publication,
+range-served media, provenance export and the public tape page.
+
+Every view reads through ``restoration.selectors`` with ``request.institution`` (set by
+``member_required``), so other institutions' jobs and versions are a 404; every write goes
+through ``restoration.services``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Role
+from accounts.permissions import member_required, role_at_least
+from portal.captures.media import serve_file_with_ranges
+from portal.captures.selectors import capture_get
+from portal.captures.views import media_view
+from portal.catalog.models import Tape
+from accounts.selectors import get_for_institution
+from restoration import selectors, services
+from restoration.exceptions import RestorationError
+from restoration.forms import DecisionForm, JobRequestForm
+from restoration.models import JobStatus
+from restoration.provenance import version_provenance
+from restoration.thumbnails import frame_thumbnail
+
+_JOB_STATUS_FILTERS = [("", "All")] + list(JobStatus.choices)
+
+
+def _institution(request: HttpRequest) -> Any:
+    return request.institution  # type: ignore[attr-defined]
+
+
+def _membership(request: HttpRequest) -> Any:
+    return request.membership  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------
+# Jobs
+
+
+@member_required(Role.ARCHIVIST)
+@require_http_methods(["GET", "POST"])
+def job_create(request: HttpRequest, capture_id: int) -> HttpResponse:
+    capture = capture_get(institution=_institution(request), pk=capture_id)
+    form = JobRequestForm(
+        request.POST or None,
+        default_model=settings.RESTORATION_DEFAULT_MODEL,
+        default_scorer=settings.RESTORATION_DEFAULT_SCORER,
+        initial={"preview": request.GET.get("preview") == "1"},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.job_request(
+                actor=request.user, capture=capture, parameters=form.parameters()
+            )
+        except RestorationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            kind = "Preview" if job.is_preview else "Restoration"
+            messages.success(request, f"{kind} job #{job.pk} queued.")
+            return redirect("restoration:job_detail", job_id=job.pk)
+    return render(request, "restoration/job_form.html", {"capture": capture, "form": form})
+
+
+@member_required(Role.ARCHIVIST)
+@require_GET
+def job_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in dict(_JOB_STATUS_FILTERS):
+        status = ""
+    jobs = selectors.job_list(institution=_institution(request), status=status)
+    page = Paginator(jobs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "restoration/job_list.html",
+        {"page": page, "status": status, "status_filters": _JOB_STATUS_FILTERS},
+    )
+
+
+@member_required(Role.ARCHIVIST)
+@require_GET
+def job_progress_json(request: HttpRequest) -> JsonResponse:
+    """Polled by static/js/jobs.js: ``?ids=1,2,3`` (at most 200) of the active institution."""
+    raw = request.GET.get("ids", "")
+    ids = [int(part) for part in raw.split(",") if part.strip().isdigit()][:200]
+    jobs = selectors.job_list(institution=_institution(request)).filter(pk__in=ids)
+    return JsonResponse({"jobs": [selectors.job_progress(job=job) for job in jobs]})
+
+
+@member_required(Role.ARCHIVIST)
+@require_GET
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.job_get(institution=_institution(request), job_id=job_id)
+    membership = _membership(request)
+    return render(
+        request,
+        "restoration/job_detail.html",
+        {
+            "job": job,
+            "progress": selectors.job_progress(job=job),
+            "parameters": json.dumps(job.parameters, indent=2, sort_keys=True),
+            "can_cancel": job.is_active
+            and (role_at_least(membership, Role.REVIEWER) or job.requested_by_id == request.user.pk),
+            "retries": job.retries.order_by("created_at"),
+        },
+    )
+
+
+@member_required(Role.ARCHIVIST)
+@require_POST
+def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.job_get(institution=_institution(request), job_id=job_id)
+    try:
+        job = services.job_cancel(actor=request.user, job=job)
+    except (RestorationError, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+    else:
+        if job.status == JobStatus.CANCELLED:
+            messages.success(request, f"Job #{job.pk} cancelled.")
+        else:
+            messages.success(request, f"Job #{job.pk} will stop at the end of its current window.")
+    return redirect("restoration:job_detail", job_id=job.pk)
+
+
+@member_required(Role.ARCHIVIST)
+@require_POST
+def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.job_get(institution=_institution(request), job_id=job_id)
+    try:
+        new_job = services.job_retry(actor=request.user, job=job)
+    except (RestorationError, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+        return redirect("restoration:job_detail", job_id=job.pk)
+    messages.success(request, f"Job #{new_job.pk} queued as a retry of job #{job.pk}.")
+    return redirect("restoration:job_detail", job_id=new_job.pk)
+
+
+@member_required(Role.ARCHIVIST)
+@require_GET
+def queue_view(request: HttpRequest) -> HttpResponse:
+    overview = selectors.queue_overview(institution=_institution(request))
+    return render(request, "restoration/queue.html", overview)
+
+
+# --------------------------------------------------------------------------------------------
+# Review
+
+
+@member_required(Role.REVIEWER)
+@require_GET
+def review_list(request: HttpRequest) -> HttpResponse:
+    versions = list(selectors.version_list(institution=_institution(request))[:200])
+    for version in versions:
+        version.review_state = selectors.version_review_state(version=version)  # type: ignore[attr-defined]
+    state = request.GET.get("state", "pending")
+    if state != "all":
+        versions = [v for v in versions if v.review_state == state]  # type: ignore[attr-defined]
+    return render(
+        request, "restoration/review_list.html", {"versions": versions, "state": state}
+    )
+
+
+@member_required(Role.ARCHIVIST)
+@require_GET
+def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+    institution = _institution(request)
+    version = selectors.version_get(institution=institution, version_id=version_id)
+    membership = _membership(request)
+    state = selectors.version_review_state(version=version)
+    current = selectors.tape_current_publication(tape_id=version.tape_id)
+    context = {
+        "version": version,
+        "job": version.job,
+        "capture": version.capture,
+        "review_state": state,
+        "decisions": selectors.version_decisions(version=version),
+        "form": DecisionForm(),
+        "can_review": role_at_least(membership, Role.REVIEWER),
+        "self_approval_blocked": version.job.requested_by_id == request.user.pk
+        and not institution.allow_self_approval,
+        "can_publish": role_at_least(membership, Role.MANAGER)
+        and state == "approve"
+        and not version.is_preview,
+        "current_publication": current,
+        "is_published": current is not None and current.version_id == version.pk,
+        "worst": selectors.worst_frames(
+            scores=version.scores_before, count=8, min_gap=max(1, version.frame_count // 50)
+        ),
+        "review_data": {
+            "before_url": reverse("captures:proxy", args=[version.capture_id])
+            if version.capture.proxy_ready
+            else None,
+            "after_url": reverse("restoration:version_access", args=[version.pk]),
+            "scores_url": reverse("restoration:version_scores", args=[version.pk]),
+            "thumb_url": reverse("restoration:version_thumbnail", args=[version.pk, 0, "before"]),
+            "frame_rate": version.frame_rate,
+            "frame_start": version.frame_start,
+            "frame_count": version.frame_count,
+        },
+    }
+    return render(request, "restoration/version_review.html", context)
+
+
+@member_required(Role.REVIEWER)
+@require_POST
+def version_decide(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=_institution(request), version_id=version_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose approve, reject or request changes.")
+    else:
+        try:
+            review = services.version_decide(
+                actor=request.user,
+                version=version,
+                decision=form.cleaned_data["decision"],
+                comment=form.cleaned_data["comment"],
+            )
+        except (RestorationError, PermissionDenied) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Decision recorded: {review.get_decision_display()}.")
+    return redirect("restoration:version_detail", version_id=version.pk)
+
+
+@member_required(Role.MANAGER)
+@require_POST
+def version_publish(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=_institution(request), version_id=version_id)
+    try:
+        services.version_publish(
+            actor=request.user, version=version, comment=request.POST.get("comment", "")
+        )
+    except (RestorationError, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Published: this is now the tape's published version.")
+    return redirect("restoration:version_detail", version_id=version.pk)
+
+
+@member_required(Role.MANAGER)
+@require_POST
+def tape_unpublish(request: HttpRequest, tape_id: int) -> HttpResponse:
+    institution = _institution(request)
+    tape = get_for_institution(Tape.objects.all(), institution, pk=tape_id)
+    try:
+        publication = services.tape_unpublish(
+            actor=request.user, tape=tape, comment=request.POST.get("comment", "")
+        )
+    except (RestorationError, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+        return redirect("catalog:tape_detail", pk=tape.pk)
+    messages.success(request, "Unpublished. The version and its history are kept.")
+    return redirect("restoration:version_detail", version_id=publication.version_id)
+
+
+# --------------------------------------------------------------------------------------------
+# Media and exports
+
+
+@media_view
+def version_access(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=_institution_of_media(request), version_id=version_id)
+    return serve_file_with_ranges(
+        request, version.access, "video/mp4", f"version-{version.pk}.access.mp4"
+    )
+
+
+@media_view
+def version_master(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=_institution_of_media(request), version_id=version_id)
+    # A download of the whole master (not a HEAD, not a range re-request) is on the record.
+    if request.method == "GET" and "Range" not in request.headers:
+        services.version_record_download(actor=request.user, version=version, rendition="master")
+    return serve_file_with_ranges(
+        request,
+        version.master,
+        "video/x-matroska",
+        f"version-{version.pk}.master.mkv",
+        as_attachment=True,
+    )
+
+
+@media_view
+def version_thumbnail(request: HttpRequest, version_id: int, frame: int, which: str) -> HttpResponse:
+    if which not in ("before", "after"):
+        raise Http404("Unknown rendition.")
+    version = selectors.version_get(institution=_institution_of_media(request), version_id=version_id)
+    field_file = frame_thumbnail(version=version, index=frame, which=which)
+    return serve_file_with_ranges(request, field_file, "image/jpeg", f"frame-{frame}-{which}.jpg")
+
+
+def _institution_of_media(request: HttpRequest) -> Any:
+    from accounts.selectors import current_institution
+
+    return current_institution(request)
+
+
+@member_required(Role.ARCHIVIST)
+@require_GET
+def version_scores(request: HttpRequest, version_id: int) -> JsonResponse:
+    version = selectors.version_get(institution=_institution(request), version_id=version_id)
+    return JsonResponse(
+        {
+            "frame_start": version.frame_start,
+            "frame_rate": version.frame_rate,
+            "before": version.scores_before,
+            "after": version.scores_after,
+            "scorer": version.scorer,
+        }
+    )
+
+
+@member_required(Role.ARCHIVIST)
+@require_GET
+def version_provenance_json(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=_institution(request), version_id=version_id)
+    response = JsonResponse(version_provenance(version=version), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = (
+        f'attachment; filename="version-{version.pk}-provenance.json"'
+    )
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+# Public
+
+
+@require_GET
+def public_tape(request: HttpRequest, tape_id: int) -> HttpResponse:
+    publication = selectors.public_publication(tape_id=tape_id)
+    return render(request, "restoration/public_tape.html", {"publication": publication})
+
+
+@require_http_methods(["GET", "HEAD"])
+def public_tape_video(request: HttpRequest, tape_id: int) -> HttpResponse:
+    publication = selectors.public_publication(tape_id=tape_id)
+    return serve_file_with_ranges(
+        request, publication.version.access, "video/mp4", f"tape-{tape_id}.mp4"
+    )

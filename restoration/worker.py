@@ -1,0 +1,555 @@
+"""What a restoration worker does with a job: claim, run the engine, store, record; and the
+reaper that fails jobs whose worker died.
+
+The django-q2 task (``restoration.tasks``) is a thin adapter over ``job_run``. Everything here
+runs on a worker machine, so it only relies on what every machine shares: the database, the
+broker and the storage. Local scratch files live in ``RESTORATION_WORK_DIR/job-<id>/``.
+
+Stale-job policy (README, "Restoration workflow and workers"): a running job whose heartbeat is
+older than ``RESTORATION_STALE_AFTER`` seconds is marked *failed* (not re-queued: a job that
+killed its worker, e.g. out of memory, would kill the next one too) with a message saying so;
+its partial outputs are deleted; a person retries it, which makes a new job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from portal.audit.services import audit_record
+from restoration.models import JobStatus, RestorationJob, RestoredVersion
+
+logger = logging.getLogger(__name__)
+
+_HASH_CHUNK = 1024 * 1024
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def worker_host() -> str:
+    return settings.RESTORATION_WORKER_NAME or socket.gethostname()
+
+
+def job_work_dir(job_id: int) -> Path:
+    return Path(settings.RESTORATION_WORK_DIR) / f"job-{job_id}"
+
+
+def job_storage_dir(job: RestorationJob) -> str:
+    return f"restorations/{job.institution_id}/job-{job.pk}"
+
+
+# --------------------------------------------------------------------------------------------
+# Claiming
+
+
+def job_claim(*, job_id: int | None) -> RestorationJob | None:
+    """Atomically move a queued job to running for this worker; None when there is none.
+
+    The job named by the task is tried first; when another worker has it already (or it was
+    cancelled), the oldest queued job is claimed instead, so a task that waited in a busy
+    worker's prefetch buffer never leaves a job stranded. Each attempt is one guarded UPDATE:
+    two workers can never both move the same row out of "queued".
+    """
+    now = _now()
+    claim = dict(
+        status=JobStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker_host=worker_host()[:255],
+        worker_pid=os.getpid(),
+        stage="starting",
+        frames_done=0,
+    )
+    candidates: list[int] = [job_id] if job_id is not None else []
+    candidates += list(
+        RestorationJob.objects.filter(status=JobStatus.QUEUED)
+        .exclude(pk=job_id)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:5]
+    )
+    for candidate in candidates:
+        if RestorationJob.objects.filter(pk=candidate, status=JobStatus.QUEUED).update(**claim):
+            return RestorationJob.objects.select_related(
+                "capture", "capture__tape", "institution"
+            ).get(pk=candidate)
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Progress and cancellation
+
+
+class ProgressWriter:
+    """The engine's progress callback and cancel hook, writing to the job row at most once per
+    ``interval`` seconds.
+
+    One guarded UPDATE (``status=running, cancel_requested=False``) both stores progress and
+    notices a cancel request or a reaped job: when it matches no row, the next ``cancelled()``
+    answers True and the engine stops at its next window.
+    """
+
+    def __init__(
+        self,
+        job_id: int,
+        *,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.job_id = job_id
+        self.interval = interval
+        self._clock = clock
+        self._last_write = -float("inf")
+        self._last_check = -float("inf")
+        self._stop = False
+        self.stage = ""
+        self.writes = 0
+        self.write_seconds = 0.0
+
+    def _timed(self, func: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return func()
+        finally:
+            self.write_seconds += time.perf_counter() - started
+            self.writes += 1
+
+    def set_stage(self, stage: str, *, total: int | None = None) -> None:
+        self.stage = stage
+        fields: dict[str, Any] = {"stage": stage, "heartbeat_at": _now(), "frames_done": 0}
+        if total is not None:
+            fields["frames_total"] = total
+        self._write(fields)
+
+    def set_device(self, device: str) -> None:
+        self._write({"device": device[:32], "heartbeat_at": _now()})
+
+    def _write(self, fields: dict[str, Any]) -> None:
+        now = self._clock()
+        self._last_write = self._last_check = now
+        updated = self._timed(
+            lambda: RestorationJob.objects.filter(
+                pk=self.job_id, status=JobStatus.RUNNING, cancel_requested=False
+            ).update(**fields)
+        )
+        if not updated:
+            self._stop = True
+
+    def __call__(self, done: int, total: int, eta: float | None = None) -> None:
+        if self._clock() - self._last_write < self.interval and done < total:
+            return
+        self._write(
+            {
+                "frames_done": done,
+                "frames_total": total,
+                "eta_seconds": eta,
+                "heartbeat_at": _now(),
+                "stage": self.stage,
+            }
+        )
+
+    def cancelled(self) -> bool:
+        if self._stop:
+            return True
+        if self._clock() - self._last_check >= self.interval:
+            self._last_check = self._clock()
+            still_running = self._timed(
+                lambda: RestorationJob.objects.filter(
+                    pk=self.job_id, status=JobStatus.RUNNING, cancel_requested=False
+                ).exists()
+            )
+            self._stop = not still_running
+        return self._stop
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def sha256_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _delete_storage_dir(prefix: str) -> list[str]:
+    """Delete every stored file under ``prefix`` (a job's partial outputs); return the names."""
+    deleted: list[str] = []
+    try:
+        _dirs, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotImplementedError, OSError):
+        return deleted
+    for name in files:
+        path = f"{prefix}/{name}"
+        with contextlib.suppress(FileNotFoundError, OSError):
+            default_storage.delete(path)
+            deleted.append(path)
+    return deleted
+
+
+def job_discard_outputs(*, job: RestorationJob) -> list[str]:
+    """Remove what a job that did not succeed left behind: its scratch directory (when it ran
+    on this machine) and anything it stored. Never touches the capture or any version."""
+    if RestoredVersion.objects.filter(job_id=job.pk).exists():
+        return []  # a succeeded job's files are a version's: never delete them
+    removed = _delete_storage_dir(job_storage_dir(job))
+    if job.worker_host in ("", worker_host()):
+        work_dir = job_work_dir(job.pk)
+        if work_dir.exists():
+            shutil.rmtree(work_dir, ignore_errors=True)
+            removed.append(str(work_dir))
+    return removed
+
+
+def sweep_work_dirs() -> list[int]:
+    """Delete scratch directories on this machine whose job is no longer running here (left by
+    a worker process that was killed). Called before each job starts."""
+    root = Path(settings.RESTORATION_WORK_DIR)
+    if not root.is_dir():
+        return []
+    ids: dict[int, Path] = {}
+    for child in root.iterdir():
+        if child.is_dir() and child.name.startswith("job-") and child.name[4:].isdigit():
+            ids[int(child.name[4:])] = child
+    running_here = set(
+        RestorationJob.objects.filter(
+            pk__in=list(ids), status=JobStatus.RUNNING, worker_host=worker_host()
+        ).values_list("pk", flat=True)
+    )
+    swept = []
+    for job_id, path in ids.items():
+        if job_id not in running_here:
+            shutil.rmtree(path, ignore_errors=True)
+            swept.append(job_id)
+    return swept
+
+
+# --------------------------------------------------------------------------------------------
+# Finishing
+
+
+def _finish(
+    job_id: int,
+    *,
+    status: str,
+    action: str,
+    error: str = "",
+    permanent: bool | None = None,
+    timings: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> RestorationJob | None:
+    """Move a running job to a final state and record it; None when it is no longer running
+    (cancelled by a person, or reaped meanwhile: their record stands)."""
+    with transaction.atomic():
+        fields: dict[str, Any] = dict(
+            status=status,
+            finished_at=_now(),
+            error_message=error[:4000],
+            error_permanent=permanent,
+            stage="",
+            eta_seconds=None,
+        )
+        if timings is not None:
+            fields["timings"] = timings
+        if not RestorationJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(**fields):
+            return None
+        job = RestorationJob.objects.select_related("capture__tape", "institution").get(pk=job_id)
+        audit_record(
+            actor=None,
+            institution=job.institution,
+            action=action,
+            target=job,
+            tape=job.capture.tape,
+            details={
+                "worker_host": job.worker_host,
+                "device": job.device,
+                **({"error": error[:500], "permanent": permanent} if error else {}),
+                **(details or {}),
+            },
+        )
+    from restoration.webhooks import webhook_notify
+
+    webhook_notify(job=job)
+    return job
+
+
+def job_run(*, job_id: int | None) -> int | None:
+    """Claim a job and run it to a final state. Returns the id of the job run, or None."""
+    from restoration.engine.exceptions import CancelledError, EngineError
+    from restoration.pipeline import run_pipeline
+
+    job = job_claim(job_id=job_id)
+    if job is None:
+        logger.info("restoration task for job %s: nothing to claim", job_id)
+        return None
+    sweep_work_dirs()
+    audit_record(
+        actor=None,
+        institution=job.institution,
+        action="job.started",
+        target=job,
+        tape=job.capture.tape,
+        details={"worker_host": job.worker_host, "pid": job.worker_pid},
+    )
+    work_dir = job_work_dir(job.pk)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    progress = ProgressWriter(job.pk, interval=settings.RESTORATION_PROGRESS_INTERVAL)
+    stored: list[str] = []
+    try:
+        result = run_pipeline(job=job, work_dir=work_dir, progress=progress)
+        version = _store_version(job=job, result=result, progress=progress, stored=stored)
+        if version is None:  # cancelled or reaped while storing: nothing is kept
+            _cleanup(job, stored)
+            _finish(job.pk, status=JobStatus.CANCELLED, action="job.cancelled")
+        return job.pk
+    except CancelledError:
+        _cleanup(job, stored)
+        _finish(
+            job.pk,
+            status=JobStatus.CANCELLED,
+            action="job.cancelled",
+            timings={"progress_writes": progress.writes},
+        )
+        return job.pk
+    except EngineError as exc:
+        _cleanup(job, stored)
+        logger.warning("restoration job %s failed: %s", job.pk, exc)
+        _finish(
+            job.pk,
+            status=JobStatus.FAILED,
+            action="job.failed",
+            error=str(exc),
+            permanent=exc.permanent,
+        )
+        return job.pk
+    except Exception as exc:
+        _cleanup(job, stored)
+        logger.exception("restoration job %s failed unexpectedly", job.pk)
+        _finish(
+            job.pk,
+            status=JobStatus.FAILED,
+            action="job.failed",
+            error=(
+                f"The worker hit an unexpected error ({type(exc).__name__}: {exc}). "
+                "Retry the job; if it fails again, tell your administrator."
+            ),
+            permanent=False,
+        )
+        raise
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _cleanup(job: RestorationJob, stored: list[str]) -> None:
+    for name in stored:
+        with contextlib.suppress(OSError):
+            default_storage.delete(name)
+    job_discard_outputs(job=job)
+
+
+def _store_version(
+    *, job: RestorationJob, result: Any, progress: ProgressWriter, stored: list[str]
+) -> RestoredVersion | None:
+    """Hash and upload master and access copy, then create the version and finish the job in
+    one transaction (guarded: a job cancelled or reaped meanwhile gets no version)."""
+    progress.set_stage("storing")
+    started = time.perf_counter()
+    master_sha, master_size = sha256_file(result.master_path)
+    access_sha, access_size = sha256_file(result.access_path)
+    prefix = job_storage_dir(job)
+    with open(result.master_path, "rb") as handle:
+        master_name = default_storage.save(f"{prefix}/master.mkv", File(handle))
+    stored.append(master_name)
+    with open(result.access_path, "rb") as handle:
+        access_name = default_storage.save(f"{prefix}/access.mp4", File(handle))
+    stored.append(access_name)
+    timings = {
+        **result.timings,
+        "store_s": round(time.perf_counter() - started, 3),
+        "progress_writes": progress.writes,
+        "progress_write_s": round(progress.write_seconds, 4),
+    }
+    with transaction.atomic():
+        if not RestorationJob.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, cancel_requested=False
+        ).update(
+            status=JobStatus.SUCCEEDED,
+            finished_at=_now(),
+            frames_done=result.frame_count,
+            frames_total=result.frame_count,
+            eta_seconds=0,
+            stage="",
+            device=result.device[:32],
+            timings=timings,
+        ):
+            return None
+        version = RestoredVersion.objects.create(
+            institution=job.institution,
+            job=job,
+            capture=job.capture,
+            tape=job.capture.tape,
+            is_preview=job.is_preview,
+            frame_start=result.frame_start,
+            frame_end=result.frame_end,
+            frame_count=result.frame_count,
+            frame_rate=result.frame_rate,
+            master=master_name,
+            master_sha256=master_sha,
+            master_size=master_size,
+            access=access_name,
+            access_sha256=access_sha,
+            access_size=access_size,
+            model_variant=result.model_variant,
+            weights_sha256=result.weights_sha256,
+            scorer=result.scorer,
+            engine_version=result.engine_version,
+            parameters={**job.parameters, **result.effective_parameters},
+            scores_before=result.scores_before,
+            scores_after=result.scores_after,
+            timings=timings,
+            created_at=_now(),
+        )
+        tape = job.capture.tape
+        audit_record(
+            actor=None,
+            institution=job.institution,
+            action="job.succeeded",
+            target=job,
+            tape=tape,
+            details={"worker_host": job.worker_host, "device": result.device, "timings": timings},
+        )
+        audit_record(
+            actor=None,
+            institution=job.institution,
+            action="version.created",
+            target=version,
+            tape=tape,
+            details={
+                "job_id": job.pk,
+                "master_sha256": master_sha,
+                "access_sha256": access_sha,
+                "model_variant": result.model_variant,
+                "weights_sha256": result.weights_sha256,
+                "engine_version": result.engine_version,
+                "frames": [result.frame_start, result.frame_end],
+            },
+        )
+    job.refresh_from_db()
+    from restoration.webhooks import webhook_notify
+
+    webhook_notify(job=job)
+    return version
+
+
+# --------------------------------------------------------------------------------------------
+# Reaper
+
+
+def jobs_reap_stale(
+    *, now: dt.datetime | None = None, stale_after: float | None = None
+) -> list[int]:
+    """Fail running jobs whose worker stopped sending heartbeats; clean their partial outputs.
+
+    Returns the ids of the jobs reaped. Safe to run anywhere, any number of times at once: each
+    job is moved by one guarded UPDATE that only matches a still-stale running row.
+    """
+    now = now or _now()
+    stale_after = settings.RESTORATION_STALE_AFTER if stale_after is None else stale_after
+    cutoff = now - dt.timedelta(seconds=stale_after)
+    reaped: list[int] = []
+    for job in RestorationJob.objects.filter(
+        status=JobStatus.RUNNING, heartbeat_at__lt=cutoff
+    ).select_related("capture__tape", "institution"):
+        last_seen = job.heartbeat_at
+        message = (
+            f"The worker {job.worker_host or '(unknown)'} stopped reporting during this job "
+            f"(last heartbeat {last_seen:%Y-%m-%d %H:%M:%S} UTC, more than {int(stale_after)} s "
+            "ago): it was probably killed or lost its machine. Nothing from this run was kept; "
+            "retry the job."
+        )
+        with transaction.atomic():
+            if not RestorationJob.objects.filter(
+                pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=last_seen
+            ).update(
+                status=JobStatus.FAILED,
+                finished_at=now,
+                error_message=message,
+                error_permanent=False,
+                stage="",
+                eta_seconds=None,
+            ):
+                continue
+            audit_record(
+                actor=None,
+                institution=job.institution,
+                action="job.failed",
+                target=job,
+                tape=job.capture.tape,
+                details={
+                    "reason": "stale",
+                    "worker_host": job.worker_host,
+                    "last_heartbeat": last_seen.isoformat() if last_seen else None,
+                    "stale_after_s": stale_after,
+                    "error": message,
+                    "permanent": False,
+                },
+            )
+        removed = job_discard_outputs(job=job)
+        logger.warning("reaped stale job %s (removed %d partial outputs)", job.pk, len(removed))
+        reaped.append(job.pk)
+        from restoration.webhooks import webhook_notify
+
+        job.refresh_from_db()
+        webhook_notify(job=job)
+    _wake_stranded_queue(now=now)
+    return reaped
+
+
+def wake_if_stranded_after_run() -> None:
+    """After a job, send one wake-up task if jobs are still queued.
+
+    A busy worker may hold a prefetched task (django-q2 buffers up to ``queue_limit``); the
+    job it names is then claimed by whichever worker runs the next task, and this wake-up makes
+    sure there is such a task for an idle worker. Not needed when tasks run inline (sync).
+    """
+    from django_q.conf import Conf
+
+    if Conf.SYNC:
+        return
+    if RestorationJob.objects.filter(status=JobStatus.QUEUED).exists():
+        from restoration.services import job_enqueue
+
+        job_enqueue(job_id=None)
+
+
+def _wake_stranded_queue(*, now: dt.datetime) -> None:
+    """If jobs have waited long while no job runs anywhere, their task may be lost (e.g. a
+    Redis restart): send a wake-up task. Harmless otherwise: a task that finds nothing to
+    claim does nothing."""
+    if RestorationJob.objects.filter(status=JobStatus.RUNNING).exists():
+        return
+    waited = now - dt.timedelta(seconds=settings.RESTORATION_REQUEUE_AFTER)
+    if RestorationJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=waited).exists():
+        from restoration.services import job_enqueue
+
+        job_enqueue(job_id=None)
