@@ -1,0 +1,96 @@
+from django.urls import reverse
+
+from accounts.models import Membership, Role
+from portal.audit.models import AuditEvent
+from portal.catalog.services import tape_create
+from tests.personas import PASSWORD, make_user
+
+
+def test_login_logout_and_password_change(client, archivist):
+    response = client.post(reverse("accounts:login"), {"username": "archivist", "password": "wrong"})
+    assert response.status_code == 200 and b"correct username and password" in response.content
+    response = client.post(reverse("accounts:login"), {"username": "archivist", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get(reverse("catalog:tape_list")).status_code == 200
+    response = client.post(reverse("accounts:password_change"), {
+        "old_password": PASSWORD, "new_password1": "a-new-long-passphrase-42",
+        "new_password2": "a-new-long-passphrase-42",
+    })
+    assert response.status_code == 302
+    archivist.refresh_from_db()
+    assert archivist.check_password("a-new-long-passphrase-42")
+    client.post(reverse("accounts:logout"))
+    assert client.get(reverse("catalog:tape_list")).status_code == 302
+
+
+def test_user_switches_between_their_institutions(client, institution, other_institution, archivist, outsider):
+    both = make_user("both", institution, Role.ARCHIVIST)
+    Membership.objects.create(user=both, institution=other_institution, role=Role.ARCHIVIST)
+    ours = tape_create(actor=archivist, institution=institution, identifier="OURS-1")
+    theirs = tape_create(actor=outsider, institution=other_institution, identifier="THEIRS-1")
+    client.force_login(both)
+    client.post(reverse("accounts:switch_institution"), {"institution": institution.pk})
+    page = client.get(reverse("catalog:tape_list")).content
+    assert b"OURS-1" in page and b"THEIRS-1" not in page
+    assert client.get(reverse("catalog:tape_detail", args=[theirs.pk])).status_code == 404
+    client.post(reverse("accounts:switch_institution"), {"institution": other_institution.pk})
+    page = client.get(reverse("catalog:tape_list")).content
+    assert b"THEIRS-1" in page and b"OURS-1" not in page
+    assert client.get(reverse("catalog:tape_detail", args=[ours.pk])).status_code == 404
+    assert b"institution-switch" in page  # the switcher is shown to members of several
+
+
+def test_switching_to_a_foreign_institution_is_404(archivist_client, other_institution):
+    response = archivist_client.post(reverse("accounts:switch_institution"),
+                                     {"institution": other_institution.pk})
+    assert response.status_code == 404
+
+
+def test_user_without_membership_gets_an_explanation(client, db):
+    client.force_login(make_user("lonely"))
+    response = client.get(reverse("catalog:tape_list"))
+    assert response.status_code == 403
+
+
+def test_members_page_is_for_managers_only(archivist_client, reviewer_client, manager_client):
+    url = reverse("accounts:members")
+    assert archivist_client.get(url).status_code == 403
+    assert reviewer_client.get(url).status_code == 403
+    assert manager_client.get(url).status_code == 200
+
+
+def test_manager_adds_changes_and_removes_members_with_audit(manager_client, institution, manager, db):
+    newcomer = make_user("newcomer")
+    response = manager_client.post(reverse("accounts:members"), {"username": "newcomer", "role": "archivist"})
+    assert response.status_code == 302
+    membership = Membership.objects.get(user=newcomer, institution=institution)
+    manager_client.post(reverse("accounts:member_role", args=[membership.pk]), {"role": "reviewer"})
+    membership.refresh_from_db()
+    assert membership.role == Role.REVIEWER
+    manager_client.post(reverse("accounts:member_remove", args=[membership.pk]))
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    events = list(AuditEvent.objects.order_by("id").values_list("action", "target_label", "changes"))
+    assert events == [
+        ("membership.created", "newcomer", {"role": [None, "archivist"]}),
+        ("membership.role_changed", "newcomer", {"role": ["archivist", "reviewer"]}),
+        ("membership.deleted", "newcomer", {"role": ["reviewer", None]}),
+    ]
+
+
+def test_last_manager_cannot_be_demoted_or_removed(manager_client, manager, institution):
+    own = Membership.objects.get(user=manager, institution=institution)
+    response = manager_client.post(reverse("accounts:member_role", args=[own.pk]), {"role": "archivist"}, follow=True)
+    assert b"last manager" in response.content
+    manager_client.post(reverse("accounts:member_remove", args=[own.pk]))
+    own.refresh_from_db()
+    assert own.role == Role.MANAGER
+
+
+def test_outsider_cannot_touch_our_memberships(outsider_client, archivist, institution):
+    membership = Membership.objects.get(user=archivist, institution=institution)
+    assert outsider_client.post(reverse("accounts:member_role", args=[membership.pk]), {"role": "manager"}).status_code == 404
+    assert outsider_client.post(reverse("accounts:member_remove", args=[membership.pk])).status_code == 404
+    membership.refresh_from_db()
+    assert membership.role == Role.ARCHIVIST
+    page = outsider_client.get(reverse("accounts:members")).content
+    assert b"archivist@example.org" not in page and b"outsider@example.org" in page
