@@ -1,0 +1,48 @@
+"""portal/settings.py: environment-driven, loud on bad values, safe in production mode."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k7#Yq2-production-secret-with-enough-entropy-9f3LmZ0pW4xR8vT1bN6c",
+    "ALLOWED_HOSTS": "archive.example.org",
+}
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
+    environment.update(env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_check_deploy_has_no_security_warnings_in_production_mode():
+    result = _manage("check", "--deploy", **PRODUCTION)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "security." not in output, output
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "0"}, "SECRET_KEY must be set"),
+        ({**PRODUCTION, "ALLOWED_HOSTS": None}, "ALLOWED_HOSTS must be set"),
+        ({"DEBUG": "maybe"}, "DEBUG='maybe'"),
+        ({"DB_CONN_MAX_AGE": "forever"}, "DB_CONN_MAX_AGE='forever': expected an integer"),
+    ],
+)
+def test_bad_configuration_fails_loudly(env, message):
+    environment = {k: v for k, v in env.items() if v is not None}
+    if env.get("ALLOWED_HOSTS", "") is None:
+        environment["DEBUG"], environment["SECRET_KEY"] = PRODUCTION["DEBUG"], PRODUCTION["SECRET_KEY"]
+    result = _manage("check", **environment)
+    assert result.returncode != 0
+    assert message in result.stderr
