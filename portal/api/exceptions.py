@@ -10,9 +10,8 @@ per-field validation messages (or is null). Unexpected exceptions are logged and
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 import re
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError

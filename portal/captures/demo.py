@@ -85,7 +85,7 @@ def _write_tone(container: Any, stream: Any, *, seconds: float, sample_rate: int
         container.mux(packet)
 
 
-def ensure_demo_capture(*, tape: Any, actor: Any) -> "Capture":
+def ensure_demo_capture(*, tape: Any, actor: Any) -> Capture:
     """The tape's first capture; when it has none, make the demo clip and upload it.
 
     Idempotent: running the demo setup twice adds nothing the second time.

@@ -18,22 +18,22 @@ from django.db import models
 from accounts.models import InstitutionScopedQuerySet
 
 
-def _capture_dir(capture: "Capture") -> str:
+def _capture_dir(capture: Capture) -> str:
     return f"captures/{capture.institution_id}/{capture.uuid}"
 
 
-def original_upload_to(capture: "Capture", filename: str) -> str:
+def original_upload_to(capture: Capture, filename: str) -> str:
     # Keep the extension (players and ffmpeg like it) but not the user's name: names can be long,
     # non-ASCII or collide; the original name is stored in `original_filename`.
     suffix = PurePosixPath(filename).suffix.lower()[:16]
     return f"{_capture_dir(capture)}/original{suffix}"
 
 
-def poster_upload_to(capture: "Capture", filename: str) -> str:
+def poster_upload_to(capture: Capture, filename: str) -> str:
     return f"{_capture_dir(capture)}/poster.jpg"
 
 
-def proxy_upload_to(capture: "Capture", filename: str) -> str:
+def proxy_upload_to(capture: Capture, filename: str) -> str:
     return f"{_capture_dir(capture)}/proxy.mp4"
 
 
@@ -122,7 +122,7 @@ class Capture(models.Model):
 
     @property
     def duration_label(self) -> str:
-        total = int(round(self.duration_s))
+        total = round(self.duration_s)
         return f"{total // 3600:d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
     def technical_metadata(self) -> dict[str, Any]:

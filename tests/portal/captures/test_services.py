@@ -10,10 +10,10 @@ from typing import Any
 
 import av
 import pytest
-from PIL import Image
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from portal.audit.models import AuditEvent
 from portal.captures.exceptions import CaptureRejected, ProxyError, UploadTooLarge
