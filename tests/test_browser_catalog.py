@@ -1,0 +1,64 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright against a live server."""
+
+import os
+import shutil
+
+import pytest
+
+from portal.catalog.models import Tape
+from tests.personas import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture
+def page():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test
+    # itself are still synchronous, which Django only allows with this flag.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                  "--disable-component-update", "--no-first-run"],
+        )
+        try:
+            context = browser.new_context()
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_archivist_logs_in_and_catalogs_a_tape(page, live_server, archivist, institution):
+    page.goto(f"{live_server.url}/")
+    page.fill("#id_username", "archivist")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/tapes/")
+    assert "Test Archive" in page.inner_text("header")
+
+    page.click("text=New tape")
+    page.fill("#id_identifier", "UM-1977-03")
+    page.fill("#id_title", "Carnival procession")
+    page.select_option("#id_carrier_format", label="U-matic")
+    page.select_option("#id_video_standard", label="PAL")
+    page.fill("#id_recording_date", "1970s")
+    page.fill("#id_metadata", "donor: Town hall")
+    page.click("text=Create tape")
+
+    page.wait_for_selector("h1:has-text('UM-1977-03')")
+    assert "Town hall" in page.content()
+    assert "tape.created" in page.inner_text("table.history")
+    tape = Tape.objects.get(identifier="UM-1977-03")
+    assert (tape.institution, tape.carrier_format, tape.date_start.year) == (institution, "u-matic", 1970)
+
+    page.goto(f"{live_server.url}/tapes/?q=carnival")
+    assert page.locator("tbody tr").count() == 1
