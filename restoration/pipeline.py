@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from restoration.worker import ProgressWriter
 
 SHIPPED_WEIGHTS_DIR = Path(engine_package.__file__).resolve().parent / "weights"
-SCORE_BATCH = 16
 
 
 @dataclass
@@ -102,58 +101,47 @@ def score_video(
     *,
     start: int,
     end: int,
-    progress: ProgressWriter | None = None,
+    progress: ProgressWriter,
 ) -> list[float]:
-    """Per-frame artifact scores of frames [start, end) in one streaming pass."""
-    import numpy as np
+    """Per-frame artifact scores of frames [start, end) in one streaming pass (the engine's
+    ``score_video``), rounded for storage."""
+    from restoration.engine.references import score_video as engine_score_video
 
-    from restoration.engine.exceptions import CancelledError
-    from restoration.engine.video import iter_frames
+    scores = engine_score_video(
+        path,
+        scorer,
+        start=start,
+        end=end,
+        total=end - start,
+        progress=progress,
+        cancel=progress.cancelled,
+    )
+    return _rounded(scores.artifact)
 
-    scores: list[float] = []
-    batch: list[Any] = []
-    total = end - start
 
-    def flush() -> None:
-        artifact, _embeddings, _effects = scorer.score_batch(np.stack(batch))
-        scores.extend(round(float(value), 4) for value in artifact)
-        batch.clear()
-        if progress is not None:
-            progress(len(scores), total, None)
-            if progress.cancelled():
-                raise CancelledError("cancelled while scoring frames")
-
-    for frame in iter_frames(path, start=start, end=end):
-        batch.append(frame)
-        if len(batch) == SCORE_BATCH:
-            flush()
-    if batch:
-        flush()
-    return scores
+def _rounded(values: Any) -> list[float]:
+    return [round(float(value), 4) if math.isfinite(float(value)) else 1.0 for value in values]
 
 
 def preview_window(
     scores: list[float], *, frame_count: int, fps: float, seconds: float
 ) -> tuple[int, int]:
-    """[start, end) of ``seconds`` of video centred on the worst stretch of frames.
+    """[start, end) of ``seconds`` of video around the worst frames.
 
-    The worst stretch is the maximum of the scores smoothed over one second (a single bad frame
-    is less telling than a bad second). Without scores (or all equal) the window starts at 0.
+    The window with the highest total artifact score wins (a bad stretch counts more than a
+    single bad frame); when several windows tie (they all hold the same bad stretch), the middle
+    one, which centres the stretch. With no scores (or all equal) the window starts at 0.
     """
     length = max(1, min(frame_count, int(round(seconds * fps))))
     if not scores or max(scores) - min(scores) < 1e-6:
         return 0, length
-    half = max(1, int(round(fps / 2)))
     prefix = [0.0]
     for value in scores:
         prefix.append(prefix[-1] + value)
-    smoothed = [
-        (prefix[min(len(scores), i + half + 1)] - prefix[max(0, i - half)])
-        / (min(len(scores), i + half + 1) - max(0, i - half))
-        for i in range(len(scores))
-    ]
-    worst = max(range(len(smoothed)), key=lambda index: (smoothed[index], -index))
-    start = min(max(0, worst - length // 2), max(0, frame_count - length))
+    sums = [prefix[start + length] - prefix[start] for start in range(len(scores) - length + 1)]
+    best = max(sums)
+    tied = [start for start, total in enumerate(sums) if total >= best - 1e-6]
+    start = tied[len(tied) // 2]
     return start, start + length
 
 
@@ -204,19 +192,15 @@ def run_pipeline(*, job: RestorationJob, work_dir: Path, progress: ProgressWrite
         before: list[float] | None = None
         if params.get("preview"):
             t0 = time.perf_counter()
-            if scorer is not None:
-                progress.set_stage("finding worst frames", total=end - start)
-                segment_scores = score_video(src, scorer, start=start, end=end, progress=progress)
-            else:
-                segment_scores = []
+            progress.set_stage("finding worst frames", total=end - start)
+            segment_scores = score_video(src, scorer, start=start, end=end, progress=progress)
             offset, stop = preview_window(
                 segment_scores,
                 frame_count=end - start,
                 fps=fps,
                 seconds=float(params.get("preview_seconds") or 10.0),
             )
-            if segment_scores:
-                before = segment_scores[offset:stop]
+            before = segment_scores[offset:stop]
             start, end = start + offset, start + stop
             timings["preview_scan_s"] = round(time.perf_counter() - t0, 3)
 
@@ -240,18 +224,16 @@ def run_pipeline(*, job: RestorationJob, work_dir: Path, progress: ProgressWrite
 
         if before is None:
             before = _scores_from(engine_result)
-        if before is None and scorer is not None:
+        if before is None:
             t0 = time.perf_counter()
             progress.set_stage("scoring capture", total=end - start)
             before = score_video(src, scorer, start=start, end=end, progress=progress)
             timings["score_before_s"] = round(time.perf_counter() - t0, 3)
 
-    after: list[float] = []
-    if scorer is not None:
-        t0 = time.perf_counter()
-        progress.set_stage("scoring result", total=end - start)
-        after = score_video(master, scorer, start=0, end=end - start, progress=progress)
-        timings["score_after_s"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    progress.set_stage("scoring result", total=end - start)
+    after = score_video(master, scorer, start=0, end=end - start, progress=progress)
+    timings["score_after_s"] = round(time.perf_counter() - t0, 3)
     timings["total_engine_s"] = round(time.perf_counter() - started, 3)
 
     return PipelineResult(
@@ -263,10 +245,10 @@ def run_pipeline(*, job: RestorationJob, work_dir: Path, progress: ProgressWrite
         frame_rate=_fraction_text(Fraction(info.frame_rate)),
         model_variant=variant,
         weights_sha256=str(card.get("sha256", "")),
-        scorer=scorer.name if scorer is not None else "none",
+        scorer=str(getattr(scorer, "name", params.get("scorer"))),
         engine_version=engine_version(),
         device=device,
-        scores_before=before or [],
+        scores_before=before,
         scores_after=after,
         effective_parameters={
             "frame_start": start,
@@ -293,9 +275,8 @@ def _effective_references(model: Any, params: dict[str, Any]) -> int:
 
 
 def _scorer(name: str) -> Any:
-    """The reference selector / artifact scorer by name; None for "none" (no scores)."""
-    if name == "none":
-        return None
+    """The reference selector / artifact scorer by name ("none" is the engine's classical
+    no-reference fallback: it still scores every frame)."""
     from restoration.engine.references import get_scorer
 
     return get_scorer(name)
@@ -308,8 +289,7 @@ def _scores_from(engine_result: Any) -> list[float] | None:
     artifact = getattr(scores, "artifact", None)
     if artifact is None:
         return None
-    values = [round(float(value), 4) for value in artifact]
-    return values if all(math.isfinite(value) for value in values) else None
+    return _rounded(artifact)
 
 
 def _restore(
