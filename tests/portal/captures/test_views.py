@@ -158,3 +158,12 @@ def test_demo_capture_is_generated_once(tape: Any, archivist: Any) -> None:
     assert first.width <= 720 and first.height <= 576 and first.audio_streams
     assert ensure_demo_capture(tape=tape, actor=archivist) == first
     assert Capture.objects.count() == 1
+
+
+def test_tape_detail_page_lists_its_captures(
+    archivist_client: Client, tape: Any, make_capture: Callable[..., Capture]
+) -> None:
+    capture = make_capture(tape)
+    html = archivist_client.get(reverse("catalog:tape_detail", args=[tape.pk])).content.decode()
+    assert reverse("captures:detail", args=[capture.pk]) in html
+    assert reverse("captures:upload", args=[tape.pk]) in html
