@@ -524,8 +524,8 @@ class TapeSimulator:
         smooth = 0.6 * np.sin(2 * np.pi * freq[0] * rows + phase[0]) + 0.4 * np.sin(
             2 * np.pi * freq[1] * rows + phase[1]
         )
-        offsets = amplitude * (0.7 * smooth + 0.3 * rng.standard_normal(height).astype(np.float32))
-        _shift_rows(yuv, offsets.astype(np.float32), slice(None))
+        offsets = amplitude * (0.7 * smooth + 0.3 * rng.standard_normal(height))
+        _shift_rows(yuv, np.asarray(offsets, dtype=np.float32), slice(None))
         return level
 
     def _fill_exposed(

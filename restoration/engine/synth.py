@@ -117,15 +117,15 @@ def _load_photo(path: str) -> np.ndarray:
     """Decode to (H, W, 3) uint8 RGB, short side at most _MAX_SHORT_SIDE (area downscale)."""
     from PIL import Image
 
-    with Image.open(path) as image:
-        image.draft("RGB", (_MAX_SHORT_SIDE * 2, _MAX_SHORT_SIDE * 2))  # fast JPEG pre-shrink
-        image = image.convert("RGB")
-        short = min(image.size)
-        if short > _MAX_SHORT_SIDE:
-            scale = _MAX_SHORT_SIDE / short
-            size = (round(image.width * scale), round(image.height * scale))
-            image = image.resize(size, Image.Resampling.BOX)
-        photo = np.asarray(image, dtype=np.uint8).copy()
+    with Image.open(path) as source:
+        source.draft("RGB", (_MAX_SHORT_SIDE * 2, _MAX_SHORT_SIDE * 2))  # fast JPEG pre-shrink
+        image = source.convert("RGB")
+    short = min(image.size)
+    if short > _MAX_SHORT_SIDE:
+        scale = _MAX_SHORT_SIDE / short
+        size = (round(image.width * scale), round(image.height * scale))
+        image = image.resize(size, Image.Resampling.BOX)
+    photo = np.asarray(image, dtype=np.uint8).copy()
     photo.setflags(write=False)
     return photo
 

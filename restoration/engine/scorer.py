@@ -1,0 +1,525 @@
+"""Offline artifact scorer: a small CNN trained on the tape simulator's labels.
+
+It is the default reference selector when no CLIP weights are configured, and feeds the
+per-frame artifact timeline. For each frame it gives
+
+* ``artifact``: an overall artifact score in [0, 1], regressed on the simulator's overall
+  severity (0 = clean);
+* ``effects``: probabilities that ``noise``, ``dropouts``, ``fringing`` and ``mistracking`` hit
+  the frame;
+* ``embeddings``: a 64-d L2-normalised vector for frame similarity, trained contrastively so a
+  damaged frame lands next to the other frames of its shot, whatever the damage.
+
+Input. Thin artifacts (one-line dropouts, grain) vanish when a frame is shrunk, so six feature
+planes are computed at the frame's own resolution and pooled to 96x128 (:func:`frame_features`):
+Y, U, V (area-averaged), grain energy |Y - box3(Y)| (area-averaged), and horizontal-line
+responses of luma and chroma (vertical second derivative smoothed along the row, max-pooled, so a
+one-pixel streak survives any downscale). The network then runs on 96x128 whatever the video's
+size.
+
+Weights: ``restoration/engine/weights/artifact-scorer.safetensors`` + ``.json`` card (sha256,
+training data, metrics), loaded and verified by :meth:`OfflineArtifactScorer.load_default`.
+Retrain with ``python -m restoration train-scorer`` (see :func:`train_scorer`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from restoration.engine.degrade import PRESETS, SCORED_EFFECTS, FrameLabels, degrade_clip
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "INPUT_SIZE",
+    "ArtifactScorerNet",
+    "OfflineArtifactScorer",
+    "ScorerTrainConfig",
+    "evaluate_scorer",
+    "frame_features",
+    "train_scorer",
+]
+
+VARIANT = "artifact-scorer"
+DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / f"{VARIANT}.safetensors"
+INPUT_SIZE = (96, 128)  # (H, W) the network sees
+ANALYSIS_SIZE = (192, 256)  # larger frames are area-averaged to this before feature extraction
+FEATURE_CHANNELS = 6
+EFFECT_PRESENT = 0.02  # an effect label above this counts as "present" for the classifiers
+
+_RGB2YUV = torch.tensor(
+    [[0.299, 0.587, 0.114], [-0.14713, -0.28886, 0.436], [0.615, -0.51499, -0.10001]]
+)
+_AREA_MEAN = torch.tensor([0.45, 0.0, 0.0, 0.0]).view(1, 4, 1, 1)
+_AREA_SCALE = torch.tensor([4.0, 8.0, 8.0, 25.0]).view(1, 4, 1, 1)
+
+
+# --------------------------------------------------------------------------- features
+
+
+def _row_box(plane: torch.Tensor, k: int) -> torch.Tensor:
+    """Mean of k neighbours along each row (zero padded), by a cumulative sum: cheap on CPU."""
+    summed = torch.cumsum(F.pad(plane, (k // 2 + 1, k // 2)), dim=-1)
+    return (summed[..., k:] - summed[..., :-k]) / k
+
+
+def _line_response(plane: torch.Tensor) -> torch.Tensor:
+    """|2 p(y) - p(y-1) - p(y+1)| smoothed along rows: lights up horizontal streaks, not grain."""
+    second = torch.zeros_like(plane)
+    second[..., 1:-1, :] = 2 * plane[..., 1:-1, :] - plane[..., :-2, :] - plane[..., 2:, :]
+    return _row_box(second, 5).abs()
+
+
+@torch.no_grad()
+def frame_features(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """(B, H, W, 3) uint8 RGB -> (B, 6, 96, 128) float features (see the module docstring)."""
+    rgb = torch.as_tensor(frames)
+    assert rgb.ndim == 4 and rgb.shape[-1] == 3, (
+        f"expected (B, H, W, 3) frames, got {tuple(rgb.shape)}"
+    )
+    rgb = rearrange(rgb, "b h w c -> b c h w").float()
+    height, width = rgb.shape[-2:]
+    if height > ANALYSIS_SIZE[0] or width > ANALYSIS_SIZE[1]:
+        # Bigger frames are first area-averaged to at most twice the network's input: thin
+        # streaks still show there, and every later step is cheap.
+        size = (min(height, ANALYSIS_SIZE[0]), min(width, ANALYSIS_SIZE[1]))
+        rgb = F.interpolate(rgb, size=size, mode="area")
+    yuv = torch.einsum("bchw,dc->bdhw", rgb, _RGB2YUV / 255.0)
+    luma = yuv[:, :1]
+    grain = (luma - F.avg_pool2d(luma, 3, stride=1, padding=1, count_include_pad=False)).abs()
+    luma_lines = _line_response(luma)
+    chroma_lines = _line_response(yuv[:, 1:]).sum(dim=1, keepdim=True)
+    area = F.interpolate(torch.cat([yuv, grain], dim=1), size=INPUT_SIZE, mode="area")
+    peaks = F.adaptive_max_pool2d(torch.cat([luma_lines, chroma_lines], dim=1), INPUT_SIZE)
+    # Rough standardisation so every plane starts near unit scale.
+    area = (area - _AREA_MEAN) * _AREA_SCALE
+    return torch.cat([area, peaks * 6.0], dim=1)
+
+
+# --------------------------------------------------------------------------- network
+
+
+def _conv(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class ArtifactScorerNet(nn.Module):
+    """Four strided conv stages over the feature planes, then pooled heads.
+
+    Average and max pooling both feed the heads: grain is everywhere, a mistracking band or a
+    dropout is local. The embedding comes from average-pooled features only (content, not
+    damage, after contrastive training).
+    """
+
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 96), embedding_dim: int = 64):
+        super().__init__()
+        self.config: dict[str, Any] = {
+            "name": VARIANT,
+            "widths": list(widths),
+            "embedding_dim": embedding_dim,
+            "input_size": list(INPUT_SIZE),
+            "feature_channels": FEATURE_CHANNELS,
+            "effects": list(SCORED_EFFECTS),
+        }
+        stages = []
+        cin = FEATURE_CHANNELS
+        for width in widths:
+            stages += [_conv(cin, width, 2), _conv(width, width, 1)]
+            cin = width
+        self.body = nn.Sequential(*stages)
+        self.head = nn.Sequential(
+            nn.Linear(2 * cin, 128), nn.ReLU(inplace=True), nn.Linear(128, 1 + len(SCORED_EFFECTS))
+        )
+        self.embed = nn.Sequential(
+            nn.Linear(cin, 128), nn.ReLU(inplace=True), nn.Linear(128, embedding_dim)
+        )
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """features (B, 6, 96, 128) -> (severity logit (B,), effect logits (B, 4), embedding (B, E))."""
+        assert features.shape[1:] == (FEATURE_CHANNELS, *INPUT_SIZE), (
+            f"expected (B, {FEATURE_CHANNELS}, {INPUT_SIZE[0]}, {INPUT_SIZE[1]}), got {tuple(features.shape)}"
+        )
+        maps = self.body(features)
+        mean, peak = maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))
+        logits = self.head(torch.cat([mean, peak], dim=1))
+        embedding = F.normalize(self.embed(mean), dim=1)
+        return logits[:, 0], logits[:, 1:], embedding
+
+
+# --------------------------------------------------------------------------- FrameScorer
+
+
+class OfflineArtifactScorer:
+    """FrameScorer (see ``restoration.engine.references``) backed by the trained CNN."""
+
+    name = "offline"
+
+    def __init__(
+        self, model: ArtifactScorerNet, *, card: dict[str, Any] | None = None, chunk: int = 32
+    ):
+        self.model = model.eval()
+        self.card = card or {}
+        self.chunk = chunk
+
+    @classmethod
+    def load(cls, path: str | Path) -> OfflineArtifactScorer:
+        from restoration.engine.models import load_checkpoint
+
+        state, card = load_checkpoint(path, variant=VARIANT)
+        config = card.get("config", {})
+        model = ArtifactScorerNet(
+            widths=tuple(config.get("widths", (16, 32, 64, 96))),
+            embedding_dim=int(config.get("embedding_dim", 64)),
+        )
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as exc:
+            from restoration.engine.exceptions import WeightsError
+
+            raise WeightsError(f"{path}: weights do not fit the artifact scorer ({exc})") from exc
+        return cls(model, card=card)
+
+    @classmethod
+    def load_default(cls) -> OfflineArtifactScorer:
+        """The shipped weights (sha256-verified); WeightsError says how to retrain if missing."""
+        from restoration.engine.exceptions import WeightsError
+
+        if not DEFAULT_WEIGHTS.exists():
+            raise WeightsError(
+                f"artifact scorer weights not found at {DEFAULT_WEIGHTS}; "
+                "retrain them with `python -m restoration train-scorer --install`"
+            )
+        return cls.load(DEFAULT_WEIGHTS)
+
+    @torch.no_grad()
+    def score_batch(
+        self, frames: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """(B, H, W, 3) uint8 RGB -> artifact (B,), embeddings (B, E), {effect: (B,)}."""
+        if frames.ndim != 4 or frames.shape[-1] != 3:
+            raise ValueError(f"expected (B, H, W, 3) RGB frames, got {frames.shape}")
+        artifact, effects, embeddings = [], [], []
+        for start in range(0, len(frames), self.chunk):
+            severity, effect_logits, embedding = self.model(
+                frame_features(frames[start : start + self.chunk])
+            )
+            artifact.append(torch.sigmoid(severity))
+            effects.append(torch.sigmoid(effect_logits))
+            embeddings.append(embedding)
+        if not artifact:
+            dim = self.model.config["embedding_dim"]
+            empty = np.zeros(0, dtype=np.float32)
+            return empty, np.zeros((0, dim), np.float32), {e: empty for e in SCORED_EFFECTS}
+        probs = torch.cat(effects).numpy().astype(np.float32)
+        return (
+            torch.cat(artifact).numpy().astype(np.float32),
+            torch.cat(embeddings).numpy().astype(np.float32),
+            {name: probs[:, i] for i, name in enumerate(SCORED_EFFECTS)},
+        )
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class LabelledFrames:
+    frames: np.ndarray  # (N, H, W, 3) uint8, all the same size
+    severity: np.ndarray  # (N,) float32
+    effects: np.ndarray  # (N, 4) float32 effect severities (SCORED_EFFECTS order)
+    group: np.ndarray  # (N,) int: frames of one clip share a group (embedding positives)
+
+
+def _label_arrays(labels: list[FrameLabels]) -> tuple[np.ndarray, np.ndarray]:
+    severity = np.array([label.severity for label in labels], dtype=np.float32)
+    effects = np.array(
+        [[label.effects[e] for e in SCORED_EFFECTS] for label in labels], dtype=np.float32
+    )
+    return severity, effects
+
+
+_CLIP_SIZES = ((96, 128), (120, 160), (144, 192), (192, 256), (288, 384))
+
+
+def make_labelled_clip(
+    rng: np.random.Generator,
+    photos: list[np.ndarray],
+    *,
+    length: int,
+    seed: int,
+    size: tuple[int, int] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One synthetic clip degraded at a random preset: (frames, severity, effects)."""
+    from restoration.engine.synth import make_clip
+
+    size = size or _CLIP_SIZES[int(rng.integers(len(_CLIP_SIZES)))]
+    clean = make_clip(rng, photos=photos, length=length, size=size)
+    preset = PRESETS[int(rng.integers(len(PRESETS)))]
+    degraded, labels = degrade_clip(clean, seed=seed, preset=preset)
+    severity, effects = _label_arrays(labels)
+    return degraded, severity, effects
+
+
+def scorer_loss(
+    model: ArtifactScorerNet,
+    features: torch.Tensor,
+    severity: torch.Tensor,
+    effects: torch.Tensor,
+    group: torch.Tensor,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Severity regression + per-effect BCE + supervised contrastive loss on the embedding."""
+    severity_logit, effect_logits, embedding = model(features)
+    severity_loss = F.mse_loss(torch.sigmoid(severity_logit), severity) * 10.0
+    present = (effects > EFFECT_PRESENT).float()
+    effect_loss = F.binary_cross_entropy_with_logits(effect_logits, present)
+    similarity = embedding @ embedding.T / 0.1
+    same = (group[:, None] == group[None, :]).float()
+    eye = torch.eye(len(group), device=features.device)
+    positives = same - eye
+    log_prob = similarity - torch.logsumexp(
+        similarity.masked_fill(eye.bool(), -1e9), dim=1, keepdim=True
+    )
+    has_pos = positives.sum(dim=1) > 0
+    contrast = -(log_prob * positives).sum(dim=1)[has_pos] / positives.sum(dim=1)[has_pos]
+    contrast_loss = contrast.mean() * 0.2 if has_pos.any() else features.new_zeros(())
+    total = severity_loss + effect_loss + contrast_loss
+    return total, {
+        "loss": float(total.detach()),
+        "severity": float(severity_loss.detach()),
+        "effects": float(effect_loss.detach()),
+        "contrast": float(contrast_loss.detach()),
+    }
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U with average ranks for ties)."""
+    from scipy.stats import rankdata
+
+    positive = positive.astype(bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+@torch.no_grad()
+def evaluate_scorer(
+    scorer: OfflineArtifactScorer, *, clips: int = 48, length: int = 16, seed: int = 10**6
+) -> dict[str, Any]:
+    """Held-out metrics on validation photos with seeds never used in training."""
+    from scipy.stats import spearmanr
+
+    from restoration.engine.synth import load_photo_pool
+
+    photos = load_photo_pool("val")
+    rng = np.random.default_rng(seed)
+    artifact, probs, severity, effects = [], [], [], []
+    for index in range(clips):
+        frames, sev, eff = make_labelled_clip(rng, photos, length=length, seed=seed + index)
+        score, _, effect_probs = scorer.score_batch(frames)
+        artifact.append(score)
+        probs.append(np.stack([effect_probs[e] for e in SCORED_EFFECTS], axis=1))
+        severity.append(sev)
+        effects.append(eff)
+    score_all, prob_all = np.concatenate(artifact), np.concatenate(probs)
+    sev_all, eff_all = np.concatenate(severity), np.concatenate(effects)
+    clean = sev_all == 0
+    metrics: dict[str, Any] = {
+        "frames": len(sev_all),
+        "clean_frames": int(clean.sum()),
+        "auroc_clean": auroc(1.0 - score_all, clean),
+        "spearman_severity": float(spearmanr(score_all, sev_all).statistic),
+        "mae_severity": float(np.abs(score_all - sev_all).mean()),
+    }
+    for i, name in enumerate(SCORED_EFFECTS):
+        metrics[f"auroc_{name}"] = auroc(prob_all[:, i], eff_all[:, i] > EFFECT_PRESENT)
+        metrics[f"prevalence_{name}"] = float((eff_all[:, i] > EFFECT_PRESENT).mean())
+    return metrics
+
+
+def measure_speed(
+    model: ArtifactScorerNet, *, batch: int = 64, source_size: tuple[int, int] = (576, 720)
+) -> dict[str, float]:
+    """Frames per second of the network alone (96x128 input) and end to end from SD frames."""
+    model.eval()
+    features = torch.randn(batch, FEATURE_CHANNELS, *INPUT_SIZE)
+    frames = np.random.default_rng(0).integers(
+        0, 256, (batch // 4, *source_size, 3), dtype=np.uint8
+    )
+    with torch.no_grad():
+        model(features)
+        start = time.perf_counter()
+        model(features)
+        net = batch / (time.perf_counter() - start)
+        scorer = OfflineArtifactScorer(model)
+        start = time.perf_counter()
+        scorer.score_batch(frames)
+        full = len(frames) / (time.perf_counter() - start)
+    return {
+        "network_fps": round(net, 1),
+        f"end_to_end_fps_{source_size[1]}x{source_size[0]}": round(full, 1),
+    }
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class ScorerTrainConfig:
+    out: Path = Path("runs/artifact-scorer")
+    steps: int = 3000
+    batch: int = 64  # frames per step
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    max_minutes: float | None = None
+    val_clips: int = 48
+    seed: int = 0
+    threads: int = 1
+    install: bool = False
+    clip_length: int = 8
+    pool_clips: int = 48  # degraded clips kept in memory; a few replaced every step
+    refresh_per_step: int = 2
+    log_every: int = 25
+    checkpoint_every: int = 250
+    log: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+PoolEntry = tuple[
+    torch.Tensor, np.ndarray, np.ndarray
+]  # (features (L, 6, h, w), severity, effects)
+
+
+def _sample_batch(
+    pool: list[PoolEntry], rng: np.random.Generator, batch: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`batch` frames from random clips of the pool, several per clip (embedding positives)."""
+    per_clip = 4
+    picks = rng.choice(
+        len(pool), size=max(1, batch // per_clip), replace=len(pool) < batch // per_clip
+    )
+    features, severity, effects, group = [], [], [], []
+    for g, clip_index in enumerate(picks):
+        clip_features, sev, eff = pool[clip_index]
+        idx = rng.choice(len(clip_features), size=min(per_clip, len(clip_features)), replace=False)
+        chosen = clip_features[torch.from_numpy(idx)]
+        if rng.random() < 0.5:
+            # Horizontal flip; the features are flip-equivariant, so flipping them is enough.
+            chosen = chosen.flip(-1)
+        features.append(chosen)
+        severity.append(sev[idx])
+        effects.append(eff[idx])
+        group += [g] * len(idx)
+    return (
+        torch.cat(features),
+        torch.from_numpy(np.concatenate(severity)),
+        torch.from_numpy(np.concatenate(effects)),
+        torch.tensor(group),
+    )
+
+
+def train_scorer(config: ScorerTrainConfig) -> dict[str, Any]:
+    """Train, evaluate on held-out clips, write OUT/artifact-scorer.{safetensors,json}."""
+    from restoration.engine.models import save_checkpoint
+    from restoration.engine.synth import load_photo_pool, photo_pool_sources
+
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    photos = load_photo_pool("train")
+    model = ArtifactScorerNet()
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    seed_counter = iter(range(config.seed * 10**5, 10**9))
+
+    def fresh_clip() -> PoolEntry:
+        frames, severity, effects = make_labelled_clip(
+            rng, photos, length=config.clip_length, seed=next(seed_counter)
+        )
+        return frame_features(frames), severity, effects
+
+    pool = [fresh_clip() for _ in range(config.pool_clips)]
+    started = time.monotonic()
+    log_path = out / "log.jsonl"
+    step = 0
+    with log_path.open("a") as log:
+        for step in range(1, config.steps + 1):
+            elapsed_min = (time.monotonic() - started) / 60
+            if config.max_minutes is not None and elapsed_min > config.max_minutes:
+                step -= 1
+                break
+            for _ in range(config.refresh_per_step):
+                pool[int(rng.integers(len(pool)))] = fresh_clip()
+            # Cosine schedule over the steps, or over the time budget when that ends first.
+            progress = step / config.steps
+            if config.max_minutes:
+                progress = max(progress, elapsed_min / config.max_minutes)
+            cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+            lr = config.lr * cosine * min(1.0, step / 100)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            model.train()
+            loss, parts = scorer_loss(model, *_sample_batch(pool, rng, config.batch))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            if step % config.log_every == 0 or step == 1:
+                entry = {"step": step, "lr": lr, "minutes": round(elapsed_min, 2), **parts}
+                log.write(json.dumps(entry) + "\n")
+                log.flush()
+            if step % config.checkpoint_every == 0:
+                save_checkpoint(model, out / "last", {"steps": step})
+    wall_min = (time.monotonic() - started) / 60
+    scorer = OfflineArtifactScorer(model.eval())
+    metrics = evaluate_scorer(scorer, clips=config.val_clips)
+    speed = measure_speed(model)
+    card = {
+        "steps": step,
+        "training": {
+            "data": "synthetic clips (restoration.engine.synth.make_clip) over the 'train' photo split, "
+            "degraded by restoration.engine.degrade at a random preset per clip",
+            "photos": [Path(p).name for p in photo_pool_sources("train")],
+            "validation_photos": [Path(p).name for p in photo_pool_sources("val")],
+            "presets": list(PRESETS),
+            "clip_sizes": [list(s) for s in _CLIP_SIZES],
+            "config": {
+                k: (str(v) if isinstance(v, Path) else v)
+                for k, v in asdict(config).items()
+                if k != "log"
+            },
+            "wall_minutes": round(wall_min, 1),
+            "hardware": f"CPU ({platform.processor() or platform.machine()}), {config.threads} torch thread(s)",
+        },
+        "metrics": {"held_out": metrics, "speed_cpu_1_thread": speed},
+        "clip_comparison": "CLIP weights cannot be obtained in this environment (no downloads), so "
+        "no zero-shot CLIP comparison was made; with CLIP configured, compare with "
+        "`restoration.engine.references.get_scorer('clip')` on the same held-out clips.",
+    }
+    weights = save_checkpoint(model, out / VARIANT, card)
+    if config.install:
+        DEFAULT_WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(weights, DEFAULT_WEIGHTS)
+        shutil.copyfile(weights.with_suffix(".json"), DEFAULT_WEIGHTS.with_suffix(".json"))
+    return {"weights": str(weights), "metrics": card["metrics"], "steps": step}
