@@ -8,6 +8,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import torch
+
+# One intra-op thread: on a shared 2-core machine two OpenMP threads wait on each other for
+# most of the time (a tiny forward pass measured 0.03 s with one thread, 1-4 s with two).
+torch.set_num_threads(1)
 
 FIELD_ORDER_CODES = {"progressive": 1, "tt": 2, "bb": 3, "tb": 4, "bt": 5}
 

@@ -1,0 +1,444 @@
+"""Per-frame artifact scores and reference selection, with pluggable scorers.
+
+One streaming pass scores every frame (`score_video`); an Otsu threshold over the artifact scores
+splits clean from corrupted frames; a bounded pool of K diverse clean frames is kept
+(`ReferencePool`), fetched by a second decode, and each window of frames takes as references the
+D pool frames whose embeddings are most similar to its own (cosine). Memory: the scores and
+embeddings of every frame (N x E floats) plus K reference frames, whatever the video's length.
+
+Scorers (`get_scorer`):
+- "clip": zero-shot CLIP (open_clip), configured by model name and a pretrained tag or a local
+  checkpoint file. Artifact score: how much closer a frame's image embedding is to the averaged
+  embedding of prompts describing tape defects than to prompts describing a clean frame.
+- "offline": the small CNN trained on the tape simulator's labels (restoration.engine.scorer).
+- "none": the fallback when no weights are available: a classical no-reference estimate (noise
+  sigma from a Laplacian, Immerkaer 1996, plus the energy of horizontal lines relative to the
+  rest of the picture, which dropouts, fringing and mistracking raise), and a downsampled
+  colour thumbnail as the similarity embedding.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .exceptions import CancelledError, ConfigError, WeightsError
+from .video import CancelHook, ProgressCallback, iter_frames
+
+logger = logging.getLogger(__name__)
+
+EFFECTS = ("noise", "dropouts", "fringing", "mistracking")
+
+
+@dataclass
+class FrameScores:
+    artifact: np.ndarray  # (N,) float32 in [0, 1], higher = more degraded
+    embeddings: np.ndarray  # (N, E) float32, L2-normalised, for frame similarity
+    effects: dict[str, np.ndarray]  # per-effect probabilities (N,), may be empty
+    scorer: str
+    start: int = 0  # index in the video of the first scored frame
+
+    def __len__(self) -> int:
+        return len(self.artifact)
+
+    def threshold(self) -> float:
+        return otsu_threshold(self.artifact)
+
+    def clean_mask(self) -> np.ndarray:
+        return self.artifact <= self.threshold()
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One JSON-safe dict per frame: index, artifact, clean, and each effect."""
+        clean = self.clean_mask()
+        rows = []
+        for i, score in enumerate(self.artifact):
+            row: dict[str, Any] = {
+                "frame": self.start + i,
+                "artifact": round(float(score), 5),
+                "clean": bool(clean[i]),
+            }
+            row.update({name: round(float(v[i]), 5) for name, v in self.effects.items()})
+            rows.append(row)
+        return rows
+
+
+class FrameScorer(Protocol):
+    name: str
+
+    def score_batch(
+        self, frames: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Threshold, pool, selection
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 128) -> float:
+    """Otsu's threshold over scores; with no spread, everything counts as clean."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return 1.0
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-6:
+        return high
+    hist, edges = np.histogram(values, bins=bins, range=(low, high))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight0 = np.cumsum(hist)
+    weight1 = weight0[-1] - weight0
+    sum0 = np.cumsum(hist * centres)
+    mean0 = sum0 / np.maximum(weight0, 1)
+    mean1 = (sum0[-1] - sum0) / np.maximum(weight1, 1)
+    between = weight0 * weight1 * (mean0 - mean1) ** 2
+    return float(edges[1:][int(np.argmax(between[:-1]))])
+
+
+@dataclass
+class ReferencePool:
+    """K diverse clean candidate frames; each window picks its D nearest by embedding."""
+
+    indices: np.ndarray  # (K,) frame indices in the video
+    embeddings: np.ndarray  # (K, E)
+    threshold: float
+    clean_count: int
+    frames: dict[int, np.ndarray] = field(default_factory=dict)  # filled by `fetch`
+
+    @classmethod
+    def build(cls, scores: FrameScores, *, size: int = 32) -> ReferencePool:
+        """Choose up to `size` clean frames by farthest-point sampling from the cleanest one."""
+        clean = np.flatnonzero(scores.clean_mask())
+        if clean.size == 0:  # degenerate: fall back to the least degraded frames
+            clean = np.argsort(scores.artifact)[: max(size, 1)]
+        embeddings = scores.embeddings[clean]
+        chosen = [int(np.argmin(scores.artifact[clean]))]
+        distance = 1.0 - embeddings @ embeddings[chosen[0]]
+        while len(chosen) < min(size, clean.size):
+            candidate = int(np.argmax(distance))
+            if distance[candidate] <= 1e-6:
+                break  # the rest are duplicates
+            chosen.append(candidate)
+            distance = np.minimum(distance, 1.0 - embeddings @ embeddings[candidate])
+        picked = clean[np.array(sorted(chosen))]
+        return cls(
+            indices=picked + scores.start,
+            embeddings=scores.embeddings[picked],
+            threshold=scores.threshold(),
+            clean_count=int(clean.size),
+        )
+
+    def fetch(self, path: str | os.PathLike[str], *, deinterlace: str = "off") -> None:
+        """Decode the pool frames (one sequential pass that stops at the last of them)."""
+        from .video import iter_av_frames, frame_to_rgb
+
+        wanted = set(int(i) for i in self.indices)
+        last = max(wanted)
+        for index, frame in enumerate(iter_av_frames(path, end=last + 1, deinterlace=deinterlace)):
+            if index in wanted:
+                self.frames[index] = frame_to_rgb(frame)
+
+    def select(self, query: np.ndarray, count: int, *, exclude: set[int] = frozenset()) -> list[int]:
+        """The `count` pool frames most similar to the query embedding (frames in `exclude`
+        are skipped while enough others remain). May repeat frames if the pool is small."""
+        if len(self.indices) == 0 or count <= 0:
+            return []
+        similarity = self.embeddings @ query
+        order = [int(i) for i in np.argsort(-similarity, kind="stable")]
+        preferred = [self.indices[i] for i in order if int(self.indices[i]) not in exclude]
+        ranked = preferred + [self.indices[i] for i in order if int(self.indices[i]) in exclude]
+        picked = [int(i) for i in ranked[:count]]
+        while len(picked) < count:
+            picked.append(picked[len(picked) % len(ranked)])
+        return picked
+
+
+def window_query(scores: FrameScores, frame_indices: list[int]) -> np.ndarray:
+    """Mean embedding of a window's frames, normalised."""
+    rows = np.asarray(frame_indices) - scores.start
+    mean = scores.embeddings[rows].mean(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Streaming scoring pass
+
+
+def _cap_size(frames: np.ndarray, max_side: int) -> np.ndarray:
+    height, width = frames.shape[1:3]
+    if max(height, width) <= max_side:
+        return frames
+    scale = max_side / max(height, width)
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
+    small = F.interpolate(tensor, size=size, mode="area")
+    return small.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+
+
+class BatchScorer:
+    """Feeds frames to a scorer in batches and collects its outputs (used for input and output)."""
+
+    def __init__(self, scorer: FrameScorer, *, batch_size: int = 16, start: int = 0) -> None:
+        self.scorer = scorer
+        self.batch_size = batch_size
+        self.start = start
+        self._pending: list[np.ndarray] = []
+        self._artifact: list[np.ndarray] = []
+        self._embeddings: list[np.ndarray] = []
+        self._effects: list[dict[str, np.ndarray]] = []
+        self.seconds = 0.0
+
+    def add(self, frame: np.ndarray) -> None:
+        self._pending.append(frame)
+        if len(self._pending) >= self.batch_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        started = time.perf_counter()
+        batch = _cap_size(np.stack(self._pending), getattr(self.scorer, "max_input_side", 1024))
+        artifact, embeddings, effects = self.scorer.score_batch(batch)
+        self._artifact.append(np.asarray(artifact, np.float32))
+        self._embeddings.append(np.asarray(embeddings, np.float32))
+        self._effects.append({k: np.asarray(v, np.float32) for k, v in effects.items()})
+        self._pending = []
+        self.seconds += time.perf_counter() - started
+
+    def result(self) -> FrameScores:
+        self._flush()
+        if not self._artifact:
+            return FrameScores(np.zeros(0, np.float32), np.zeros((0, 1), np.float32), {}, self.scorer.name, self.start)
+        names = set.intersection(*(set(e) for e in self._effects)) if self._effects else set()
+        return FrameScores(
+            artifact=np.clip(np.concatenate(self._artifact), 0.0, 1.0),
+            embeddings=np.concatenate(self._embeddings),
+            effects={name: np.concatenate([e[name] for e in self._effects]) for name in sorted(names)},
+            scorer=self.scorer.name,
+            start=self.start,
+        )
+
+
+def score_video(
+    path: str | os.PathLike[str],
+    scorer: FrameScorer,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    deinterlace: str = "off",
+    batch_size: int = 16,
+    total: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelHook | None = None,
+) -> FrameScores:
+    """Score frames [start, end) in one streaming pass."""
+    batcher = BatchScorer(scorer, batch_size=batch_size, start=start)
+    started = time.monotonic()
+    for done, frame in enumerate(iter_frames(path, start=start, end=end, deinterlace=deinterlace), 1):
+        if cancel is not None and done % batch_size == 1 and cancel():
+            raise CancelledError("scoring cancelled")
+        batcher.add(frame)
+        if progress is not None and total and done % batch_size == 0:
+            progress(done, total, (time.monotonic() - started) / done * max(total - done, 0))
+    return batcher.result()
+
+
+# ---------------------------------------------------------------------------------------------
+# Scorers
+
+
+class ClassicalScorer:
+    """No-reference fallback ("none"): noise sigma + horizontal-line energy; thumbnail embedding."""
+
+    name = "none"
+    max_input_side = 768
+
+    def score_batch(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        assert frames.ndim == 4 and frames.shape[-1] == 3, f"expected (B, H, W, 3), got {frames.shape}"
+        rgb = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0
+        luma = (rgb * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        # Immerkaer's fast noise estimate: sigma = sqrt(pi/2) / 6 * mean |L * I|.
+        kernel = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]).view(1, 1, 3, 3)
+        sigma = math.sqrt(math.pi / 2) / 6 * F.conv2d(luma, kernel).abs().mean(dim=(1, 2, 3))
+        # Streaks and displaced rows: row-to-row change much larger than along-row change.
+        vertical = (luma[..., 1:, :] - luma[..., :-1, :]).abs().mean(dim=-1)  # (B, 1, H-1) per row
+        horizontal = (luma[..., :, 1:] - luma[..., :, :-1]).abs().mean(dim=(1, 2, 3))
+        row_peaks = vertical.flatten(1).quantile(0.99, dim=1)
+        line_ratio = row_peaks / (horizontal + 1e-3)
+        artifact = 1 - torch.exp(-(sigma / 0.04 + torch.relu(line_ratio - 1.5) / 3))
+        thumb = F.adaptive_avg_pool2d(rgb, (12, 16)).flatten(1)
+        thumb = thumb - thumb.mean(dim=1, keepdim=True)
+        embeddings = F.normalize(thumb, dim=1)
+        return artifact.numpy().astype(np.float32), embeddings.numpy().astype(np.float32), {}
+
+
+DEFECT_PROMPTS = (
+    "a video frame with heavy analog noise",
+    "a frame with colour artifacts along horizontal rows",
+    "a distorted video frame with tape tracking errors",
+    "an interlaced video frame with combing artifacts",
+    "a degraded VHS frame",
+    "a blurry low quality video frame",
+    "a frame with white dropout streaks",
+)
+CLEAN_PROMPTS = (
+    "a clean sharp video frame",
+    "a high quality photo",
+)
+EFFECT_PROMPTS = {
+    "noise": ("a video frame with heavy grainy noise",),
+    "dropouts": ("a video frame with white horizontal dropout streaks",),
+    "fringing": ("a video frame with cyan and magenta lines along rows",),
+    "mistracking": ("a video frame with horizontally displaced bands from tape mistracking",),
+}
+
+
+class ClipScorer:
+    """Zero-shot CLIP artifact scorer on open_clip (no weights are downloaded by the engine).
+
+    `pretrained` is a tag that open_clip finds in its local cache, a local checkpoint file, or
+    None (random weights: only for tests). `model_config` registers a custom architecture (a
+    dict in open_clip's model-config format) under `model_name` first.
+    """
+
+    name = "clip"
+    max_input_side = 1024
+
+    def __init__(
+        self,
+        model_name: str = "ViT-B-32",
+        pretrained: str | None = "openai",
+        *,
+        model_config: dict[str, Any] | None = None,
+        device: str = "cpu",
+        logit_scale: float = 100.0,
+    ) -> None:
+        import open_clip
+
+        if model_config is not None:
+            _register_open_clip_config(model_name, model_config)
+        weights = _local_clip_weights(model_name, pretrained)
+        try:
+            model, _, _ = open_clip.create_model_and_transforms(model_name, pretrained=weights, device=device)
+        except RuntimeError as exc:
+            raise ConfigError(f"open_clip cannot build {model_name!r}: {exc}") from exc
+        except Exception as exc:  # unreadable or mismatching checkpoint file
+            raise WeightsError(f"CLIP weights {weights} cannot be loaded into {model_name}: {exc}") from exc
+        self.model = model.eval()
+        self.device = device
+        self.logit_scale = logit_scale
+        self.tokenizer = open_clip.get_tokenizer(model_name)
+        size = model.visual.image_size
+        self.image_size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+        mean = getattr(model.visual, "image_mean", None) or open_clip.OPENAI_DATASET_MEAN
+        std = getattr(model.visual, "image_std", None) or open_clip.OPENAI_DATASET_STD
+        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, device=device).view(1, 3, 1, 1)
+        with torch.inference_mode():
+            self.clean_text = self._text(CLEAN_PROMPTS)
+            self.defect_text = self._text(DEFECT_PROMPTS)
+            self.effect_text = {name: self._text(prompts) for name, prompts in EFFECT_PROMPTS.items()}
+
+    def _text(self, prompts: tuple[str, ...]) -> torch.Tensor:
+        tokens = self.tokenizer(list(prompts)).to(self.device)
+        embedding = F.normalize(self.model.encode_text(tokens).float(), dim=-1).mean(0)
+        return F.normalize(embedding, dim=0)
+
+    def score_batch(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        assert frames.ndim == 4 and frames.shape[-1] == 3, f"expected (B, H, W, 3), got {frames.shape}"
+        with torch.inference_mode():
+            rgb = torch.from_numpy(frames).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+            # Whole frame, squashed to the model's input: tape defects sit at the edges too
+            # (head-switching noise at the bottom), so no centre crop.
+            rgb = F.interpolate(rgb, size=self.image_size, mode="bicubic", antialias=True, align_corners=False)
+            image = F.normalize(self.model.encode_image((rgb - self.mean) / self.std).float(), dim=-1)
+            clean = image @ self.clean_text
+            artifact = torch.sigmoid(self.logit_scale * (image @ self.defect_text - clean))
+            effects = {
+                name: torch.sigmoid(self.logit_scale * (image @ text - clean)).cpu().numpy()
+                for name, text in self.effect_text.items()
+            }
+        return artifact.cpu().numpy(), image.cpu().numpy(), effects
+
+
+def _local_clip_weights(model_name: str, pretrained: str | None) -> str | None:
+    """A local file for `pretrained` (a path, or a tag already in the local cache); never
+    downloads: a deployment that wants CLIP puts the weights there first."""
+    import open_clip
+
+    if pretrained is None:
+        return None
+    if Path(pretrained).is_file():
+        return pretrained
+    if Path(pretrained).suffix or os.sep in pretrained:
+        raise WeightsError(f"CLIP checkpoint not found: {pretrained}")
+    config = open_clip.get_pretrained_cfg(model_name, pretrained)
+    if not config:
+        raise ConfigError(f"open_clip knows no pretrained tag {pretrained!r} for {model_name!r}")
+    repo = (config.get("hf_hub") or "").strip("/")
+    if repo:
+        from huggingface_hub import try_to_load_from_cache
+
+        for filename in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
+            cached = try_to_load_from_cache(repo, filename)
+            if isinstance(cached, str):
+                return cached
+    url = config.get("url") or ""
+    if url:
+        cached_file = Path.home() / ".cache" / "clip" / Path(url).name
+        if cached_file.is_file():
+            return str(cached_file)
+    raise WeightsError(
+        f"CLIP weights {model_name}/{pretrained} are not in the local cache and the engine never "
+        "downloads; pass a local checkpoint file as pretrained, or use --scorer offline"
+    )
+
+
+def _register_open_clip_config(name: str, config: dict[str, Any]) -> None:
+    import open_clip
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{name}.json"
+        path.write_text(json.dumps(config))
+        open_clip.add_model_config(path)
+
+
+def _offline_scorer(**options: Any) -> FrameScorer:
+    from .scorer import OfflineArtifactScorer  # H4's module; lazy: it loads weights
+
+    if "checkpoint" in options:
+        return OfflineArtifactScorer.load(options["checkpoint"])
+    return OfflineArtifactScorer.load_default()
+
+
+def _auto_scorer(**options: Any) -> FrameScorer:
+    """The offline scorer when its weights are installed, else the classical fallback."""
+    try:
+        return _offline_scorer(**options)
+    except (WeightsError, ModuleNotFoundError) as exc:
+        logger.warning("offline artifact scorer unavailable (%s); using the classical fallback", exc)
+        return ClassicalScorer()
+
+
+SCORERS: dict[str, Callable[..., FrameScorer]] = {
+    "clip": ClipScorer,
+    "offline": _offline_scorer,
+    "none": lambda **options: ClassicalScorer(),
+    "auto": _auto_scorer,
+}
+
+
+def get_scorer(name: str, **options: Any) -> FrameScorer:
+    if name not in SCORERS:
+        raise ConfigError(f"unknown scorer {name!r}; choose one of {', '.join(SCORERS)}")
+    return SCORERS[name](**options)
