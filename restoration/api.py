@@ -26,6 +26,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -267,6 +268,13 @@ class RestoredVersionViewSet(
         if getattr(self, "swagger_fake_view", False):
             return RestoredVersion.objects.none()
         return selectors.version_list(institution=self.institution)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # File actions accept any media type; their errors are still the JSON error shape.
+        if getattr(self, "action", None) in ("master", "access"):
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     @extend_schema(
         responses={(200, "video/x-matroska"): OpenApiResponse(description="FFV1/MKV master")},

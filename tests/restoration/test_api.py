@@ -1,0 +1,175 @@
+"""REST API of the restoration workflow: same auth, isolation and error shape as the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from portal.audit.models import AuditEvent
+from restoration.models import JobStatus, RestorationJob
+from tests.restoration.factories import finished_job, version_for
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user: Any) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def error_of(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code, body
+    return body["error"]
+
+
+def test_create_list_filter_and_follow_a_job(archivist: Any, capture: Any) -> None:
+    api = client_for(archivist)
+    response = api.post(
+        "/api/v1/restoration-jobs/",
+        {"capture": capture.pk, "parameters": {"references": 1, "preview": True}},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    job = response.json()
+    assert job["status"] == "queued" and job["queue_position"] == 1 and job["is_preview"]
+    assert job["parameters"]["references"] == 1 and job["requested_by"] == "archivist"
+    listed = api.get("/api/v1/restoration-jobs/", {"status": "queued"}).json()
+    assert [row["id"] for row in listed["results"]] == [job["id"]]
+    assert api.get("/api/v1/restoration-jobs/", {"status": "running"}).json()["results"] == []
+    assert api.get("/api/v1/restoration-jobs/", {"capture": capture.pk}).json()["results"]
+    detail = api.get(f"/api/v1/restoration-jobs/{job['id']}/").json()
+    assert detail["progress"] is None and detail["version"] is None
+
+
+def test_bad_options_answer_in_the_error_shape(archivist: Any, capture: Any) -> None:
+    api = client_for(archivist)
+    error = error_of(
+        api.post("/api/v1/restoration-jobs/",
+                 {"capture": capture.pk, "parameters": {"model": "huge"}}, format="json"),
+        400, "invalid_parameters",
+    )
+    assert "Unknown model 'huge'" in error["message"]
+    error_of(api.post("/api/v1/restoration-jobs/", {"capture": "x"}, format="json"), 400, "invalid")
+    assert not RestorationJob.objects.exists()
+
+
+def test_outsider_sees_nothing_and_cannot_use_our_capture(
+    outsider: Any, archivist: Any, capture: Any
+) -> None:
+    job = finished_job(capture, archivist)
+    version = version_for(job)
+    api = client_for(outsider)
+    error_of(api.post("/api/v1/restoration-jobs/", {"capture": capture.pk}, format="json"),
+             404, "not_found")
+    assert api.get("/api/v1/restoration-jobs/").json()["results"] == []
+    for url in (
+        f"/api/v1/restoration-jobs/{job.pk}/",
+        f"/api/v1/restored-versions/{version.pk}/",
+        f"/api/v1/restored-versions/{version.pk}/master/",
+        f"/api/v1/restored-versions/{version.pk}/access/",
+        f"/api/v1/restored-versions/{version.pk}/provenance/",
+        f"/api/v1/tapes/{capture.tape_id}/timeline/",
+    ):
+        error_of(api.get(url), 404, "not_found")
+    error_of(api.post(f"/api/v1/restored-versions/{version.pk}/decisions/",
+                      {"decision": "approve"}, format="json"), 404, "not_found")
+    error_of(api.post(f"/api/v1/restoration-jobs/{job.pk}/cancel/"), 404, "not_found")
+    assert not AuditEvent.objects.filter(action__startswith="review.").exists()
+
+
+def test_anonymous_requests_are_refused(capture: Any) -> None:
+    error_of(APIClient().get("/api/v1/restoration-jobs/"), 401, "not_authenticated")
+
+
+def test_cancel_and_retry(archivist: Any, capture: Any) -> None:
+    api = client_for(archivist)
+    job = api.post("/api/v1/restoration-jobs/", {"capture": capture.pk}, format="json").json()
+    cancelled = api.post(f"/api/v1/restoration-jobs/{job['id']}/cancel/")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    error_of(api.post(f"/api/v1/restoration-jobs/{job['id']}/cancel/"), 409, "invalid_state")
+    retry = api.post(f"/api/v1/restoration-jobs/{job['id']}/retry/")
+    assert retry.status_code == 201 and retry.json()["retry_of"] == job["id"]
+    assert RestorationJob.objects.get(pk=job["id"]).status == JobStatus.CANCELLED
+
+
+def test_review_publish_unpublish_download_and_timeline(
+    archivist: Any, reviewer: Any, manager: Any, capture: Any, tape: Any
+) -> None:
+    version = version_for(finished_job(capture, archivist))
+    error = error_of(
+        client_for(archivist).post(f"/api/v1/restored-versions/{version.pk}/decisions/",
+                                   {"decision": "approve"}, format="json"),
+        403, "permission_denied",
+    )
+    assert "reviewer" in error["message"]
+    error_of(client_for(manager).post(f"/api/v1/restored-versions/{version.pk}/publish/"),
+             409, "publication_refused")
+    decided = client_for(reviewer).post(
+        f"/api/v1/restored-versions/{version.pk}/decisions/",
+        {"decision": "approve", "comment": "clean"}, format="json",
+    )
+    assert decided.status_code == 201 and decided.json()["reviewer"] == "reviewer"
+    published = client_for(manager).post(f"/api/v1/restored-versions/{version.pk}/publish/",
+                                         {"comment": "for the web"}, format="json")
+    assert published.status_code == 201 and published.json()["version"] == version.pk
+    detail = client_for(archivist).get(f"/api/v1/restored-versions/{version.pk}/").json()
+    assert detail["review_state"] == "approve" and detail["published"] is True
+    assert detail["decisions"][0]["comment"] == "clean"
+
+    download = client_for(archivist).get(f"/api/v1/restored-versions/{version.pk}/master/")
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == version.master.open("rb").read()
+    ranged = client_for(archivist).get(f"/api/v1/restored-versions/{version.pk}/access/",
+                                       HTTP_RANGE="bytes=1-3")
+    assert ranged.status_code == 206 and b"".join(ranged.streaming_content) == b"cce"
+
+    unpublished = client_for(manager).post(f"/api/v1/tapes/{tape.pk}/unpublish/")
+    assert unpublished.status_code == 200 and unpublished.json()["end_reason"] == "unpublished"
+
+    timeline = client_for(archivist).get(f"/api/v1/tapes/{tape.pk}/timeline/").json()
+    seen = {event["action"] for event in timeline["results"]}
+    assert {"review.approved", "publication.published", "publication.unpublished",
+            "version.master_downloaded", "capture.created"} <= seen
+
+
+def test_provenance_is_premis_style(archivist: Any, capture: Any) -> None:
+    version = version_for(finished_job(capture, archivist))
+    body = client_for(archivist).get(f"/api/v1/restored-versions/{version.pk}/provenance/").json()
+    event = body["events"][0]
+    assert event["eventType"] == "restoration"
+    digests = {obj["objectCharacteristics"]["fixity"]["messageDigest"] for obj in body["objects"]}
+    assert {capture.sha256, version.master_sha256, version.access_sha256} == digests
+    roles = {link["role"] for link in event["linkingObjectIdentifier"]}
+    assert roles == {"source", "outcome"}
+    assert event["eventDetailInformation"]["eventDetailExtension"]["model_variant"] == "tiny"
+    assert {agent["agentType"] for agent in body["agents"]} >= {"software", "person"}
+
+
+def test_endpoints_are_in_the_openapi_schema(archivist: Any) -> None:
+    response = client_for(archivist).get("/api/schema/")
+    assert response.status_code == 200
+    paths = yaml.safe_load(response.content)["paths"]
+    for path in (
+        "/api/v1/restoration-jobs/",
+        "/api/v1/restoration-jobs/{id}/",
+        "/api/v1/restoration-jobs/{id}/cancel/",
+        "/api/v1/restoration-jobs/{id}/retry/",
+        "/api/v1/restored-versions/",
+        "/api/v1/restored-versions/{id}/master/",
+        "/api/v1/restored-versions/{id}/access/",
+        "/api/v1/restored-versions/{id}/decisions/",
+        "/api/v1/restored-versions/{id}/publish/",
+        "/api/v1/restored-versions/{id}/provenance/",
+        "/api/v1/tapes/{tape_id}/unpublish/",
+        "/api/v1/tapes/{tape_id}/timeline/",
+    ):
+        assert path in paths, path
+    assert "post" in paths["/api/v1/restoration-jobs/"]
