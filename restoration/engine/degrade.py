@@ -373,10 +373,12 @@ def _streaky_noise(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarr
 
 
 def _coarse_noise(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """Unit-variance chroma blotches: low resolution (1/2 vertically, 1/4 horizontally), repeated."""
+    """Unit-variance chroma blotches: blocks of 2x4 pixels per 240 lines of height, repeated."""
     h, w = shape
-    low = rng.standard_normal(((h + 1) // 2, (w + 3) // 4), dtype=np.float32)
-    return np.repeat(np.repeat(low, 2, axis=0), 4, axis=1)[:h, :w]
+    scale = max(1, round(h / 240))
+    by, bx = 2 * scale, 4 * scale
+    low = rng.standard_normal((-(-h // by), -(-w // bx)), dtype=np.float32)
+    return np.repeat(np.repeat(low, by, axis=0), bx, axis=1)[:h, :w]
 
 
 # --------------------------------------------------------------------------- simulator
