@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -337,7 +337,7 @@ def _wait_for_worker(server: subprocess.Popen[bytes], port: int) -> int:
     raise RuntimeError("gunicorn did not start within 60 s")
 
 
-def _print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _print_table(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     line = "+".join("-" * (width + 2) for width in widths)
     print(f"\n{title}\n+{line}+")

@@ -209,7 +209,7 @@ class CaptureViewSet(
             raise upload_too_large_error()
         serializer = CaptureUploadSerializer(data={"tape": request.data.get("tape"), "file": upload})
         serializer.is_valid(raise_exception=True)
-        tape = get_for_institution(
+        tape: Tape = get_for_institution(
             Tape.objects.select_related("institution"),
             self.institution,
             pk=serializer.validated_data["tape"],

@@ -72,7 +72,7 @@ def serve_file_with_ranges(
     filename: str,
     *,
     as_attachment: bool = False,
-) -> HttpResponse:
+) -> HttpResponse | StreamingHttpResponse:
     """Stream ``field_file`` honouring a Range header (206/416), for GET and HEAD."""
     if not field_file:
         raise Http404("This file does not exist (yet).")
@@ -92,16 +92,17 @@ def serve_file_with_ranges(
     try:
         window = parse_range(request.headers.get("Range"), size)
     except UnsatisfiableRange:
-        response = HttpResponse(status=416, content_type=content_type)
-        response["Content-Range"] = f"bytes */{size}"
+        refusal = HttpResponse(status=416, content_type=content_type)
+        refusal["Content-Range"] = f"bytes */{size}"
         for key, value in common.items():
-            response[key] = value
-        return response
+            refusal[key] = value
+        return refusal
 
     first, last = window if window is not None else (0, size - 1)
     length = max(last - first + 1, 0)
+    response: HttpResponse | StreamingHttpResponse
     if request.method == "HEAD" or length == 0:
-        response: HttpResponse | StreamingHttpResponse = HttpResponse(content_type=content_type)
+        response = HttpResponse(content_type=content_type)
     else:
         handle = storage.open(field_file.name, "rb")
         response = StreamingHttpResponse(

@@ -68,7 +68,8 @@ def _wants_json(request: HttpRequest) -> bool:
 @member_required(Role.ARCHIVIST)
 @require_http_methods(["GET", "POST"])
 def capture_upload(request: HttpRequest, tape_pk: int) -> HttpResponse:
-    tape = get_for_institution(Tape.objects.all(), request.institution, pk=tape_pk)  # type: ignore[attr-defined]
+    institution = request.institution  # type: ignore[attr-defined]
+    tape: Tape = get_for_institution(Tape.objects.all(), institution, pk=tape_pk)
     error = ""
     if request.method == "POST":
         try:
