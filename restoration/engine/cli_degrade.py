@@ -168,13 +168,24 @@ def _register_train_scorer(subparsers: argparse._SubParsersAction) -> None:  # t
     parser.add_argument(
         "--install", action="store_true", help="also copy the result over the shipped weights"
     )
+    parser.add_argument(
+        "--evaluate",
+        type=Path,
+        default=None,
+        metavar="WEIGHTS",
+        help="only evaluate an existing scorer checkpoint and update its card's metrics",
+    )
     parser.set_defaults(handler=run_train_scorer)
 
 
 def run_train_scorer(args: argparse.Namespace) -> int:
     from restoration.engine.exceptions import ConfigError
-    from restoration.engine.scorer import ScorerTrainConfig, train_scorer
+    from restoration.engine.scorer import ScorerTrainConfig, evaluate_checkpoint, train_scorer
 
+    if args.evaluate is not None:
+        metrics = evaluate_checkpoint(args.evaluate, clips=args.val_clips, threads=args.threads)
+        print(json.dumps(metrics, indent=2))
+        return 0
     for name in ("steps", "batch", "val_clips"):
         if getattr(args, name) <= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be positive")
