@@ -169,6 +169,7 @@ class OfflineArtifactScorer:
     """FrameScorer (see ``restoration.engine.references``) backed by the trained CNN."""
 
     name = "offline"
+    max_input_side = 1024  # references.BatchScorer caps frames to this; features shrink anyway
 
     def __init__(
         self, model: ArtifactScorerNet, *, card: dict[str, Any] | None = None, chunk: int = 32
@@ -324,7 +325,7 @@ def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
 
 @torch.no_grad()
 def evaluate_scorer(
-    scorer: OfflineArtifactScorer, *, clips: int = 48, length: int = 16, seed: int = 10**6
+    scorer: Any, *, clips: int = 48, length: int = 16, seed: int = 10**6
 ) -> dict[str, Any]:
     """Held-out metrics on validation photos with seeds never used in training.
 
@@ -348,7 +349,9 @@ def evaluate_scorer(
         )
         score, _, effect_probs = scorer.score_batch(frames)
         artifact.append(score)
-        probs.append(np.stack([effect_probs[e] for e in SCORED_EFFECTS], axis=1))
+        probs.append(
+            np.stack([effect_probs.get(e, np.full(len(score), np.nan)) for e in SCORED_EFFECTS], 1)
+        )
         severity.append(sev)
         effects.append(eff)
         by_preset[preset].append(float(score.mean()))
@@ -372,6 +375,8 @@ def evaluate_scorer(
         "mean_score_by_preset": {k: round(float(np.mean(v)), 4) for k, v in by_preset.items() if v},
     }
     for i, name in enumerate(SCORED_EFFECTS):
+        if np.isnan(prob_all[:, i]).any():
+            continue  # this scorer has no such output
         metrics[f"auroc_{name}"] = auroc(prob_all[:, i], eff_all[:, i] > EFFECT_PRESENT)
         metrics[f"prevalence_{name}"] = float((eff_all[:, i] > EFFECT_PRESENT).mean())
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
@@ -388,6 +393,12 @@ def evaluate_checkpoint(path: str | Path, *, clips: int = 48, threads: int = 1) 
     card = json.loads(card_path.read_text())
     card.setdefault("metrics", {})["held_out"] = metrics
     card["metrics"]["speed_cpu_1_thread"] = measure_speed(scorer.model)
+    # Baseline on the very same clips: the engine's classical no-reference fallback.
+    from restoration.engine.references import get_scorer
+
+    card["metrics"]["held_out_classical_baseline"] = evaluate_scorer(
+        get_scorer("none"), clips=clips
+    )
     card_path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
     return card["metrics"]
 
