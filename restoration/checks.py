@@ -36,11 +36,12 @@ def check_restoration_queue(app_configs: Any = None, **kwargs: Any) -> list[Any]
                 id="restoration.E002",
             )
         )
-    if settings.RESTORATION_STALE_AFTER <= settings.RESTORATION_PROGRESS_INTERVAL * 3:
+    beat = max(settings.RESTORATION_HEARTBEAT_INTERVAL, settings.RESTORATION_PROGRESS_INTERVAL)
+    if settings.RESTORATION_STALE_AFTER < beat * 3:
         issues.append(
             Error(
-                "RESTORATION_STALE_AFTER must be well above the progress interval, or live jobs "
-                "are reaped.",
+                "RESTORATION_STALE_AFTER must be at least three heartbeat intervals, or live "
+                "jobs are reaped.",
                 id="restoration.E003",
             )
         )

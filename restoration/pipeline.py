@@ -79,18 +79,6 @@ def engine_version() -> str:
         return "unknown"
 
 
-def resolve_device(requested: str) -> str:
-    import torch
-
-    if requested and requested != "auto":
-        return requested
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
 # --------------------------------------------------------------------------------------------
 # Scores and preview window
 
@@ -101,25 +89,27 @@ def score_video(
     *,
     start: int,
     end: int,
+    deinterlace: str,
     progress: ProgressWriter,
-) -> list[float]:
-    """Per-frame artifact scores of frames [start, end) in one streaming pass (the engine's
-    ``score_video``), rounded for storage."""
+) -> Any:
+    """Per-frame artifact scores (FrameScores) of frames [start, end) in one streaming pass,
+    with progress (the heartbeat) and the cancel hook."""
     from restoration.engine.references import score_video as engine_score_video
 
-    scores = engine_score_video(
+    return engine_score_video(
         path,
         scorer,
         start=start,
         end=end,
+        deinterlace=deinterlace,
         total=end - start,
         progress=progress,
         cancel=progress.cancelled,
     )
-    return _rounded(scores.artifact)
 
 
 def _rounded(values: Any) -> list[float]:
+    """JSON-safe per-frame scores (4 decimals; a non-finite score counts as fully degraded)."""
     return [round(float(value), 4) if math.isfinite(float(value)) else 1.0 for value in values]
 
 
@@ -156,86 +146,82 @@ def _fraction_text(value: Fraction) -> str:
 def run_pipeline(*, job: RestorationJob, work_dir: Path, progress: ProgressWriter) -> PipelineResult:
     from portal.captures.services import local_file
     from restoration.engine.exceptions import WeightsError
+    from restoration.engine.inference import resolve_device, restore_video
     from restoration.engine.models import create_model
+    from restoration.engine.references import get_scorer
     from restoration.engine.video import probe
 
     params = dict(job.parameters)
-    timings: dict[str, float] = {}
     variant = str(params["model"])
+    deinterlace = str(params.get("deinterlace") or "off")
+    timings: dict[str, float] = {}
     started = time.perf_counter()
 
     with local_file(job.capture.original) as src:
-        timings["fetch_s"] = round(time.perf_counter() - started, 3)
+        timings["fetch_s"] = _since(started)
         info = probe(src)
-        frame_total = info.frame_count
-        fps = float(info.frame_rate) if info.frame_rate else 25.0
-
         progress.set_stage("loading model")
+        t0 = time.perf_counter()
         checkpoint = checkpoint_for(variant)
         if checkpoint is None:
             raise WeightsError(
-                f"No weights are installed for model {variant!r} on worker "
-                f"{progress_host()}: put {variant}.safetensors and {variant}.json in "
-                "RESTORATION_CHECKPOINT_DIR, or choose another model."
+                f"No weights are installed for model {variant!r} on worker {_host()}: put "
+                f"{variant}.safetensors and {variant}.json in RESTORATION_CHECKPOINT_DIR, "
+                "or choose another model."
             )
-        t0 = time.perf_counter()
         model = create_model(variant, checkpoint=checkpoint)
-        card = getattr(model, "card", {}) or {}
-        device = resolve_device(settings.RESTORATION_DEVICE)
+        device = str(resolve_device(settings.RESTORATION_DEVICE))
         progress.set_device(device)
-        scorer = _scorer(str(params.get("scorer") or "none"))
-        timings["load_s"] = round(time.perf_counter() - t0, 3)
+        scorer = get_scorer(str(params.get("scorer") or "none"))
+        timings["load_s"] = _since(t0)
 
         start = int(params.get("frame_start") or 0)
-        end = int(params.get("frame_end") or frame_total)
-        end = min(end, frame_total)
-        before: list[float] | None = None
+        end = min(int(params.get("frame_end") or info.frame_count), info.frame_count)
+        # Scores first, in our own pass: it reports progress (the heartbeat) on long captures,
+        # picks a preview's segment, and is handed to the engine so it does not score again.
+        t0 = time.perf_counter()
+        progress.set_stage("scoring frames", total=end - start)
+        scores = score_video(
+            src, scorer, start=start, end=end, deinterlace=deinterlace, progress=progress
+        )
         if params.get("preview"):
-            t0 = time.perf_counter()
-            progress.set_stage("finding worst frames", total=end - start)
-            segment_scores = score_video(src, scorer, start=start, end=end, progress=progress)
             offset, stop = preview_window(
-                segment_scores,
+                _rounded(scores.artifact),
                 frame_count=end - start,
-                fps=fps,
+                fps=float(info.frame_rate) if info.frame_rate else 25.0,
                 seconds=float(params.get("preview_seconds") or 10.0),
             )
-            before = segment_scores[offset:stop]
             start, end = start + offset, start + stop
-            timings["preview_scan_s"] = round(time.perf_counter() - t0, 3)
+        timings["score_before_s"] = _since(t0)
 
         master = work_dir / "master.mkv"
         access = work_dir / "access.mp4"
         progress.set_stage("restoring", total=end - start)
         t0 = time.perf_counter()
-        engine_result = _restore(
+        timings["engine_start_unix"] = time.time()
+        result = restore_video(
             src,
             master,
-            access,
             model=model,
-            device=device,
+            scorer=scorer,
+            scores=scores,
+            references=params.get("references"),
+            tile=settings.RESTORATION_TILE or "auto",
             start=start,
             end=end,
-            params=params,
-            scorer=scorer,
+            deinterlace=deinterlace,
+            access_copy=access,
+            device=device,
             progress=progress,
+            cancel=progress.cancelled,
         )
-        timings["restore_s"] = round(time.perf_counter() - t0, 3)
+        timings["restore_s"] = _since(t0)
 
-        if before is None:
-            before = _scores_from(engine_result)
-        if before is None:
-            t0 = time.perf_counter()
-            progress.set_stage("scoring capture", total=end - start)
-            before = score_video(src, scorer, start=start, end=end, progress=progress)
-            timings["score_before_s"] = round(time.perf_counter() - t0, 3)
-
-    t0 = time.perf_counter()
-    progress.set_stage("scoring result", total=end - start)
-    after = score_video(master, scorer, start=0, end=end - start, progress=progress)
-    timings["score_after_s"] = round(time.perf_counter() - t0, 3)
-    timings["total_engine_s"] = round(time.perf_counter() - started, 3)
-
+    first = start - scores.start
+    before = _rounded(scores.artifact[first : first + (end - start)])
+    after = _rounded(result.scores_after.artifact) if result.scores_after is not None else []
+    timings["engine_total_s"] = _since(started)
+    timings.update({f"engine_{key}_s": value for key, value in result.timings.items()})
     return PipelineResult(
         master_path=master,
         access_path=access,
@@ -243,82 +229,34 @@ def run_pipeline(*, job: RestorationJob, work_dir: Path, progress: ProgressWrite
         frame_end=end,
         frame_count=end - start,
         frame_rate=_fraction_text(Fraction(info.frame_rate)),
-        model_variant=variant,
-        weights_sha256=str(card.get("sha256", "")),
-        scorer=str(getattr(scorer, "name", params.get("scorer"))),
+        model_variant=result.model,
+        weights_sha256=str(result.weights_sha256 or ""),
+        scorer=result.scorer,
         engine_version=engine_version(),
-        device=device,
+        device=result.device,
         scores_before=before,
         scores_after=after,
         effective_parameters={
             "frame_start": start,
             "frame_end": end,
-            "references": _effective_references(model, params),
-            "device": device,
-            "tile": settings.RESTORATION_TILE or None,
+            "references": result.reference_count,
+            "reference_pool": result.reference_pool,
+            "window": result.window,
+            "margin": result.margin,
+            "tile": result.tile,
+            "device": result.device,
+            "dtype": result.dtype,
             "checkpoint": checkpoint.name,
         },
         timings=timings,
     )
 
 
-def progress_host() -> str:
+def _since(t0: float) -> float:
+    return round(time.perf_counter() - t0, 3)
+
+
+def _host() -> str:
     from restoration.worker import worker_host
 
     return worker_host()
-
-
-def _effective_references(model: Any, params: dict[str, Any]) -> int:
-    if params.get("references") is not None:
-        return int(params["references"])
-    return int(getattr(model, "config", {}).get("references", 0))
-
-
-def _scorer(name: str) -> Any:
-    """The reference selector / artifact scorer by name ("none" is the engine's classical
-    no-reference fallback: it still scores every frame)."""
-    from restoration.engine.references import get_scorer
-
-    return get_scorer(name)
-
-
-def _scores_from(engine_result: Any) -> list[float] | None:
-    """Per-frame artifact scores the engine computed for reference selection, if it returns
-    them (saves a second pass over the capture)."""
-    scores = getattr(engine_result, "scores", None)
-    artifact = getattr(scores, "artifact", None)
-    if artifact is None:
-        return None
-    return _rounded(artifact)
-
-
-def _restore(
-    src: str,
-    master: Path,
-    access: Path,
-    *,
-    model: Any,
-    device: str,
-    start: int,
-    end: int,
-    params: dict[str, Any],
-    scorer: Any,
-    progress: ProgressWriter,
-) -> Any:
-    from restoration.engine.inference import restore_video
-
-    return restore_video(
-        src,
-        master,
-        model=model,
-        device=device,
-        start=start,
-        end=end,
-        references=params.get("references"),
-        scorer=scorer,
-        deinterlace=str(params.get("deinterlace") or "off"),
-        tile=settings.RESTORATION_TILE or None,
-        access_copy=access,
-        progress=progress,
-        cancel=progress.cancelled,
-    )

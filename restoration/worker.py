@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -178,6 +179,36 @@ class ProgressWriter:
         return self._stop
 
 
+class Heartbeat(threading.Thread):
+    """Keeps ``heartbeat_at`` fresh every ``interval`` seconds while a job runs, whatever the
+    engine is doing (a long decode between progress callbacks, loading weights...). So a stale
+    heartbeat means the worker process is gone, not that it is busy."""
+
+    def __init__(self, job_id: int, *, interval: float) -> None:
+        super().__init__(name=f"heartbeat-job-{job_id}", daemon=True)
+        self.job_id = job_id
+        self.interval = interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop_event.wait(self.interval):
+                try:
+                    RestorationJob.objects.filter(
+                        pk=self.job_id, status=JobStatus.RUNNING
+                    ).update(heartbeat_at=_now())
+                except Exception:  # a busy database must not kill the job: next beat retries
+                    logger.warning("heartbeat of job %s failed", self.job_id, exc_info=True)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+
 # --------------------------------------------------------------------------------------------
 # Files
 
@@ -314,6 +345,8 @@ def job_run(*, job_id: int | None) -> int | None:
     work_dir = job_work_dir(job.pk)
     work_dir.mkdir(parents=True, exist_ok=True)
     progress = ProgressWriter(job.pk, interval=settings.RESTORATION_PROGRESS_INTERVAL)
+    heartbeat = Heartbeat(job.pk, interval=settings.RESTORATION_HEARTBEAT_INTERVAL)
+    heartbeat.start()
     stored: list[str] = []
     try:
         result = run_pipeline(job=job, work_dir=work_dir, progress=progress)
@@ -357,6 +390,7 @@ def job_run(*, job_id: int | None) -> int | None:
         )
         raise
     finally:
+        heartbeat.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
 
 

@@ -46,13 +46,13 @@ def _restoration_settings(settings: Any, tmp_path: Path, tiny_weights_dir: Path)
 
 
 @pytest.fixture
-def sync_tasks(monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any) -> Iterator[None]:
-    """django-q2 runs tasks inline (its sync mode) and on_commit callbacks run at once."""
+def sync_tasks(monkeypatch: pytest.MonkeyPatch, transactional_db: None) -> Iterator[None]:
+    """django-q2 runs tasks inline (its sync mode). Real commits (transactional_db), so jobs
+    are enqueued by their on_commit callbacks exactly as in production."""
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SYNC", True)
-    with django_capture_on_commit_callbacks(execute=True):
-        yield
+    yield
 
 
 @pytest.fixture

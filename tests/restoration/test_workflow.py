@@ -1,0 +1,197 @@
+"""The whole workflow with django-q2 running tasks inline and the `tiny` model: request, run,
+version with files and provenance, review, publication, public page, audit of every step."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+
+from portal.audit.models import AuditEvent
+from restoration import services
+from restoration.engine.video import probe
+from restoration.models import JobStatus, RestorationJob, RestoredVersion
+from restoration.worker import ProgressWriter, job_storage_dir, job_work_dir
+
+pytestmark = pytest.mark.usefixtures("sync_tasks")
+
+
+def job_actions(job: RestorationJob) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(target_type="restoration.restorationjob", target_id=str(job.pk))
+        .order_by("created_at", "id")
+        .values_list("action", flat=True)
+    )
+
+
+def sha256_of(field_file: Any) -> str:
+    with field_file.open("rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def body(response: Any) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_request_run_review_publish_with_audit_of_every_step(
+    archivist: Any, reviewer: Any, manager: Any, capture: Any, tape: Any,
+    archivist_client: Client, reviewer_client: Client, manager_client: Client,
+) -> None:
+    capture_sha = sha256_of(capture.original)
+    response = archivist_client.post(
+        f"/jobs/new/{capture.pk}/", {"model": "tiny", "scorer": "none", "deinterlace": "off",
+                                     "references": "1"}
+    )
+    job = RestorationJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    assert job.frames_done == job.frames_total == 12 and job.device == "cpu"
+    assert job.worker_host and job.started_at <= job.finished_at
+    assert job.timings["progress_writes"] >= 1 and job.timings["restore_s"] > 0
+    assert job_actions(job) == ["job.requested", "job.started", "job.succeeded"]
+    assert not job_work_dir(job.pk).exists()
+
+    version = RestoredVersion.objects.get(job=job)
+    assert (version.frame_start, version.frame_end, version.frame_count) == (0, 12, 12)
+    assert version.master_sha256 == sha256_of(version.master)
+    assert version.access_sha256 == sha256_of(version.access)
+    assert len(version.scores_before) == len(version.scores_after) == 12
+    assert version.model_variant == "tiny" and len(version.weights_sha256) == 64
+    assert version.parameters["references"] == 1 and version.engine_version
+    master = probe(default_storage.path(version.master.name))
+    access = probe(default_storage.path(version.access.name))
+    assert master.video_codec == "ffv1" and master.frame_count == 12
+    assert access.video_codec == "h264" and access.frame_count == 12
+    assert master.audio_streams and access.audio_streams  # sound kept
+    assert sha256_of(capture.original) == capture_sha  # the capture is never modified
+    assert AuditEvent.objects.filter(action="version.created", target_id=str(version.pk)).exists()
+
+    page = reviewer_client.get(f"/versions/{version.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="review-data"' in html and "data-role=\"timeline\"" in html
+    assert f"/versions/{version.pk}/access.mp4" in html
+    scores = reviewer_client.get(f"/versions/{version.pk}/scores.json").json()
+    assert scores["before"] == version.scores_before and len(scores["after"]) == 12
+    for which in ("before", "after"):
+        thumb = reviewer_client.get(f"/versions/{version.pk}/frames/3/{which}.jpg")
+        assert thumb.status_code == 200 and body(thumb)[:2] == b"\xff\xd8"  # JPEG
+    ranged = reviewer_client.get(f"/versions/{version.pk}/access.mp4", HTTP_RANGE="bytes=0-99")
+    assert ranged.status_code == 206 and len(body(ranged)) == 100
+
+    # The requester is an archivist: cannot decide. Reviewers decide, managers publish.
+    assert archivist_client.post(f"/versions/{version.pk}/decide/",
+                                 {"decision": "approve"}).status_code == 403
+    reviewer_client.post(f"/versions/{version.pk}/decide/",
+                         {"decision": "approve", "comment": "good"})
+    manager_client.post(f"/versions/{version.pk}/publish/", {"comment": ""})
+    assert version.publications.get().is_current
+
+    assert Client().get(f"/public/tapes/{tape.pk}/").status_code == 404  # public access off
+    tape.institution.public_access = True
+    tape.institution.save()
+    public = Client().get(f"/public/tapes/{tape.pk}/")
+    assert public.status_code == 200 and f"/public/tapes/{tape.pk}/video.mp4" in public.content.decode()
+    video = Client().get(f"/public/tapes/{tape.pk}/video.mp4", HTTP_RANGE="bytes=4-11")
+    assert video.status_code == 206 and body(video) == b"ftyp" + b"isom"
+
+    download = archivist_client.get(f"/versions/{version.pk}/master.mkv")
+    assert download.status_code == 200 and hashlib.sha256(body(download)).hexdigest() == version.master_sha256
+    manager_client.post(f"/tapes/{tape.pk}/unpublish/")
+    assert Client().get(f"/public/tapes/{tape.pk}/").status_code == 404
+
+    provenance = archivist_client.get(f"/versions/{version.pk}/provenance.json").json()
+    assert [e["eventType"] for e in provenance["events"]] == [
+        "restoration", "review", "dissemination", "dissemination withdrawn"
+    ]
+
+    timeline = list(
+        AuditEvent.objects.filter(tape_id=tape.pk).order_by("created_at", "id").values_list(
+            "action", flat=True
+        )
+    )
+    expected = ["job.requested", "job.started", "job.succeeded", "version.created",
+                "review.approved", "publication.published", "version.master_downloaded",
+                "publication.unpublished"]
+    positions = [timeline.index(action) for action in expected]
+    assert positions == sorted(positions), timeline
+
+
+def test_preview_restores_a_short_segment_around_the_worst_frames(
+    archivist: Any, make_capture: Any, tape: Any
+) -> None:
+    capture = make_capture(tape, frames=40)
+    job = services.job_request(
+        actor=archivist, capture=capture, parameters={"preview": True, "preview_seconds": 0.5}
+    )
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    version = job.version
+    assert version.is_preview and version.frame_count == 12 == len(version.scores_before)
+    assert 0 <= version.frame_start <= 28 and version.frame_end == version.frame_start + 12
+    assert probe(default_storage.path(version.master.name)).frame_count == 12
+
+
+def test_cancel_while_running_stops_the_engine_and_keeps_nothing(
+    archivist: Any, reviewer: Any, make_capture: Any, tape: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = make_capture(tape, frames=30)
+    original = ProgressWriter.__call__
+    state = {"asked": False}
+
+    def call_and_click_cancel(self: ProgressWriter, done: int, total: int, eta: Any = None) -> None:
+        original(self, done, total, eta)
+        if self.stage == "restoring" and not state["asked"]:
+            state["asked"] = True  # the reviewer presses "Cancel" while frames are restored
+            services.job_cancel(actor=reviewer, job=RestorationJob.objects.get(pk=self.job_id))
+
+    monkeypatch.setattr(ProgressWriter, "__call__", call_and_click_cancel)
+    job = services.job_request(actor=archivist, capture=capture)
+    job.refresh_from_db()
+    assert state["asked"] and job.status == JobStatus.CANCELLED
+    assert job.frames_done < 30
+    assert not RestoredVersion.objects.exists()
+    assert not job_work_dir(job.pk).exists()
+    assert default_storage.listdir(job_storage_dir(job))[1] == [] if default_storage.exists(
+        job_storage_dir(job)) else True
+    assert job_actions(job) == ["job.requested", "job.started", "job.cancel_requested",
+                                "job.cancelled"]
+
+
+def test_missing_weights_fail_the_job_with_an_actionable_message(
+    archivist: Any, capture: Any, settings: Any, tmp_path: Path
+) -> None:
+    settings.RESTORATION_CHECKPOINT_DIR = str(tmp_path / "empty")
+    job = services.job_request(actor=archivist, capture=capture)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error_permanent is True
+    assert "No weights are installed for model 'tiny'" in job.error_message
+    assert "RESTORATION_CHECKPOINT_DIR" in job.error_message
+    assert job_actions(job) == ["job.requested", "job.started", "job.failed"]
+    assert not RestoredVersion.objects.exists()
+
+
+def test_corrupt_weights_fail_and_a_retry_is_a_new_job(
+    archivist: Any, capture: Any, settings: Any, tmp_path: Path, tiny_weights_dir: Path
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "tiny.json").write_text((tiny_weights_dir / "tiny.json").read_text())
+    data = bytearray((tiny_weights_dir / "tiny.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    (broken / "tiny.safetensors").write_bytes(bytes(data))
+    settings.RESTORATION_CHECKPOINT_DIR = str(broken)
+    job = services.job_request(actor=archivist, capture=capture)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "sha256" in job.error_message
+
+    settings.RESTORATION_CHECKPOINT_DIR = str(tiny_weights_dir)  # an admin repairs the weights
+    retry = services.job_retry(actor=archivist, job=job)
+    retry.refresh_from_db()
+    job.refresh_from_db()
+    assert retry.status == JobStatus.SUCCEEDED and retry.retry_of_id == job.pk
+    assert job.status == JobStatus.FAILED  # the failed job stays on the record
