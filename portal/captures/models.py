@@ -91,6 +91,8 @@ class Capture(models.Model):
         max_length=16, choices=ProxyStatus.choices, default=ProxyStatus.PENDING
     )
     proxy_error = models.TextField(blank=True)
+    #: Fraction done (0..1) while the proxy is being made.
+    proxy_progress = models.FloatField(default=0.0)
     proxy_started_at = models.DateTimeField(null=True, blank=True)
     proxy_finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any
@@ -313,6 +314,21 @@ def local_file(field_file: Any) -> Iterator[str]:
             os.unlink(path)
 
 
+def _progress_recorder(capture_id: int, *, every_s: float = 2.0) -> Any:
+    """A make_access_copy progress callback that stores the fraction done, at most every 2 s."""
+    last = [0.0]
+
+    def record(done: int, total: int, eta_s: float | None) -> None:
+        now = time.monotonic()
+        if total > 0 and now - last[0] >= every_s:
+            last[0] = now
+            Capture.objects.filter(pk=capture_id, proxy_status=ProxyStatus.RUNNING).update(
+                proxy_progress=min(done / total, 1.0)
+            )
+
+    return record
+
+
 def capture_proxy_build(*, capture_id: int) -> bool:
     """Make the H.264/AAC MP4 browser proxy of a capture. Returns False when not claimed.
 
@@ -323,7 +339,8 @@ def capture_proxy_build(*, capture_id: int) -> bool:
     from restoration.engine.video import make_access_copy
 
     claimed = Capture.objects.filter(pk=capture_id, proxy_status=ProxyStatus.PENDING).update(
-        proxy_status=ProxyStatus.RUNNING, proxy_started_at=_now(), proxy_error=""
+        proxy_status=ProxyStatus.RUNNING, proxy_started_at=_now(), proxy_error="",
+        proxy_progress=0.0,
     )
     if not claimed:
         return False
@@ -332,14 +349,24 @@ def capture_proxy_build(*, capture_id: int) -> bool:
     os.close(fd)
     try:
         with local_file(capture.original) as src:
-            make_access_copy(src, dst)
+            # Browsers show interlaced frames combed: the access copy is deinterlaced (the
+            # original keeps its fields untouched).
+            make_access_copy(
+                src,
+                dst,
+                progress=_progress_recorder(capture_id),
+                deinterlace="bwdif" if capture.interlaced else "off",
+            )
         with transaction.atomic(), open(dst, "rb") as handle:
             if capture.proxy:
                 _delete_files(capture, "proxy")
             capture.proxy.save("proxy.mp4", File(handle), save=False)
             capture.proxy_status = ProxyStatus.READY
+            capture.proxy_progress = 1.0
             capture.proxy_finished_at = _now()
-            capture.save(update_fields=["proxy", "proxy_status", "proxy_finished_at"])
+            capture.save(
+                update_fields=["proxy", "proxy_status", "proxy_progress", "proxy_finished_at"]
+            )
             audit_record(
                 actor=None,
                 institution=capture.institution,

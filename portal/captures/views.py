@@ -130,6 +130,7 @@ def capture_status(request: HttpRequest, pk: int) -> JsonResponse:
             "proxy_status": capture.proxy_status,
             "proxy_status_label": capture.get_proxy_status_display(),
             "proxy_error": capture.proxy_error,
+            "proxy_progress": round(capture.proxy_progress, 3),
             "proxy_url": reverse("captures:proxy", args=[capture.pk]) if capture.proxy_ready else None,
         }
     )

@@ -125,6 +125,7 @@ def test_proxy_task_makes_a_playable_h264_mp4_and_keeps_the_original(
     assert build_capture_proxy(capture.pk) is True
     capture.refresh_from_db()
     assert capture.proxy_status == ProxyStatus.READY and capture.proxy_error == ""
+    assert capture.proxy_progress == 1.0
     proxy_path = capture.proxy.path
     with av.open(proxy_path) as container:
         assert container.streams.video[0].codec_context.name == "h264"
