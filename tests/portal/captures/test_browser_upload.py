@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from portal.captures.models import Capture
 from portal.captures.tasks import build_capture_proxy
@@ -34,12 +35,14 @@ document.addEventListener("DOMContentLoaded", function () {
 
 
 @pytest.fixture
-def page() -> Iterator[Any]:
+def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # synchronous, which Django only allows with this flag (scoped to the test).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -53,6 +56,9 @@ def page() -> Iterator[Any]:
             yield context.new_page()
         finally:
             browser.close()
+            # ORM calls made while Playwright's loop runs use their own connection; close it so
+            # the test database can be dropped.
+            connections.close_all()
 
 
 @pytest.mark.django_db(transaction=True)
