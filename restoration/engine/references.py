@@ -12,9 +12,9 @@ Scorers (`get_scorer`):
   embedding of prompts describing tape defects than to prompts describing a clean frame.
 - "offline": the small CNN trained on the tape simulator's labels (restoration.engine.scorer).
 - "none": the fallback when no weights are available: a classical no-reference estimate (noise
-  sigma from a Laplacian, Immerkaer 1996, plus the energy of horizontal lines relative to the
-  rest of the picture, which dropouts, fringing and mistracking raise), and a downsampled
-  colour thumbnail as the similarity embedding.
+  sigma from a Laplacian, Immerkaer 1996, made robust with a median, plus the strength of
+  one-row spikes that dropouts, fringing lines and torn rows leave and picture edges don't),
+  and a mean-removed 16x12 colour thumbnail as the similarity embedding.
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ def score_video(
 
 
 class ClassicalScorer:
-    """No-reference fallback ("none"): noise sigma + horizontal-line energy; thumbnail embedding."""
+    """No-reference fallback ("none"): noise sigma + one-row spikes; thumbnail embedding."""
 
     name = "none"
     max_input_side = 768
@@ -267,15 +267,19 @@ class ClassicalScorer:
         assert frames.ndim == 4 and frames.shape[-1] == 3, f"expected (B, H, W, 3), got {frames.shape}"
         rgb = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0
         luma = (rgb * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
-        # Immerkaer's fast noise estimate: sigma = sqrt(pi/2) / 6 * mean |L * I|.
+        # Noise sigma from the Laplacian-difference mask (Immerkaer 1996), with the median
+        # instead of the mean so that picture edges don't count as noise: response std = 6 sigma.
         kernel = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]).view(1, 1, 3, 3)
-        sigma = math.sqrt(math.pi / 2) / 6 * F.conv2d(luma, kernel).abs().mean(dim=(1, 2, 3))
-        # Streaks and displaced rows: row-to-row change much larger than along-row change.
-        vertical = (luma[..., 1:, :] - luma[..., :-1, :]).abs().mean(dim=-1)  # (B, 1, H-1) per row
-        horizontal = (luma[..., :, 1:] - luma[..., :, :-1]).abs().mean(dim=(1, 2, 3))
-        row_peaks = vertical.flatten(1).quantile(0.99, dim=1)
-        line_ratio = row_peaks / (horizontal + 1e-3)
-        artifact = 1 - torch.exp(-(sigma / 0.04 + torch.relu(line_ratio - 1.5) / 3))
+        response = F.conv2d(luma, kernel).abs().flatten(1)
+        sigma = 1.4826 * response.median(dim=1).values / 6
+        # One-row spikes (dropouts, fringing lines, torn rows): a pixel brighter (or darker) than
+        # both the row above and the row below; a picture edge is a step, not a spike.
+        up = luma[..., 1:-1, :] - luma[..., :-2, :]
+        down = luma[..., 1:-1, :] - luma[..., 2:, :]
+        spike = torch.relu(torch.minimum(up, down)) + torch.relu(torch.minimum(-up, -down))
+        row_spike = spike.mean(dim=-1).flatten(1)  # (B, H-2): mean over each row
+        spike_peak = row_spike.quantile(0.99, dim=1)
+        artifact = 1 - torch.exp(-(sigma / 0.02 + spike_peak / 0.03))
         thumb = F.adaptive_avg_pool2d(rgb, (12, 16)).flatten(1)
         thumb = thumb - thumb.mean(dim=1, keepdim=True)
         embeddings = F.normalize(thumb, dim=1)

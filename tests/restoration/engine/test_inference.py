@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from restoration.engine import video
+from restoration.engine.exceptions import CancelledError, ConfigError, WeightsError
+from restoration.engine.inference import (
+    WindowRestorer,
+    load_model,
+    plan_tiles,
+    plan_windows,
+    resolve_device,
+    restore_image,
+    restore_video,
+)
+from restoration.engine.models import create_model
+
+from .conftest import moving_pattern, write_video
+
+
+@pytest.fixture
+def tiny() -> torch.nn.Module:
+    torch.manual_seed(7)
+    return create_model("tiny").eval()
+
+
+@pytest.mark.parametrize(("count", "window", "margin"), [(12, 5, 1), (3, 5, 1), (17, 5, 1), (10, 3, 0), (9, 7, 2)])
+def test_windows_output_every_frame_once_near_the_centre(count: int, window: int, margin: int) -> None:
+    plan = plan_windows(count, window, margin)
+    outputs = [i for w in plan for i in range(w.out_begin, w.out_end)]
+    assert outputs == list(range(count))
+    for w in plan:
+        assert w.begin <= w.out_begin < w.out_end <= w.end and w.end - w.begin == min(window, count)
+        for frame in range(w.out_begin, w.out_end):
+            # at least `margin` context frames on each side, unless at the video's ends
+            assert frame - w.begin >= margin or w.begin == 0
+            assert w.end - 1 - frame >= margin or w.end == count
+
+
+def test_amortised_windows_are_much_cheaper_than_one_window_per_frame() -> None:
+    plan = plan_windows(300, 5, 1)
+    per_frame = sum(w.end - w.begin for w in plan) / 300
+    assert per_frame < 1.7  # vs 5 frame passes per output frame for one full window per frame
+    with pytest.raises(ConfigError):
+        plan_windows(10, 5, 3)
+
+
+def test_tiles_cover_the_frame_with_model_sized_boxes() -> None:
+    boxes = plan_tiles(576, 736, 256, 32, 32)
+    covered = np.zeros((576, 736), bool)
+    for y0, y1, x0, x1 in boxes:
+        assert (y1 - y0) % 32 == 0 and (x1 - x0) % 32 == 0 and y1 - y0 <= 256
+        covered[y0:y1, x0:x1] = True
+    assert covered.all()
+    assert plan_tiles(64, 64, None, 32, 8) == [(0, 64, 0, 64)]
+
+
+def test_tiled_and_untiled_restoration_agree(tiny: torch.nn.Module) -> None:
+    frames = [moving_pattern(i, 96, 72) for i in range(3)]
+    refs = [(100 + i, moving_pattern(20 + i, 96, 72)) for i in range(2)]
+    whole = WindowRestorer(tiny, device=torch.device("cpu"), tile=None).restore(frames, refs)
+    tiled_restorer = WindowRestorer(tiny, device=torch.device("cpu"), tile=48, tile_overlap=16)
+    tiled = tiled_restorer.restore(frames, refs)
+    residual = np.abs(np.stack(whole).astype(float) - np.stack(frames)).mean()
+    difference = np.abs(np.stack(whole).astype(float) - np.stack(tiled)).mean()
+    assert tiled_restorer.frame_passes > 3, "the frame really was tiled"
+    assert difference < 0.25 * residual, (difference, residual)
+    assert np.abs(np.stack(whole).astype(int) - np.stack(tiled)).max() <= 40
+
+
+def test_window_restorer_matches_direct_model_call(tiny: torch.nn.Module) -> None:
+    frames = [moving_pattern(i, 64, 48) for i in range(3)]
+    refs = [(5, moving_pattern(9, 64, 48)), (6, moving_pattern(10, 64, 48))]
+    out = WindowRestorer(tiny, device=torch.device("cpu")).restore(frames, refs, keep=(1, 2))
+    clip = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)[None].float() / 255
+    ref_tensor = torch.from_numpy(np.stack([r for _, r in refs])).permute(0, 3, 1, 2)[None].float() / 255
+    with torch.inference_mode():
+        direct = tiny(clip, ref_tensor)[0, 1].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
+    np.testing.assert_array_equal(out[0], direct)
+
+
+def test_restore_video_end_to_end(tmp_path: Path, tiny: torch.nn.Module) -> None:
+    src = write_video(tmp_path / "in.mkv", frames=14, size=(72, 52), field_order="tt")
+    seen: list[tuple[int, int, float | None]] = []
+    result = restore_video(
+        src, tmp_path / "out.mkv", model=tiny, scorer="none", access_copy=tmp_path / "out.mp4",
+        progress=lambda done, total, eta: seen.append((done, total, eta)),
+    )
+    master, access = video.probe(tmp_path / "out.mkv"), video.probe(tmp_path / "out.mp4")
+    source = video.probe(src)
+    for info in (master, access):
+        assert info.frame_count == 14 and info.frame_rate == source.frame_rate
+        assert info.sample_aspect == source.sample_aspect and len(info.audio_streams) == 1
+    assert (master.width, master.height) == (72, 52)  # padded for the model, cropped back
+    assert seen[-1][:2] == (14, 14) and seen[-1][2] == 0
+    assert result.frames == 14 and len(result.scores_before) == 14 and len(result.scores_after) == 14
+    assert result.computations_per_frame < 1.2
+    assert result.references_used and all(len(u["references"]) == 2 for u in result.references_used)
+    json.dumps(result.to_dict())  # the portal stores it
+
+
+def test_restore_video_segment_and_no_reference_ablation(tmp_path: Path, tiny: torch.nn.Module) -> None:
+    src = write_video(tmp_path / "in.mkv", frames=12)
+    result = restore_video(src, tmp_path / "seg.mkv", model=tiny, scorer="none", start=4, end=9, references=0)
+    assert video.probe(tmp_path / "seg.mkv").frame_count == 5
+    assert result.references_used == [] and result.start == 4 and result.end == 9
+    restored = list(video.iter_frames(tmp_path / "seg.mkv"))
+    original = list(video.iter_frames(src, start=4, end=9))
+    assert np.abs(restored[0].astype(int) - original[0]).mean() < 30  # it is the same segment
+
+
+def test_restore_video_cancel_and_bad_options(tmp_path: Path, tiny: torch.nn.Module) -> None:
+    src = write_video(tmp_path / "in.mkv", frames=8)
+    with pytest.raises(CancelledError):
+        restore_video(src, tmp_path / "c.mkv", model=tiny, scorer="none", cancel=lambda: True,
+                      access_copy=tmp_path / "c.mp4")
+    assert not (tmp_path / "c.mkv").exists() and not (tmp_path / "c.mp4").exists()
+    with pytest.raises(ConfigError, match="past the end"):
+        restore_video(src, tmp_path / "x.mkv", model=tiny, scorer="none", start=50)
+    with pytest.raises(ConfigError, match="deinterlace"):
+        restore_video(src, tmp_path / "x.mkv", model=tiny, scorer="none", deinterlace="yadif")
+    with pytest.raises(ConfigError):
+        resolve_device("quantum")
+
+
+def test_missing_default_weights_say_how_to_get_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import restoration.engine.inference as inference
+
+    monkeypatch.setattr(inference, "default_weights", lambda name: tmp_path / f"{name}.safetensors")
+    with pytest.raises(WeightsError, match="--checkpoint"):
+        load_model("tape-lite")
+
+
+def test_restore_image(tmp_path: Path, tiny: torch.nn.Module) -> None:
+    from PIL import Image
+
+    Image.fromarray(moving_pattern(0, 50, 40)).save(tmp_path / "photo.png")
+    info = restore_image(tmp_path / "photo.png", tmp_path / "out.png", model=tiny)
+    with Image.open(tmp_path / "out.png") as restored:
+        assert restored.size == (50, 40)
+    assert info["device"] == "cpu"
