@@ -24,7 +24,7 @@ class InstitutionScopedQuerySet(models.QuerySet[_M]):
     #: Lookup path from the model to its Institution, e.g. ``"tape__institution"`` for a capture.
     institution_path = "institution"
 
-    def for_institution(self, institution: "Institution | None") -> "InstitutionScopedQuerySet[_M]":
+    def for_institution(self, institution: Institution | None) -> InstitutionScopedQuerySet[_M]:
         if institution is None:
             return self.none()
         path = getattr(self.model, "institution_path", self.institution_path)
@@ -65,7 +65,7 @@ ROLE_RANK: dict[str, int] = {Role.ARCHIVIST: 1, Role.REVIEWER: 2, Role.MANAGER: 
 
 
 class MembershipQuerySet(InstitutionScopedQuerySet["Membership"]):
-    def for_user(self, user: "AbstractBaseUser | Any") -> "MembershipQuerySet":
+    def for_user(self, user: AbstractBaseUser | Any) -> MembershipQuerySet:
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.filter(user=user)

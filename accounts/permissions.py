@@ -19,10 +19,10 @@ from accounts.models import ROLE_RANK, Institution, Membership, Role
 
 __all__ = [
     "Role",
-    "role_at_least",
+    "member_required",
     "membership_of",
     "require_role",
-    "member_required",
+    "role_at_least",
 ]
 
 

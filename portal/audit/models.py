@@ -28,7 +28,7 @@ class AuditEventQuerySet(InstitutionScopedQuerySet["AuditEvent"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise ImmutableHistoryError("Audit events cannot be deleted.")
 
-    def for_tape(self, tape_id: int) -> "AuditEventQuerySet":
+    def for_tape(self, tape_id: int) -> AuditEventQuerySet:
         return self.filter(tape_id=tape_id)
 
 

@@ -222,10 +222,9 @@ def tapes_import_csv(*, actor: Any, institution: Institution, file: IO[bytes]) -
         return report
     unknown = [name for name in header if name not in COLUMNS and not name.startswith(META_PREFIX)]
     if unknown:
-        report.errors.append(
-            RowError(1, "", [f"Unknown columns: {', '.join(unknown)}. Use {', '.join(COLUMNS)} "
-                             f"or {META_PREFIX}<key>."])
-        )
+        allowed = f"{', '.join(COLUMNS)} or {META_PREFIX}<key>"
+        message = f"Unknown columns: {', '.join(unknown)}. Use {allowed}."
+        report.errors.append(RowError(1, "", [message]))
         return report
 
     existing = {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import Institution
+from portal.captures.models import Capture
 from portal.catalog.models import Collection, Tape, TapeMetadata
 
 #: Public sort keys of the tape list -> ORM ordering.
@@ -36,10 +38,14 @@ def tape_list(
 ) -> QuerySet[Tape]:
     """Tapes of ``institution``, searched, filtered and sorted; each row knows its
     ``capture_count`` and collection without extra queries."""
+    # A correlated subquery, not a JOIN + GROUP BY: the paginator's COUNT(*) then leaves it out
+    # and each page only counts the captures of its own rows.
+    captures = Capture.objects.filter(tape=OuterRef("pk"))
+    capture_count = captures.order_by().values("tape").annotate(n=Count("pk")).values("n")
     tapes = (
         Tape.objects.for_institution(institution)
         .select_related("collection")
-        .annotate(capture_count=Count("captures", distinct=True))
+        .annotate(capture_count=Coalesce(Subquery(capture_count, output_field=IntegerField()), 0))
     )
     search = search.strip()
     if search:
@@ -57,9 +63,7 @@ def tape_list(
     if video_standard:
         tapes = tapes.filter(video_standard=video_standard)
     if has_captures is not None:
-        tapes = tapes.filter(capture_count__gt=0) if has_captures else tapes.filter(
-            capture_count=0
-        )
+        tapes = tapes.filter(Exists(captures)) if has_captures else tapes.exclude(Exists(captures))
     return tapes.order_by(*TAPE_SORTS.get(sort, TAPE_SORTS["identifier"]))
 
 

@@ -125,12 +125,12 @@ def tape_update_changes(
 
 
 def tape_delete(*, actor: Any, tape: Tape) -> None:
-    """Delete a tape without captures (a tape's captures are deleted first, each audited)."""
+    """Delete a tape that has no captures (delete those first: each deletion is audited)."""
     _check(actor, tape.institution)
-    captures = getattr(tape, "captures", None)
-    if captures is not None and captures.exists():
+    capture_count = tape.captures.count()
+    if capture_count:
         raise TapeHasCapturesError(
-            f"Tape {tape.identifier} has {captures.count()} capture(s); delete them first."
+            f"Tape {tape.identifier} has {capture_count} capture(s); delete them first."
         )
     with transaction.atomic():
         old = {**snapshot(tape, Tape.FIELDS), **_metadata_snapshot(tape)}

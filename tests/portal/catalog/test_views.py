@@ -159,3 +159,21 @@ def test_collection_pages(archivist_client, institution):
     assert not Collection.objects.exists()
     assert [e.action for e in AuditEvent.objects.order_by("id")] == [
         "collection.created", "collection.updated", "collection.deleted"]
+
+
+def test_tape_with_captures_is_counted_filtered_and_not_deleted(archivist_client, institution, archivist, tape, video_factory):
+    from django.core.files import File
+
+    from portal.captures.services import capture_create
+
+    tape_create(actor=archivist, institution=institution, identifier="EMPTY-1")
+    with open(video_factory("master.mkv"), "rb") as handle:
+        capture_create(tape=tape, upload=File(handle, name="master.mkv"), actor=archivist)
+    content = archivist_client.get(reverse("catalog:tape_list"), {"has_captures": "yes"}).content.decode()
+    assert ">VHS-001<" in content and ">EMPTY-1<" not in content
+    assert '<td class="num">1</td>' in content
+    content = archivist_client.get(reverse("catalog:tape_list"), {"has_captures": "no"}).content.decode()
+    assert ">VHS-001<" not in content and ">EMPTY-1<" in content
+    response = archivist_client.post(reverse("catalog:tape_delete", args=[tape.pk]), follow=True)
+    assert b"delete them first" in response.content
+    assert Tape.objects.filter(pk=tape.pk).exists()
