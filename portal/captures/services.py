@@ -211,6 +211,7 @@ def capture_create(*, tape: Any, upload: File, actor: Any, filename: str | None 
                 finally:
                     if source is not upload:
                         source.close()
+                _make_read_only(capture.original)
                 capture.poster.save("poster.jpg", ContentFile(poster), save=False)
                 capture.save()
                 audit_record(
@@ -232,6 +233,15 @@ def capture_create(*, tape: Any, upload: File, actor: Any, filename: str | None 
             _delete_files(capture, "original", "poster")
             raise
     return capture
+
+
+def _make_read_only(field_file: Any) -> None:
+    """On local storage, drop the write bits of the original: nothing may modify it."""
+    try:
+        path = field_file.storage.path(field_file.name)
+    except NotImplementedError:  # object storage: the bucket's policy protects it
+        return
+    os.chmod(path, 0o440)
 
 
 def _audio_dict(stream: Any) -> dict[str, Any]:

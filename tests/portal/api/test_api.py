@@ -255,6 +255,12 @@ def test_capture_list_detail_download_ranges(api: APIClient, capture: Capture) -
     assert api.get(f"/api/v1/captures/{capture.pk}/").json()["links"]["proxy"]
 
 
+def test_tape_with_captures_cannot_be_deleted(api: APIClient, capture: Capture) -> None:
+    error = _assert_error(api.delete(f"/api/v1/tapes/{capture.tape_id}/"), 400, "tape_has_captures")
+    assert "delete them first" in error["message"]
+    assert Tape.objects.filter(pk=capture.tape_id).exists()
+
+
 def test_capture_delete_needs_manager(api: APIClient, manager: Any, capture: Capture) -> None:
     _assert_error(api.delete(f"/api/v1/captures/{capture.pk}/"), 403, "permission_denied")
     assert _client(manager).delete(f"/api/v1/captures/{capture.pk}/").status_code == 204

@@ -52,6 +52,7 @@ def test_capture_of_real_video_has_probe_fields_hash_and_poster(
     # The original is stored byte for byte; the poster is a real JPEG.
     with capture.original.open("rb") as stored:
         assert hashlib.sha256(stored.read()).hexdigest() == capture.sha256
+    assert Path(capture.original.path).stat().st_mode & 0o222 == 0  # read-only on disk
     with capture.poster.open("rb") as poster:
         assert poster.read(3) == b"\xff\xd8\xff"
     event = AuditEvent.objects.get(action="capture.created")
