@@ -41,7 +41,6 @@ from restoration.engine.losses import LossWeights, restoration_loss
 # Seeds at or above this are never drawn for training: validation and the quality benchmark
 # use them, so their degradations are unseen.
 HELD_OUT_SEED_BASE = 1_000_000_000
-CLEAN_SEVERITY = 0.02  # labels at or below this count as a clean frame
 
 
 def _now() -> float:
@@ -105,22 +104,21 @@ def frame_embeddings(frames: np.ndarray, size: tuple[int, int] = (12, 16)) -> np
 def pick_references(
     artifact: np.ndarray, embeddings: np.ndarray, window: Sequence[int], count: int
 ) -> list[int]:
-    """Indices of ``count`` reference frames for the frames in ``window``.
-
-    Frames judged clean come first, ranked by similarity to the window's mean embedding;
-    if too few are clean, the least degraded of the rest fill up; short clips repeat.
+    """Indices of ``count`` reference frames for the frames in ``window``, chosen by the
+    inference code itself (``references.ReferencePool``): a pool of frames below the Otsu
+    threshold of the artifact scores (here the simulator's labels stand in for the scorer),
+    then the pool frames most similar to the window, the window's own frames excluded while
+    others remain.
     """
-    target = embeddings[list(window)].mean(axis=0)
-    similarity = embeddings @ target
-    clean = np.flatnonzero(artifact <= CLEAN_SEVERITY)
-    ranked = clean[np.argsort(-similarity[clean], kind="stable")].tolist()
-    if len(ranked) < count:
-        rest = np.setdiff1d(np.arange(len(artifact)), clean)
-        ranked += rest[np.argsort(artifact[rest], kind="stable")].tolist()
-    picked = ranked[:count]
-    while len(picked) < count:
-        picked.append(picked[len(picked) % max(len(ranked), 1)])
-    return picked
+    from restoration.engine.references import FrameScores, ReferencePool, window_query
+
+    scores = FrameScores(
+        artifact=np.asarray(artifact, dtype=np.float32), embeddings=embeddings, effects={},
+        scorer="simulator-labels",
+    )
+    pool = ReferencePool.build(scores, size=32)
+    frames = list(window)
+    return pool.select(window_query(scores, frames), count, exclude=set(frames))
 
 
 # ---------------------------------------------------------------------------- data
