@@ -165,6 +165,8 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(MEDIA_ROOT)},
     }
+# Lifetime of the signed URL a permission-checked media view redirects to on S3.
+MEDIA_SIGNED_URL_SECONDS = envint("MEDIA_SIGNED_URL_SECONDS", 300, minimum=10)
 STORAGES = {
     "default": _media_storage,
     # Hashed, compressed files need `collectstatic` (production); development and tests serve

@@ -3,17 +3,25 @@
 Players seek by asking for byte ranges; archive files are large, so a response never reads a
 whole file: it streams the requested window in chunks. Only single ranges are honoured; a
 multi-range or malformed header is ignored and the whole file is sent (allowed by the RFC).
-Callers check permissions first: this module only serves what it is given.
+Callers check permissions first: this module only serves what it is given. On object storage
+(S3) the checked request is redirected to a short-lived signed URL instead.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
+from django.conf import settings
 from django.db.models.fields.files import FieldFile
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.utils.http import content_disposition_header
 
 CHUNK_SIZE = 256 * 1024
@@ -65,6 +73,34 @@ def _iter_window(handle: IO[bytes], first: int, length: int) -> Iterator[bytes]:
         handle.close()
 
 
+def _is_remote(storage: Any) -> bool:
+    try:
+        storage.path("probe")
+    except NotImplementedError:
+        return True
+    return False
+
+
+def _signed_redirect(
+    storage: Any, name: str, content_type: str, filename: str, as_attachment: bool
+) -> HttpResponse:
+    """Object storage (S3): after the permission check, send the client to a short-lived
+    signed URL. The object store answers range requests itself; streaming through Django would
+    first download the whole object (django-storages' S3File is not seekable remotely)."""
+    url = storage.url(
+        name,
+        parameters={
+            "ResponseContentType": content_type,
+            "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
+            "ResponseCacheControl": "private, max-age=0",
+        },
+        expire=settings.MEDIA_SIGNED_URL_SECONDS,
+    )
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 def serve_file_with_ranges(
     request: HttpRequest,
     field_file: FieldFile,
@@ -77,6 +113,8 @@ def serve_file_with_ranges(
     if not field_file:
         raise Http404("This file does not exist (yet).")
     storage = field_file.storage
+    if _is_remote(storage):
+        return _signed_redirect(storage, field_file.name, content_type, filename, as_attachment)
     try:
         size = storage.size(field_file.name)
     except (FileNotFoundError, OSError) as exc:

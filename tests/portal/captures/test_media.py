@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
@@ -116,3 +118,32 @@ def test_media_root_is_not_served_publicly(
 
     assert archivist_client.get(settings.MEDIA_URL + capture.original.name).status_code == 404
     assert archivist_client.get("/media/" + capture.original.name).status_code == 404
+
+
+def test_object_storage_redirects_to_a_short_lived_signed_url(rf: Any) -> None:
+    # Signing happens offline in boto3: no bucket or network needed to check the redirect.
+    from django.conf import settings
+    from storages.backends.s3 import S3Storage
+
+    from portal.captures.media import serve_file_with_ranges
+
+    storage = S3Storage(
+        bucket_name="archive", endpoint_url="http://127.0.0.1:9", access_key="key",
+        secret_key="secret", region_name="us-east-1", querystring_expire=3600,
+    )
+    capture = Capture(original="captures/1/abc/original.mkv")
+    capture.original.storage = storage
+    response = serve_file_with_ranges(
+        rf.get("/", HTTP_RANGE="bytes=0-9"), capture.original, "video/x-matroska", "tape 1.mkv",
+        as_attachment=True,
+    )
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("http://127.0.0.1:9/archive/captures/1/abc/original.mkv?")
+    query = parse_qs(urlsplit(location).query)
+    assert query.get("Signature") or query.get("X-Amz-Signature")
+    if "Expires" in query:  # signature v2: an absolute time, MEDIA_SIGNED_URL_SECONDS from now
+        assert abs(int(query["Expires"][0]) - time.time() - settings.MEDIA_SIGNED_URL_SECONDS) < 30
+    else:
+        assert query["X-Amz-Expires"] == [str(settings.MEDIA_SIGNED_URL_SECONDS)]
+    assert query["response-content-disposition"][0].startswith("attachment")
