@@ -44,13 +44,18 @@ class WindowAttention3D(nn.Module):
         bias = self.bias(window).to(q.dtype)[None, None]  # (1, 1, heads, N, N)
         if mask is not None:
             bias = bias + mask.to(q.dtype)[None, :, None]  # (1, nW, heads, N, N)
+        hd = c // self.heads
+        if mask is None:
+            mask_4d = bias[0]  # (1, heads, N, N): broadcasts over windows without a copy
+        elif b == 1:
+            mask_4d = bias[0]  # (nW, heads, N, N)
+        else:
+            mask_4d = bias.expand(b, -1, -1, -1, -1).reshape(-1, self.heads, n, n)
         attn = F.scaled_dot_product_attention(
-            q.reshape(-1, self.heads, n, c // self.heads),
-            k.reshape(-1, self.heads, n, c // self.heads),
-            v.reshape(-1, self.heads, n, c // self.heads),
-            attn_mask=bias.expand(b, n_windows, -1, -1, -1).reshape(-1, self.heads, n, n),
-        )
-        out = attn.reshape(b, n_windows, self.heads, n, -1).transpose(2, 3).reshape(b, n_windows, n, c)
+            q.reshape(-1, self.heads, n, hd), k.reshape(-1, self.heads, n, hd),
+            v.reshape(-1, self.heads, n, hd), attn_mask=mask_4d,
+        ).reshape(b, n_windows, self.heads, n, hd)
+        out = attn.transpose(2, 3).reshape(b, n_windows, n, c)
         return self.proj(out)
 
 
@@ -86,7 +91,7 @@ class WindowCrossAttention(nn.Module):
             q.expand(b, d, n_windows, self.heads, nq, hd).reshape(-1, self.heads, nq, hd),
             k.reshape(-1, self.heads, nk, hd),
             v.reshape(-1, self.heads, nk, hd),
-            attn_mask=bias,
+            attn_mask=bias[None],  # 4D, so the fused CPU kernel takes it
         )
         out = attn.reshape(b, d, n_windows, self.heads, nq, hd).transpose(3, 4)
         return out.reshape(b, d, n_windows, nq, c)

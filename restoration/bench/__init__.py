@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m restoration.bench speed` and `python -m restoration.bench quality`."""

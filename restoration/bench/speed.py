@@ -1,0 +1,213 @@
+"""Speed benchmark: `python -m restoration.bench speed`.
+
+Measures, on a synthetic 720x576 PAL clip (FFV1 4:2:2 + PCM audio, as a capture would be):
+- the ceiling: decode + FFV1 encode only, frames per second;
+- tape-lite restoring the clip end to end (scoring, references, windows, master), frames per
+  second, and the ratio to the ceiling;
+- tape-base: one window (T=5, D=5) on the same frames, seconds and frames per second equivalent;
+- compute per output frame: the amortised windows (T=5, margin 1) against one full window per
+  output frame (the published approach), network seconds per frame on the same variant;
+- peak RSS of subprocesses restoring 100 and 1,000 frames (must not grow with length).
+Weights: the shipped ones when present, else random initialisation (speed does not depend on
+the values; the report says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import torch
+
+from restoration.engine import video
+from restoration.engine.inference import WindowRestorer, plan_windows, restore_video
+from restoration.engine.models import create_model, default_weights
+from restoration.engine.references import get_scorer
+
+WIDTH, HEIGHT = 720, 576
+
+
+def make_clip(path: Path, frames: int, *, seed: int = 0) -> Path:
+    """A moving textured scene with grain, written frame by frame (memory stays flat)."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (HEIGHT // 8 + 2, WIDTH // 8 + 2, 3), dtype=np.uint8)
+    texture = np.kron(base, np.ones((8, 8, 1), dtype=np.uint8))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv422p"
+        stream.codec_context.sample_aspect_ratio = Fraction(16, 15)
+        audio = container.add_stream("pcm_s16le", rate=48000, layout="stereo")
+        for index in range(frames):
+            dy, dx = index % 16, (2 * index) % 16
+            rgb = texture[dy : dy + HEIGHT, dx : dx + WIDTH].copy()
+            grain = rng.normal(0, 6, (HEIGHT, WIDTH, 1))
+            rgb = np.clip(rgb.astype(np.float32) + grain, 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, 25)
+            container.mux(stream.encode(frame))
+            samples = np.zeros((1, 1920 * 2), np.int16)
+            audio_frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="stereo")
+            audio_frame.sample_rate, audio_frame.pts = 48000, index * 1920
+            container.mux(audio.encode(audio_frame))
+        container.mux(stream.encode(None))
+        container.mux(audio.encode(None))
+    return path
+
+
+def load_variant(name: str) -> tuple[torch.nn.Module, str]:
+    weights = default_weights(name)
+    if weights.exists():
+        return create_model(name, checkpoint=weights).eval(), f"shipped weights {weights.name}"
+    torch.manual_seed(0)
+    return create_model(name).eval(), "random initialisation (no shipped weights yet; speed only)"
+
+
+def ceiling_fps(src: Path, dst: Path) -> float:
+    """Decode + FFV1 encode with nothing in between: the fastest any restoration can be."""
+    info = video.probe(src)
+    started = time.perf_counter()
+    with video.MasterWriter(dst, info, audio_source=src) as writer:
+        for frame in video.iter_av_frames(src):
+            writer.write(video.frame_to_rgb(frame), time_s=frame.time)
+    return info.frame_count / (time.perf_counter() - started)
+
+
+def network_seconds_per_frame(model: torch.nn.Module, frames: list[np.ndarray], margin: int) -> float:
+    """Network time per output frame with the given window margin (2 = one window per frame)."""
+    window = int(model.config["window"])
+    references = int(model.config["references"])
+    restorer = WindowRestorer(model, device=torch.device("cpu"))
+    refs = [(1000 + i, frames[(3 * i) % len(frames)]) for i in range(references)]
+    restorer.restore(frames[:window], refs, keep=(0, 1))  # warm-up, fills the reference cache
+    restorer.network_seconds = 0.0
+    plan = plan_windows(len(frames), window, margin)
+    for item in plan:
+        restorer.restore(frames[item.begin : item.end], refs, keep=(item.out_begin - item.begin, item.out_end - item.begin))
+    return restorer.network_seconds / len(frames)
+
+
+def tape_base_window(frames: list[np.ndarray]) -> dict[str, Any]:
+    model, weights = load_variant("tape-base")
+    config = model.config
+    restorer = WindowRestorer(model, device=torch.device("cpu"))
+    window = frames[: config["window"]]
+    refs = [(2000 + i, frames[i % len(frames)]) for i in range(config["references"])]
+    started = time.perf_counter()
+    restorer.restore(window, refs)
+    seconds = time.perf_counter() - started
+    margin = (config["window"] - 1) // 4
+    outputs = config["window"] - 2 * margin
+    return {
+        "weights": weights,
+        "window_seconds": round(seconds, 2),
+        "fps_amortised": round(outputs / seconds, 3),
+        "note": f"one window of T={config['window']} with D={config['references']} references "
+        f"(encoding them included), at {WIDTH}x{HEIGHT}; amortised: {outputs} output frames/window",
+    }
+
+
+def peak_rss_mb(src: Path, frames: int, model: str, threads: int) -> dict[str, Any]:
+    """Restore `frames` frames in a fresh subprocess; report its peak resident memory."""
+    code = (
+        "import json, resource, sys, torch\n"
+        f"torch.set_num_threads({threads})\n"
+        "from restoration.bench.speed import load_variant\n"
+        "from restoration.engine.inference import restore_video\n"
+        f"model, _ = load_variant({model!r})\n"
+        f"r = restore_video({str(src)!r}, sys.argv[1], model=model, scorer='auto', end={frames}, device='cpu')\n"
+        "print(json.dumps({'frames': r.frames, 'seconds': r.timings['total'], "
+        "'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(Path(folder) / "out.mkv")],
+            capture_output=True, text=True, check=False,
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"RSS subprocess failed: {result.stderr.strip().splitlines()[-1:]}")
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"frames": data["frames"], "peak_rss_mb": round(data["rss_mb"], 1), "seconds": round(data["seconds"], 1)}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    torch.set_num_threads(args.threads)
+    report: dict[str, Any] = {
+        "machine": f"{platform.processor() or platform.machine()}, torch threads {args.threads}",
+        "clip": f"{WIDTH}x{HEIGHT} FFV1 4:2:2 + PCM, {args.frames} frames",
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        src = make_clip(tmp / "clip.mkv", max(args.frames, max(args.rss_frames, default=0)))
+        short = make_clip(tmp / "short.mkv", args.frames)
+        report["ceiling_fps"] = round(ceiling_fps(short, tmp / "ceiling.mkv"), 2)
+        print(f"ceiling (decode + FFV1 encode): {report['ceiling_fps']} fps", file=sys.stderr)
+
+        lite, weights = load_variant("tape-lite")
+        report["tape_lite_weights"] = weights
+        result = restore_video(short, tmp / "lite.mkv", model=lite, scorer=get_scorer(args.scorer), device="cpu")
+        report["tape_lite"] = {
+            "fps": round(result.fps, 3),
+            "network_fps": round(result.frames / result.timings["network"], 3),
+            "ratio_to_ceiling": round(result.fps / report["ceiling_fps"], 4),
+            "scorer": result.scorer,
+            "timings_s": result.timings,
+            "computations_per_frame": round(result.computations_per_frame, 3),
+        }
+        print(f"tape-lite end to end: {report['tape_lite']}", file=sys.stderr)
+
+        frames = list(video.iter_frames(short, end=args.frames))
+        amortised = network_seconds_per_frame(lite, frames, margin=1)
+        full = network_seconds_per_frame(lite, frames, margin=(int(lite.config["window"]) - 1) // 2)
+        report["amortised_vs_full_window"] = {
+            "variant": "tape-lite",
+            "frame_passes_per_output_frame": {"amortised": 5 / 3, "full_window": 5.0},
+            "network_s_per_frame_amortised": round(amortised, 3),
+            "network_s_per_frame_full_window": round(full, 3),
+            "speedup": round(full / amortised, 2),
+        }
+        print(f"amortised vs full window: {report['amortised_vs_full_window']}", file=sys.stderr)
+
+        if not args.skip_base:
+            report["tape_base"] = tape_base_window(frames)
+            print(f"tape-base: {report['tape_base']}", file=sys.stderr)
+
+        rss = []
+        for count in args.rss_frames:
+            rss.append(peak_rss_mb(src, count, args.rss_model, args.threads))
+            print(f"peak RSS: {rss[-1]}", file=sys.stderr)
+        if rss:
+            report["peak_rss"] = {"model": args.rss_model, "runs": rss}
+    report["self_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m restoration.bench speed", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frames", type=int, default=24, help="frames of the timed clip")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--scorer", default="auto", help="scorer used by the end-to-end run")
+    parser.add_argument("--rss-frames", default="100,1000", help="comma-separated lengths ('' to skip)")
+    parser.add_argument("--rss-model", default="tape-lite")
+    parser.add_argument("--skip-base", action="store_true", help="skip the tape-base window")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON report here")
+    args = parser.parse_args(argv)
+    args.rss_frames = [int(n) for n in args.rss_frames.split(",") if n.strip()]
+    report = run(args)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    return 0
