@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .exceptions import CancelledError, ConfigError, WeightsError
+from .exceptions import CancelledError, ConfigError, InvalidVideoError, WeightsError
 from .models import create_model, default_weights, list_models
 from .references import (
     BatchScorer,
@@ -503,7 +503,10 @@ class _FrameBuffer:
         while self._first + len(self._frames) < end:
             frame = next(self._source, None)
             if frame is None:
-                raise ConfigError(f"the video ended after {self._first + len(self._frames)} frames (expected {end})")
+                raise InvalidVideoError(
+                    f"the video ended after {self._first + len(self._frames)} frames, "
+                    f"though its header announced at least {end}: truncated file?"
+                )
             self._frames.append((frame_to_rgb(frame), frame.time))
         selected = list(self._frames)[begin - self._first : end - self._first]
         return [f for f, _ in selected], [t for _, t in selected]

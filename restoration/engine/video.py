@@ -488,7 +488,9 @@ class VideoWriter:
             # turns into DisplayWidth/DisplayHeight; a stream tag carries it (read by probe).
             sar = info.sample_aspect
             self._stream.metadata[_SAR_TAG] = f"{sar.numerator}/{sar.denominator}"
-            if info.field_order is not None and not progressive and self._keeps_field_order():
+            if progressive:
+                ctx.field_order = _FIELD_ORDER_CODES["progressive"]  # deinterlaced frames
+            elif info.field_order is not None and self._keeps_field_order():
                 ctx.field_order = _FIELD_ORDER_CODES[info.field_order]
             self._configure(ctx)
             self._audio = (

@@ -114,6 +114,25 @@ def test_restore_video_segment_and_no_reference_ablation(tmp_path: Path, tiny: t
     assert np.abs(restored[0].astype(int) - original[0]).mean() < 30  # it is the same segment
 
 
+def test_restore_video_deinterlaced_master_is_progressive(tmp_path: Path, tiny: torch.nn.Module) -> None:
+    src = write_video(tmp_path / "in.mkv", frames=6, field_order="tt")
+    restore_video(src, tmp_path / "p.mkv", model=tiny, scorer="none", deinterlace="bwdif", references=0)
+    info = video.probe(tmp_path / "p.mkv")
+    assert info.frame_count == 6 and info.field_order == "progressive" and info.interlaced is False
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_autocast_matches_cpu(tiny: torch.nn.Module) -> None:
+    frames = [moving_pattern(i, 64, 48) for i in range(3)]
+    refs = [(1, moving_pattern(9, 64, 48))]
+    cpu = WindowRestorer(tiny, device=torch.device("cpu")).restore(frames, refs)
+    gpu = WindowRestorer(create_model("tiny").cuda().eval(), device=torch.device("cuda"))
+    gpu.model.load_state_dict(tiny.state_dict())
+    assert gpu.dtype in (torch.bfloat16, torch.float16)
+    assert np.abs(np.stack(cpu).astype(int) - np.stack(gpu.restore(frames, refs))).mean() < 2
+
+
 def test_restore_video_cancel_and_bad_options(tmp_path: Path, tiny: torch.nn.Module) -> None:
     src = write_video(tmp_path / "in.mkv", frames=8)
     with pytest.raises(CancelledError):
