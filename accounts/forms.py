@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
-from accounts.models import Role
+from accounts.models import Institution, Role
 
 
 class MemberAddForm(forms.Form):
@@ -24,3 +24,9 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class InstitutionSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Institution
+        fields = ["name", "public_access", "allow_self_approval"]

@@ -37,6 +37,36 @@ def institution_create(*, name: str, slug: str, **settings: Any) -> Institution:
     return institution
 
 
+INSTITUTION_SETTINGS = ("name", "public_access", "allow_self_approval")
+
+
+def institution_update(*, actor: Any, institution: Institution, **fields: Any) -> Institution:
+    """Change the institution's name or settings (managers only; audited)."""
+    from portal.audit.services import diff, snapshot
+
+    if actor is not None:
+        require_role(actor, institution, Role.MANAGER)
+    unknown = set(fields) - set(INSTITUTION_SETTINGS)
+    if unknown:
+        raise TypeError(f"unknown institution settings: {sorted(unknown)}")
+    with transaction.atomic():
+        old = snapshot(institution, INSTITUTION_SETTINGS)
+        for name, value in fields.items():
+            setattr(institution, name, value)
+        institution.full_clean()
+        changes = diff(old, snapshot(institution, INSTITUTION_SETTINGS))
+        if changes:
+            institution.save()
+            audit_record(
+                actor=actor,
+                institution=institution,
+                action="institution.updated",
+                target=institution,
+                changes=changes,
+            )
+    return institution
+
+
 def _last_manager_guard(membership: Membership, new_role: str | None) -> None:
     if membership.role != Role.MANAGER or new_role == Role.MANAGER:
         return

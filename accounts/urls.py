@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("switch/", views.switch_institution, name="switch_institution"),
     path("members/", views.members, name="members"),
+    path("institution/", views.institution_settings, name="institution_settings"),
     path("members/<int:pk>/role/", views.member_role, name="member_role"),
     path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
 ]

@@ -10,12 +10,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.exceptions import MembershipError
-from accounts.forms import MemberAddForm, MemberRoleForm
-from accounts.models import Membership, Role
+from accounts.forms import InstitutionSettingsForm, MemberAddForm, MemberRoleForm
+from accounts.models import Institution, Membership, Role
 from accounts.permissions import member_required
 from accounts.selectors import get_for_institution, institution_members
 from accounts.services import (
     institution_switch,
+    institution_update,
     membership_add,
     membership_change_role,
     membership_remove,
@@ -60,8 +61,30 @@ def members(request: HttpRequest) -> HttpResponse:
             "members": institution_members(institution),
             "form": form,
             "roles": Role.choices,
+            "settings_form": InstitutionSettingsForm(instance=institution),
         },
     )
+
+
+@member_required(Role.MANAGER)
+@require_POST
+def institution_settings(request: HttpRequest) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    # Validate on a copy so a rejected form leaves the cached institution untouched.
+    form = InstitutionSettingsForm(
+        request.POST, instance=Institution.objects.get(pk=institution.pk)
+    )
+    if form.is_valid():
+        institution_update(
+            actor=request.user,
+            institution=Institution.objects.get(pk=institution.pk),
+            **form.cleaned_data,
+        )
+        messages.success(request, "Institution settings saved.")
+    else:
+        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        messages.error(request, f"Settings not saved: {errors}")
+    return redirect("accounts:members")
 
 
 @member_required(Role.MANAGER)

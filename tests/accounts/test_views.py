@@ -94,3 +94,14 @@ def test_outsider_cannot_touch_our_memberships(outsider_client, archivist, insti
     assert membership.role == Role.ARCHIVIST
     page = outsider_client.get(reverse("accounts:members")).content
     assert b"archivist@example.org" not in page and b"outsider@example.org" in page
+
+
+def test_manager_changes_institution_settings_with_audit(manager_client, archivist_client, institution):
+    url = reverse("accounts:institution_settings")
+    assert archivist_client.post(url, {"name": "X", "allow_self_approval": "on"}).status_code == 403
+    response = manager_client.post(url, {"name": "Test Archive", "allow_self_approval": "on"})
+    assert response.status_code == 302
+    institution.refresh_from_db()
+    assert institution.allow_self_approval and not institution.public_access
+    event = AuditEvent.objects.get(action="institution.updated")
+    assert event.changes == {"allow_self_approval": [False, True]}
