@@ -48,11 +48,17 @@ def test_database_refuses_raw_updates_of_history(institution, archivist):
     from django.db import DatabaseError, connection, transaction
 
     event = audit_record(actor=archivist, institution=institution, action="x.done", target=None)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE audit_auditevent SET action = 'x.forged' WHERE id = %s", [event.pk])
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE audit_auditevent SET action = 'x.forged' WHERE id = %s", [event.pk])
     if connection.vendor == "postgresql":
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == "x.done"
