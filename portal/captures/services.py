@@ -224,8 +224,8 @@ def capture_create(*, tape: Any, upload: File, actor: Any, filename: str | None 
                     details={
                         "sha256": sha256,
                         "size_bytes": size,
-                        **{k: v for k, v in capture.technical_metadata().items()
-                           if k != "audio_streams"},
+                        "video": f"{capture.video_codec} {capture.width}x{capture.height} "
+                        f"{capture.frame_rate} fps, {capture.duration_s:.2f} s",
                     },
                 )
                 transaction.on_commit(lambda: capture_enqueue_proxy(capture=capture))
