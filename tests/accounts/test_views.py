@@ -105,3 +105,13 @@ def test_manager_changes_institution_settings_with_audit(manager_client, archivi
     assert institution.allow_self_approval and not institution.public_access
     event = AuditEvent.objects.get(action="institution.updated")
     assert event.changes == {"allow_self_approval": [False, True]}
+
+
+def test_error_pages_tell_the_user_what_to_do(archivist_client, outsider, other_institution):
+    from portal.catalog.services import tape_create as create
+
+    theirs = create(actor=outsider, institution=other_institution, identifier="THEIRS")
+    response = archivist_client.get(reverse("catalog:tape_detail", args=[theirs.pk]))
+    assert response.status_code == 404 and b"belongs to another institution" in response.content
+    response = archivist_client.get(reverse("accounts:members"))
+    assert response.status_code == 403 and b"needs the manager role" in response.content
