@@ -15,7 +15,7 @@ $(STAMP):
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) manage.py rundemo
+	$(PY) manage.py rundemo $(RUN_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
