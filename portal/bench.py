@@ -42,6 +42,7 @@ def _configure_environment(workdir: Path) -> dict[str, str]:
         "STATIC_ROOT": str(workdir / "static"),
         "FILE_UPLOAD_TEMP_DIR": str(workdir / "upload-tmp"),
         "DEBUG": "0",  # production code paths (no debug query log, hashed static files)
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback, as behind a TLS proxy
         "SECRET_KEY": uuid.uuid4().hex * 2,
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "CAPTURE_MAX_UPLOAD_SIZE": str(4 * 1024**3),
