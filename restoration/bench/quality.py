@@ -36,16 +36,17 @@ BENCH_SEED_OFFSET = 500_000
 
 # Filter name -> candidate settings (libavfilter option strings); "" = the filter's defaults.
 CLASSICAL: dict[str, tuple[str, ...]] = {
-    "nlmeans": ("s=2:p=7:r=9", "s=4:p=7:r=9", "s=8:p=7:r=9"),
+    "nlmeans": ("s=3:p=7:r=9", "s=6:p=7:r=9", "s=10:p=7:r=9", "s=15:p=7:r=9"),
     "atadenoise": (
         "",
-        "0a=0.06:0b=0.12:1a=0.06:1b=0.12:2a=0.06:2b=0.12",
-        "0a=0.15:0b=0.3:1a=0.15:1b=0.3:2a=0.15:2b=0.3",
+        "0a=0.1:0b=0.5:1a=0.1:1b=0.5:2a=0.1:2b=0.5",
+        "0a=0.3:0b=1:1a=0.3:1b=1:2a=0.3:2b=1",
+        "0a=0.3:0b=3:1a=0.3:1b=3:2a=0.3:2b=3",
     ),
     "tmedian": ("radius=1", "radius=2"),
     "median": ("radius=1",),  # 3x3 spatial median
-    "fftdnoiz": ("sigma=4", "sigma=8", "sigma=16"),
-    "bm3d": ("sigma=5", "sigma=10", "sigma=20"),
+    "fftdnoiz": ("sigma=6", "sigma=12", "sigma=24"),
+    "bm3d": ("sigma=8", "sigma=15", "sigma=30"),
 }
 TEMPORAL_PAD = 5  # frames mirrored at each end so temporal filters see full neighbourhoods
 
@@ -127,14 +128,17 @@ def build_clips(
     return clips
 
 
-def clip_metrics(outputs: Sequence[np.ndarray], clips: Sequence[BenchClip], *, with_ssim: bool = True) -> dict[str, float]:
-    """Mean PSNR (and SSIM) over every frame of every clip."""
-    from restoration.engine.train import psnr, ssim
+def clip_metrics(
+    outputs: Sequence[np.ndarray], clips: Sequence[BenchClip], *, with_ssim: bool = True
+) -> dict[str, float]:
+    """PSNR of the MSE pooled over every frame of every clip (untouched frames would make a
+    per-frame mean infinite), and the mean per-frame SSIM."""
+    from restoration.engine.train import pooled_psnr, ssim
 
-    psnrs = [psnr(out[i], clip.clean[i]) for out, clip in zip(outputs, clips, strict=True) for i in range(len(out))]
-    result = {"psnr": float(np.mean(psnrs))}
+    pairs = [(out, clip.clean) for out, clip in zip(outputs, clips, strict=True)]
+    result = {"psnr": pooled_psnr(pairs)}
     if with_ssim:
-        result["ssim"] = float(np.mean([ssim(out, clip.clean) for out, clip in zip(outputs, clips, strict=True)]))
+        result["ssim"] = float(np.mean([ssim(out, clean) for out, clean in pairs]))
     return result
 
 
@@ -144,20 +148,48 @@ def clip_metrics(outputs: Sequence[np.ndarray], clips: Sequence[BenchClip], *, w
 Restorer = Callable[[np.ndarray], np.ndarray]
 
 
+def write_lossless(frames: np.ndarray, path: Path, *, fps: int = 25) -> None:
+    """(T, H, W, 3) uint8 RGB -> FFV1 (bgr0, bit-exact) in Matroska."""
+    import av
+
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream("ffv1", rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "bgr0"
+        for image in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
 def model_restorers(weights: Path | None, *, device: str) -> dict[str, Restorer]:
-    """The shipped model through the product's own frame-restoring path, with and without
-    references (the ablation)."""
-    from restoration.engine.inference import restore_frames
-    from restoration.engine.models import create_model
+    """The model through the product's own path, ``restore_video`` (frame scorer, reference
+    pool, overlapping windows, FFV1 master), on a lossless file of the degraded clip; and the
+    same with references disabled (the ablation)."""
+    import tempfile
 
-    from restoration.engine import inference
+    from restoration.engine.inference import load_model, restore_video
+    from restoration.engine.video import iter_frames
 
-    model = create_model("tape-lite", checkpoint=weights or inference.DEFAULT_WEIGHTS)
+    model = load_model("tape-lite", weights)
+
+    def restore(frames: np.ndarray, references: int | None) -> np.ndarray:
+        with tempfile.TemporaryDirectory(prefix="quality-") as tmp:
+            src, dst = Path(tmp) / "degraded.mkv", Path(tmp) / "restored.mkv"
+            write_lossless(frames, src)
+            restore_video(
+                src, dst, model=model, scorer="auto", references=references,
+                master_pixel_format="bgr0", score_output=False, device=device,
+            )
+            restored = np.stack(list(iter_frames(dst)))
+        assert restored.shape == frames.shape, f"restored {restored.shape} != input {frames.shape}"
+        return restored
+
     return {
-        "ours": lambda frames: restore_frames(frames, model=model, device=device),
-        "ours, no references": lambda frames: restore_frames(
-            frames, model=model, device=device, use_references=False
-        ),
+        "ours": lambda frames: restore(frames, None),
+        "ours, no references": lambda frames: restore(frames, 0),
     }
 
 

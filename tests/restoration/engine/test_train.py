@@ -21,6 +21,7 @@ from restoration.engine.losses import (
 from restoration.engine.train import (
     ScenePool,
     TrainConfig,
+    _start_near_identity,
     learning_rate,
     pick_references,
     train,
@@ -64,7 +65,9 @@ def _fixed_batch_loss(model: torch.nn.Module, config: TrainConfig) -> float:
 def test_a_few_steps_of_tiny_reduce_the_loss_and_write_a_loadable_checkpoint(tmp_path: Path) -> None:
     from restoration.engine.models import create_model, load_checkpoint
 
-    config = _config(tmp_path / "run")
+    # From the raw initialisation (its residual head adds noise) a few steps must pay off
+    # clearly; beating "output = input" takes the tiny network far longer than a unit test.
+    config = _config(tmp_path / "run", init_near_identity=False)
     torch.manual_seed(config.seed)
     before = _fixed_batch_loss(create_model("tiny"), config)  # train() starts from this init
 
@@ -144,3 +147,15 @@ def test_losses_are_zero_for_a_perfect_restoration_and_positive_otherwise() -> N
     total, terms = restoration_loss(noisy, target, LossWeights(gradient=0.1, contrastive=0.1))
     assert set(terms) == {"charbonnier", "frequency", "gradient", "contrastive"}
     assert float(total) > 0
+
+
+def test_a_fresh_network_starts_close_to_the_identity() -> None:
+    from restoration.engine.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("tiny")
+    _start_near_identity(model)
+    frames = torch.rand(1, int(model.config["window"]), 3, 32, 32)
+    with torch.no_grad():
+        out = model(frames, None)
+    assert float((out - frames).abs().mean()) < 1e-3
