@@ -177,42 +177,13 @@ def capture_create(*, tape: Any, upload: File, actor: Any, filename: str | None 
 
     with _local_upload(upload) as (path, sha256, size):
         info, poster_rgb = _probe(path, original_filename)
-        poster = _poster_jpeg(poster_rgb)
-        capture = Capture(
-            institution=institution,
-            tape=tape,
-            original_filename=original_filename,
-            size_bytes=size,
-            sha256=sha256,
-            container=info.container[:100],
-            video_codec=info.video_codec[:64],
-            pixel_format=(info.pixel_format or "")[:32],
-            width=info.width,
-            height=info.height,
-            sample_aspect=_fraction_text(info.sample_aspect),
-            display_aspect=_fraction_text(info.display_aspect),
-            frame_rate=_fraction_text(info.frame_rate),
-            frame_count=info.frame_count,
-            duration_s=float(info.duration_s),
-            interlaced=info.interlaced,
-            field_order=info.field_order or "",
-            bit_rate=info.bit_rate,
-            audio_streams=[_audio_dict(stream) for stream in info.audio_streams],
-            uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        capture = _capture_from_probe(info, tape=tape, actor=actor)
+        capture.original_filename, capture.size_bytes, capture.sha256 = (
+            original_filename, size, sha256
         )
         try:
             with transaction.atomic():
-                # A file already on disk (the upload's temporary file) is moved, not copied.
-                source: File = upload if hasattr(upload, "temporary_file_path") else File(
-                    open(path, "rb")  # noqa: SIM115 - closed below
-                )
-                try:
-                    capture.original.save(original_filename, source, save=False)
-                finally:
-                    if source is not upload:
-                        source.close()
-                _make_read_only(capture.original)
-                capture.poster.save("poster.jpg", ContentFile(poster), save=False)
+                _store_files(capture, upload, path, _poster_jpeg(poster_rgb))
                 capture.save()
                 audit_record(
                     actor=actor,
@@ -233,6 +204,43 @@ def capture_create(*, tape: Any, upload: File, actor: Any, filename: str | None 
             _delete_files(capture, "original", "poster")
             raise
     return capture
+
+
+def _capture_from_probe(info: Any, *, tape: Any, actor: Any) -> Capture:
+    """An unsaved Capture carrying the probe's technical fields."""
+    return Capture(
+        institution=tape.institution,
+        tape=tape,
+        container=info.container[:100],
+        video_codec=info.video_codec[:64],
+        pixel_format=(info.pixel_format or "")[:32],
+        width=info.width,
+        height=info.height,
+        sample_aspect=_fraction_text(info.sample_aspect),
+        display_aspect=_fraction_text(info.display_aspect),
+        frame_rate=_fraction_text(info.frame_rate),
+        frame_count=info.frame_count,
+        duration_s=float(info.duration_s),
+        interlaced=info.interlaced,
+        field_order=info.field_order or "",
+        bit_rate=info.bit_rate,
+        audio_streams=[_audio_dict(stream) for stream in info.audio_streams],
+        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+def _store_files(capture: Capture, upload: File, path: str, poster: bytes) -> None:
+    """Save the original (byte for byte, then read-only) and the poster into storage."""
+    # A file already on disk (the upload's temporary file) is moved by local storage, not copied.
+    on_disk = hasattr(upload, "temporary_file_path")
+    source: File = upload if on_disk else File(open(path, "rb"))  # noqa: SIM115 - closed below
+    try:
+        capture.original.save(capture.original_filename, source, save=False)
+    finally:
+        if not on_disk:
+            source.close()
+    _make_read_only(capture.original)
+    capture.poster.save("poster.jpg", ContentFile(poster), save=False)
 
 
 def _make_read_only(field_file: Any) -> None:
