@@ -35,7 +35,7 @@ import torch
 
 from restoration.engine import video
 from restoration.engine.inference import WindowRestorer, plan_windows, restore_video
-from restoration.engine.models import create_model, default_weights
+from restoration.engine.models import RestorationNet, create_model, default_weights
 from restoration.engine.references import get_scorer
 
 WIDTH, HEIGHT = 720, 576
@@ -68,7 +68,7 @@ def make_clip(path: Path, frames: int, *, seed: int = 0) -> Path:
     return path
 
 
-def load_variant(name: str) -> tuple[torch.nn.Module, str]:
+def load_variant(name: str) -> tuple[RestorationNet, str]:
     weights = default_weights(name)
     if weights.exists():
         return create_model(name, checkpoint=weights).eval(), f"shipped weights {weights.name}"
@@ -89,7 +89,7 @@ def ceiling_fps(src: Path, dst: Path) -> dict[str, float]:
     }
 
 
-def network_seconds_per_frame(model: torch.nn.Module, frames: list[np.ndarray], margin: int) -> dict[str, float]:
+def network_seconds_per_frame(model: RestorationNet, frames: list[np.ndarray], margin: int) -> dict[str, float]:
     """Network time per output frame with the given window margin (2 = one window per frame)."""
     window = int(model.config["window"])
     references = int(model.config["references"])

@@ -29,10 +29,9 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .exceptions import CancelledError, ConfigError, InvalidVideoError, WeightsError
-from .models import create_model, default_weights, list_models
+from .models import RestorationNet, create_model, default_weights, list_models
 from .references import (
     BatchScorer,
     FrameScorer,
@@ -89,7 +88,7 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     return None
 
 
-def load_model(name: str = "tape-lite", checkpoint: str | Path | None = None) -> nn.Module:
+def load_model(name: str = "tape-lite", checkpoint: str | Path | None = None) -> RestorationNet:
     """A variant with its weights: `checkpoint`, else the shipped default weights."""
     if name not in list_models():
         raise ConfigError(f"unknown model {name!r}; available: {', '.join(list_models())}")
@@ -192,7 +191,7 @@ class WindowRestorer:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: RestorationNet,
         *,
         device: torch.device,
         tile: int | None = None,
@@ -329,6 +328,14 @@ class RestoreResult:
         return data
 
 
+def _tile_size(tile: int | str | None, width: int, height: int) -> int | None:
+    if tile == "auto":
+        return None if width * height <= AUTO_TILE_PIXELS else AUTO_TILE
+    if tile is None or isinstance(tile, int):
+        return tile
+    raise ConfigError(f"tile must be a number of pixels, 'auto' or None, not {tile!r}")
+
+
 def _check_options(window: int, references: int, start: int, end: int | None, deinterlace: str) -> None:
     if window < 1:
         raise ConfigError(f"window must be at least 1 frame, not {window}")
@@ -344,7 +351,7 @@ def restore_video(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
     *,
-    model: nn.Module | str = "tape-lite",
+    model: RestorationNet | str = "tape-lite",
     checkpoint: str | Path | None = None,
     scorer: FrameScorer | str | None = "auto",
     scores: FrameScores | None = None,
@@ -374,7 +381,7 @@ def restore_video(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     net = load_model(model, checkpoint) if isinstance(model, str) else model
-    config = net.config  # type: ignore[union-attr]
+    config = net.config
     window = int(window or config["window"])
     references = int(config["references"] if references is None else references)
     margin = default_margin(window) if margin is None else margin
@@ -384,9 +391,8 @@ def restore_video(
     if start >= end:
         raise ConfigError(f"start frame {start} is past the end of the video ({info.frame_count} frames)")
     count = end - start
-    if tile == "auto":
-        tile = None if info.width * info.height <= AUTO_TILE_PIXELS else AUTO_TILE
-    restorer = WindowRestorer(net, device=resolve_device(device), tile=tile, tile_overlap=tile_overlap)  # type: ignore[arg-type]
+    tile_size = _tile_size(tile, info.width, info.height)
+    restorer = WindowRestorer(net, device=resolve_device(device), tile=tile_size, tile_overlap=tile_overlap)
     frame_scorer = get_scorer(scorer) if isinstance(scorer, str) else scorer
     if frame_scorer is None and (references > 0 or scores is None):
         frame_scorer = get_scorer("none")
@@ -479,7 +485,7 @@ def restore_video(
         dtype=str(restorer.dtype or torch.float32).replace("torch.", ""),
         window=window,
         margin=margin,
-        tile=tile,  # type: ignore[arg-type]
+        tile=tile_size,
         reference_count=references,
         scorer=scores.scorer,
         timings={k: round(v, 4) for k, v in timings.items()},
@@ -526,7 +532,7 @@ def restore_image(
     path_in: str | os.PathLike[str],
     path_out: str | os.PathLike[str],
     *,
-    model: nn.Module | str = "tape-lite",
+    model: RestorationNet | str = "tape-lite",
     checkpoint: str | Path | None = None,
     references: list[str | os.PathLike[str]] | None = None,
     tile: int | str | None = "auto",
@@ -550,9 +556,7 @@ def restore_image(
     refs = [read(p) for p in references or []]
     if any(r.shape != photo.shape for r in refs):
         raise ConfigError("reference photos must have the same size as the photo")
-    if tile == "auto":
-        tile = None if photo.shape[0] * photo.shape[1] <= AUTO_TILE_PIXELS else AUTO_TILE
-    restorer = WindowRestorer(net, device=resolve_device(device), tile=tile)  # type: ignore[arg-type]
+    restorer = WindowRestorer(net, device=resolve_device(device), tile=_tile_size(tile, photo.shape[1], photo.shape[0]))
     started = time.perf_counter()
     restored = restorer.restore([photo], list(enumerate(refs)) or None)[0]
     Path(path_out).parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import tempfile
 import time
@@ -140,15 +139,17 @@ class ReferencePool:
 
     def fetch(self, path: str | os.PathLike[str], *, deinterlace: str = "off") -> None:
         """Decode the pool frames (one sequential pass that stops at the last of them)."""
-        from .video import iter_av_frames, frame_to_rgb
+        from .video import frame_to_rgb, iter_av_frames
 
-        wanted = set(int(i) for i in self.indices)
+        wanted = {int(i) for i in self.indices}
         last = max(wanted)
         for index, frame in enumerate(iter_av_frames(path, end=last + 1, deinterlace=deinterlace)):
             if index in wanted:
                 self.frames[index] = frame_to_rgb(frame)
 
-    def select(self, query: np.ndarray, count: int, *, exclude: set[int] = frozenset()) -> list[int]:
+    def select(
+        self, query: np.ndarray, count: int, *, exclude: set[int] | frozenset[int] = frozenset()
+    ) -> list[int]:
         """The `count` pool frames most similar to the query embedding (frames in `exclude`
         are skipped while enough others remain). May repeat frames if the pool is small."""
         if len(self.indices) == 0 or count <= 0:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import av
 import numpy as np
@@ -239,7 +239,7 @@ def _deinterlacer(
 def _drain(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
     while True:
         try:
-            yield graph.pull()
+            yield graph.vpull()
         except (av.error.BlockingIOError, av.error.EOFError):
             return
 
@@ -370,7 +370,7 @@ class _AudioCarrier:
         time_range: tuple[float, float | None] | None = None,
         time_offset_s: float = 0.0,
     ) -> None:
-        self._input = av.open(source)
+        self._input: Any = av.open(source)
         self._output = output
         self._time_range = time_range
         self._offset = time_offset_s
@@ -378,7 +378,7 @@ class _AudioCarrier:
         for in_stream in self._input.streams.audio:
             codec = in_stream.codec_context.name
             if copyable is None or codec in copyable:
-                out_stream = output.add_stream_from_template(in_stream)
+                out_stream: Any = output.add_stream_from_template(in_stream)
                 self._routes[in_stream.index] = (in_stream, out_stream, False)
             else:
                 layout = {1: "mono", 2: "stereo"}.get(in_stream.channels, "5.1")
@@ -420,9 +420,9 @@ class _AudioCarrier:
             self._write(packet)
 
     def _write(self, packet: Any) -> None:
-        in_stream, out_stream, transcode = self._routes[packet.stream.index]
+        _, out_stream, transcode = self._routes[packet.stream.index]
         if not transcode:
-            shift = int(round(self._offset / packet.time_base))
+            shift = round(self._offset / packet.time_base)
             if shift:
                 packet.pts = packet.pts - shift if packet.pts is not None else None
                 packet.dts = packet.dts - shift if packet.dts is not None else None
@@ -472,15 +472,16 @@ class VideoWriter:
         self._time_offset = 0.0 if time_range is None else time_range[0] - info.start_time_s
         self._last_pts = -1
         Path(self.dst).parent.mkdir(parents=True, exist_ok=True)
-        self._output = av.open(
+        self._output: Any = av.open(
             self.dst, mode="w", format=self.container_format, options=dict(self.container_options)
         )
         try:
             width, height = self._frame_size(width or info.width, height or info.height)
-            self._stream = self._output.add_stream(self.codec, rate=info.frame_rate)
-            self._stream.width, self._stream.height = width, height
-            self._stream.pix_fmt = self._pixel_format()
-            ctx = self._stream.codec_context
+            stream: Any = self._output.add_stream(self.codec, rate=info.frame_rate)
+            self._stream = stream
+            stream.width, stream.height = width, height
+            stream.pix_fmt = self._pixel_format()
+            ctx = stream.codec_context
             ctx.time_base = info.time_base
             self._stream.time_base = info.time_base
             ctx.sample_aspect_ratio = info.sample_aspect
@@ -533,7 +534,7 @@ class VideoWriter:
                 + self._time_offset
                 + float(self.frames_written / self.info.frame_rate)
             )
-        pts = int(round((time_s - self._time_offset) / self.info.time_base))
+        pts = round((time_s - self._time_offset) / self.info.time_base)
         pts = max(pts, self._last_pts + 1)
         self._last_pts = pts
         if self._audio is not None:
@@ -568,10 +569,10 @@ class VideoWriter:
             self._output = None
         Path(self.dst).unlink(missing_ok=True)
 
-    def __enter__(self) -> VideoWriter:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self.close()
         else:

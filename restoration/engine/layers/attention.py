@@ -14,13 +14,13 @@ class RelativePositionBias(nn.Module):
 
     def __init__(self, window: Size3, heads: int) -> None:
         super().__init__()
-        self.window = tuple(window)
+        self.window: Size3 = window
         entries = (2 * window[0] - 1) * (2 * window[1] - 1) * (2 * window[2] - 1)
         self.table = nn.Parameter(torch.zeros(entries, heads))
         nn.init.trunc_normal_(self.table, std=0.02)
 
     def forward(self, window: Size3) -> torch.Tensor:
-        index = relative_position_index(tuple(window), self.window).to(self.table.device)
+        index = relative_position_index(window, self.window).to(self.table.device)
         n = index.shape[0]
         bias = self.table[index.reshape(-1)].reshape(n, n, -1)
         return bias.permute(2, 0, 1)  # (heads, N, N)

@@ -8,7 +8,14 @@ from einops import rearrange
 from torch import nn
 
 from .attention import WindowAttention3D
-from .window import Size3, effective_window, pad_to_window, shift_mask, window_partition, window_reverse
+from .window import (
+    Size3,
+    effective_window,
+    pad_to_window,
+    shift_mask,
+    window_partition,
+    window_reverse,
+)
 
 
 class Mlp(nn.Module):
@@ -28,8 +35,8 @@ class SwinBlock3D(nn.Module):
 
     def __init__(self, dim: int, heads: int, window: Size3, shifted: bool, mlp_ratio: float) -> None:
         super().__init__()
-        self.window = tuple(window)
-        self.shift = tuple(w // 2 for w in window) if shifted else (0, 0, 0)
+        self.window: Size3 = window
+        self.shift: Size3 = (window[0] // 2, window[1] // 2, window[2] // 2) if shifted else (0, 0, 0)
         self.norm1 = nn.LayerNorm(dim)
         self.attn = WindowAttention3D(dim, heads, self.window)
         self.norm2 = nn.LayerNorm(dim)
@@ -66,7 +73,7 @@ class ConvBlock(nn.Module):
         self.conv2 = nn.Conv2d(dim, dim, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, t, h, w, c = x.shape
+        b = x.shape[0]
         y = _temporal_shift(x)
         y = rearrange(y, "b t h w c -> (b t) c h w")
         y = self.conv2(self.act(self.conv1(y)))

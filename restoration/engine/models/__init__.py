@@ -8,10 +8,11 @@ from .factory import (
     model_config,
     save_checkpoint,
 )
-from .tape import MultiReferenceFusion, TapeNet
+from .tape import MultiReferenceFusion, RestorationNet, TapeNet
 
 __all__ = [
     "MultiReferenceFusion",
+    "RestorationNet",
     "TapeNet",
     "create_model",
     "default_weights",

@@ -18,13 +18,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..exceptions import ConfigError, WeightsError
-from .tape import TapeNet
+from .tape import RestorationNet, TapeNet
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 CARD_FORMAT = "tape-archive-checkpoint/1"
 
-ARCHITECTURES: dict[str, Callable[[dict[str, Any]], nn.Module]] = {"tape": TapeNet}
+ARCHITECTURES: dict[str, Callable[[dict[str, Any]], RestorationNet]] = {"tape": TapeNet}
 
 
 def _scan_configs() -> dict[str, dict[str, Any]]:
@@ -54,7 +54,7 @@ def default_weights(name: str) -> Path:
     return WEIGHTS_DIR / f"{name}.safetensors"
 
 
-def create_model(name: str, *, checkpoint: str | Path | None = None) -> nn.Module:
+def create_model(name: str, *, checkpoint: str | Path | None = None) -> RestorationNet:
     """Build a registered variant; with `checkpoint`, load and verify its weights."""
     config = model_config(name)
     architecture = config.get("architecture", "tape")
@@ -70,7 +70,7 @@ def create_model(name: str, *, checkpoint: str | Path | None = None) -> nn.Modul
             raise WeightsError(
                 f"{checkpoint}: weights don't fit the {name!r} architecture ({first_line.strip()})"
             ) from exc
-        model.card = card  # type: ignore[assignment]
+        model.card = card
     return model
 
 
@@ -89,15 +89,16 @@ def file_sha256(path: Path) -> str:
 
 def save_checkpoint(model: nn.Module, path_stem: str | Path, card: dict[str, Any]) -> Path:
     """Write `<stem>.safetensors` and `<stem>.json` (card: variant, config, sha256, ...)."""
+    config: dict[str, Any] = getattr(model, "config")  # noqa: B009 - any module with a JSON config
     stem = _stem(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     weights = stem.with_suffix(".safetensors")
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
-    save_file(state, str(weights), metadata={"variant": str(model.config["name"])})
+    save_file(state, str(weights), metadata={"variant": str(config["name"])})
     full_card = {
         "format": CARD_FORMAT,
-        "variant": model.config["name"],
-        "config": model.config,
+        "variant": config["name"],
+        "config": config,
         "parameters": sum(p.numel() for p in model.parameters()),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         **card,

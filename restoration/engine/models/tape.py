@@ -44,7 +44,7 @@ class MultiReferenceFusion(nn.Module):
 
     def __init__(self, dim: int, heads: int, window: tuple[int, int]) -> None:
         super().__init__()
-        self.window = tuple(window)
+        self.window: tuple[int, int] = (int(window[0]), int(window[1]))
         self.heads = heads
         self.norm_query = nn.LayerNorm(dim)
         self.norm_reference = nn.LayerNorm(dim)
@@ -111,7 +111,27 @@ class Stage(nn.Module):
         return self.blocks(x)
 
 
-class TapeNet(nn.Module):
+class RestorationNet(nn.Module):
+    """What inference relies on: a JSON `config` (window, references, pad_multiple, name), an
+    optional checkpoint `card`, a forward over windows and a reference encoder."""
+
+    config: dict[str, Any]
+    card: dict[str, Any] | None = None
+
+    def encode_references(self, references: torch.Tensor) -> dict[int, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(
+        self,
+        frames: torch.Tensor,
+        references: torch.Tensor | None = None,
+        *,
+        reference_features: dict[int, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class TapeNet(RestorationNet):
     """U-Net over a window of frames: model(frames (b,t,3,h,w), references (b,d,3,h,w) | None)."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -121,7 +141,8 @@ class TapeNet(nn.Module):
         depths: list[int] = config["depths"]
         kinds: list[str] = config["block_types"]
         heads: list[int] = config["heads"]
-        window: Size3 = tuple(config["window_size"])  # type: ignore[assignment]
+        wt, wh, ww = (int(v) for v in config["window_size"])
+        window: Size3 = (wt, wh, ww)
         mlp_ratio = float(config.get("mlp_ratio", 4.0))
         decoder_depths: list[int] = config.get("decoder_depths", depths[:-1])
         self.levels = len(dims)
@@ -187,7 +208,7 @@ class TapeNet(nn.Module):
         self._check(frames, "frames")
         if reference_features is None and references is not None:
             reference_features = self.encode_references(references)
-        b, t = frames.shape[:2]
+        b = frames.shape[0]
         x = self._stem(frames)
         skips = []
         for level in range(self.levels):

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "restoration", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "restoration", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
 
 
@@ -49,7 +49,7 @@ def test_bad_option_values_exit_2_with_usage(capsys: pytest.CaptureFixture[str],
 
 def test_missing_default_weights_error(capsys: pytest.CaptureFixture[str], capture: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import restoration.engine.inference as inference
+    from restoration.engine import inference
 
     monkeypatch.setattr(inference, "default_weights", lambda name: tmp_path / f"{name}.safetensors")
     assert main(["restore", str(capture), str(tmp_path / "o.mkv"), "--quiet", "--scorer", "none"]) == 1

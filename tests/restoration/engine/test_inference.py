@@ -148,7 +148,7 @@ def test_restore_video_cancel_and_bad_options(tmp_path: Path, tiny: torch.nn.Mod
 
 
 def test_missing_default_weights_say_how_to_get_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import restoration.engine.inference as inference
+    from restoration.engine import inference
 
     monkeypatch.setattr(inference, "default_weights", lambda name: tmp_path / f"{name}.safetensors")
     with pytest.raises(WeightsError, match="--checkpoint"):
