@@ -1,8 +1,8 @@
 """Pages of the restoration workflow (mounted at the site root by portal/urls.py)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from restoration import views
+from restoration import history_export, views
 
 app_name = "restoration"
 
@@ -32,6 +32,16 @@ urlpatterns = [
         name="version_thumbnail",
     ),
     path("tapes/<int:tape_id>/unpublish/", views.tape_unpublish, name="tape_unpublish"),
+    re_path(
+        r"^history/export\.(?P<fmt>csv|json)$",
+        history_export.institution_history_export,
+        name="history_export",
+    ),
+    re_path(
+        r"^tapes/(?P<tape_id>[0-9]+)/history/export\.(?P<fmt>csv|json)$",
+        history_export.tape_history_export,
+        name="tape_history_export",
+    ),
     path("public/tapes/<int:tape_id>/", views.public_tape, name="public_tape"),
     path("public/tapes/<int:tape_id>/video.mp4", views.public_tape_video, name="public_tape_video"),
 ]
