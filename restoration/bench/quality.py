@@ -36,7 +36,7 @@ BENCH_SEED_OFFSET = 500_000
 
 # Filter name -> candidate settings (libavfilter option strings); "" = the filter's defaults.
 CLASSICAL: dict[str, tuple[str, ...]] = {
-    "nlmeans": ("s=3:p=7:r=9", "s=6:p=7:r=9", "s=10:p=7:r=9", "s=15:p=7:r=9"),
+    "nlmeans": ("s=3:p=7:r=9", "s=6:p=7:r=9", "s=10:p=7:r=9", "s=16:p=7:r=9", "s=24:p=7:r=9"),
     "atadenoise": (
         "",
         "0a=0.1:0b=0.5:1a=0.1:1b=0.5:2a=0.1:2b=0.5",
@@ -45,8 +45,8 @@ CLASSICAL: dict[str, tuple[str, ...]] = {
     ),
     "tmedian": ("radius=1", "radius=2"),
     "median": ("radius=1",),  # 3x3 spatial median
-    "fftdnoiz": ("sigma=6", "sigma=12", "sigma=24"),
-    "bm3d": ("sigma=8", "sigma=15", "sigma=30"),
+    "fftdnoiz": ("sigma=6", "sigma=12", "sigma=24", "sigma=40"),
+    "bm3d": ("sigma=8", "sigma=15", "sigma=30", "sigma=50"),
 }
 TEMPORAL_PAD = 5  # frames mirrored at each end so temporal filters see full neighbourhoods
 
@@ -245,14 +245,39 @@ def render_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def figure_crop(
+    clips: Sequence[BenchClip], crop: int = 96
+) -> tuple[int, int, tuple[slice, slice]]:
+    """(clip, frame, region) to show: a typical damaged frame (75th percentile of the
+    degraded frames' error, so neither a clean frame nor the single worst one) and the crop
+    where its damage is densest."""
+    errors = [
+        (float(np.mean((clip.degraded[f].astype(np.float32) - clip.clean[f]) ** 2)), c, f)
+        for c, clip in enumerate(clips)
+        for f in range(len(clip.clean))
+    ]
+    damaged = sorted(e for e in errors if e[0] > 0) or sorted(errors)
+    _, c, f = damaged[int(0.75 * (len(damaged) - 1))]
+    error = np.abs(clips[c].degraded[f].astype(np.float32) - clips[c].clean[f]).sum(axis=-1)
+    h, w = error.shape
+    crop = min(crop, h, w)
+    best = (-1.0, 0, 0)
+    for y in range(0, h - crop + 1, 8):
+        for x in range(0, w - crop + 1, 8):
+            best = max(best, (float(error[y : y + crop, x : x + crop].sum()), y, x))
+    _, y, x = best
+    return c, f, (slice(y, y + crop), slice(x, x + crop))
+
+
 def render_figure(
-    path: Path, rows: Sequence[tuple[str, list[tuple[str, np.ndarray]]]], *, crop: int = 96, zoom: int = 2
+    path: Path, rows: Sequence[tuple[str, list[tuple[str, np.ndarray]]]], *, zoom: int = 2
 ) -> None:
     """One row per preset of same-place crops, upscaled (nearest) so artifacts stay visible."""
     from PIL import Image, ImageDraw
 
     label_h, margin = 16, 4
     columns = max(len(panels) for _, panels in rows)
+    crop = max(max(image.shape[:2]) for _, panels in rows for _, image in panels)
     tile = crop * zoom
     width = margin + columns * (tile + margin)
     height = margin + len(rows) * (tile + label_h + margin)
@@ -262,10 +287,9 @@ def render_figure(
         y0 = margin + r * (tile + label_h + margin)
         for c, (label, image) in enumerate(panels):
             x0 = margin + c * (tile + margin)
-            h, w = image.shape[:2]
-            top, left = (h - crop) // 2, (w - crop) // 2
-            patch = Image.fromarray(image[top : top + crop, left : left + crop])
-            canvas.paste(patch.resize((tile, tile), Image.Resampling.NEAREST), (x0, y0 + label_h))
+            patch = Image.fromarray(np.ascontiguousarray(image))
+            size = (patch.width * zoom, patch.height * zoom)
+            canvas.paste(patch.resize(size, Image.Resampling.NEAREST), (x0, y0 + label_h))
             draw.text((x0, y0 + 2), f"{preset}: {label}" if c == 0 else label, fill="black")
     path.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(path)
@@ -326,13 +350,14 @@ def run_benchmark(
                     for n in classical
                 ),
             }
-        panels = [("degraded", bench[0].degraded[frames // 2])]
+        c, f, box = figure_crop(bench)
+        panels = [("degraded", bench[c].degraded[f])]
         if top:
-            panels.append((f"best classical ({top})", outputs[top][0][frames // 2]))
+            panels.append((f"best classical ({top})", outputs[top][c][f]))
         if "ours" in outputs:
-            panels.append(("ours", outputs["ours"][0][frames // 2]))
-        panels.append(("clean", bench[0].clean[frames // 2]))
-        figure_rows.append((preset, panels))
+            panels.append(("ours", outputs["ours"][c][f]))
+        panels.append(("clean", bench[c].clean[f]))
+        figure_rows.append((preset, [(label, image[box]) for label, image in panels]))
         echo(
             f"{preset}: " + ", ".join(f"{n} {m['psnr']:.2f}" for n, m in methods.items())
             + f" ({time.monotonic() - started:.0f} s)"

@@ -667,3 +667,17 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     log.write({"event": "end", **summary}, f"done: {step} steps, best val PSNR {best_psnr:.2f} dB")
     return summary
+
+
+def export_weights(run: Path, stem: Path, *, which: str = "best", extra: dict[str, Any] | None = None) -> Path:
+    """Copy a run's ``best`` (or ``last``) checkpoint to ``stem`` (e.g. the shipped weights),
+    re-saved through ``save_checkpoint`` so the card's sha256 matches, with ``extra`` merged
+    into the card (benchmark results, notes)."""
+    from restoration.engine.models import create_model, save_checkpoint
+
+    source = Path(run) / which
+    card = json.loads(source.with_suffix(".json").read_text())
+    model = create_model(card["variant"], checkpoint=source.with_suffix(".safetensors"))
+    kept = {k: v for k, v in card.items() if k not in {"sha256", "weights_file", "created", "format"}}
+    kept.update(extra or {})
+    return save_checkpoint(model, stem, kept)
