@@ -10,6 +10,7 @@
     POST /api/v1/restored-versions/{id}/decisions/    approve / reject / request_changes
     POST /api/v1/restored-versions/{id}/publish/      POST /api/v1/tapes/{id}/unpublish/
     GET  /api/v1/tapes/{id}/timeline/                 the tape's audit history
+    GET  /api/v1/audit-events/?action=&actor=&from=&to=   the institution's (managers)
 
 Same scoping (``api_institution``), authentication and error shape as the rest of the API;
 writes are the services the pages use, so permissions and audit records are identical.
@@ -17,13 +18,20 @@ writes are the services the pages use, so permissions and audit records are iden
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import path
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.renderers import JSONRenderer
@@ -31,14 +39,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from accounts.models import Role
+from accounts.permissions import require_role
 from accounts.selectors import get_for_institution
 from portal.api.pagination import PagePagination
 from portal.api.permissions import IsInstitutionMember
 from portal.api.renderers import PassthroughRenderer
-from portal.api.scoping import api_institution
+from portal.api.scoping import api_institution, api_membership
 from portal.api.views import INSTITUTION_PARAMETER, ScopedViewSetMixin
 from portal.audit.models import AuditEvent
-from portal.audit.selectors import tape_history
+from portal.audit.selectors import institution_history, tape_history
 from portal.captures.media import serve_file_with_ranges
 from portal.captures.models import Capture
 from portal.catalog.models import Tape
@@ -357,6 +367,45 @@ def tape_timeline(request: Request, tape_id: int) -> Response:
     return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
 
 
+@extend_schema(
+    responses={200: AuditEventSerializer(many=True)},
+    parameters=[
+        INSTITUTION_PARAMETER,
+        OpenApiParameter("action", str, description="'job' (every job.*) or 'job.failed'"),
+        OpenApiParameter("actor", int, description="User id"),
+        OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE),
+    ],
+    tags=["audit"],
+)
+@api_view(["GET"])
+@permission_classes([IsInstitutionMember])
+def institution_timeline(request: Request) -> Response:
+    """The institution's whole audit history (managers), newest first, with filters."""
+    membership = api_membership(request)
+    require_role(request.user, membership.institution, Role.MANAGER)
+    params = request.query_params
+    actor = params.get("actor", "")
+    events = institution_history(
+        institution=membership.institution,
+        action=params.get("action", ""),
+        actor_id=int(actor) if actor.isdigit() else None,
+        date_from=_date_param(params.get("from")),
+        date_to=_date_param(params.get("to")),
+    )
+    paginator = PagePagination()
+    page = paginator.paginate_queryset(events, request)
+    return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
+
+
+def _date_param(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise serializers.ValidationError({"date": f"{value!r} is not a YYYY-MM-DD date."}) from exc
+
+
 router = SimpleRouter()
 router.include_format_suffixes = False
 router.register("restoration-jobs", RestorationJobViewSet, basename="restoration-job")
@@ -366,4 +415,5 @@ urlpatterns = [
     *router.urls,
     path("tapes/<int:tape_id>/unpublish/", tape_unpublish, name="tape-unpublish"),
     path("tapes/<int:tape_id>/timeline/", tape_timeline, name="tape-timeline"),
+    path("audit-events/", institution_timeline, name="audit-events"),
 ]

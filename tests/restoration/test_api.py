@@ -140,6 +140,22 @@ def test_review_publish_unpublish_download_and_timeline(
             "version.master_downloaded", "capture.created"} <= seen
 
 
+def test_institution_timeline_for_managers_with_filters(
+    archivist: Any, reviewer: Any, manager: Any, capture: Any
+) -> None:
+    version = version_for(finished_job(capture, archivist))
+    client_for(reviewer).post(f"/api/v1/restored-versions/{version.pk}/decisions/",
+                              {"decision": "approve"}, format="json")
+    error_of(client_for(archivist).get("/api/v1/audit-events/"), 403, "permission_denied")
+    events = client_for(manager).get("/api/v1/audit-events/", {"action": "review"}).json()
+    assert [event["action"] for event in events["results"]] == ["review.approved"]
+    assert events["results"][0]["actor"] == "reviewer"
+    everything = client_for(manager).get("/api/v1/audit-events/").json()["results"]
+    assert {"capture.created", "review.approved"} <= {event["action"] for event in everything}
+    error_of(client_for(manager).get("/api/v1/audit-events/", {"from": "yesterday"}),
+             400, "invalid")
+
+
 def test_provenance_is_premis_style(archivist: Any, capture: Any) -> None:
     version = version_for(finished_job(capture, archivist))
     body = client_for(archivist).get(f"/api/v1/restored-versions/{version.pk}/provenance/").json()
@@ -170,6 +186,7 @@ def test_endpoints_are_in_the_openapi_schema(archivist: Any) -> None:
         "/api/v1/restored-versions/{id}/provenance/",
         "/api/v1/tapes/{tape_id}/unpublish/",
         "/api/v1/tapes/{tape_id}/timeline/",
+        "/api/v1/audit-events/",
     ):
         assert path in paths, path
     assert "post" in paths["/api/v1/restoration-jobs/"]
