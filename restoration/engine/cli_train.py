@@ -51,7 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--scene-frames", type=int, default=24, help="frames per generated clip")
     parser.add_argument("--scene-size", type=_size, default=(160, 192), help="HxW of clips")
     parser.add_argument("--pool-size", type=int, default=24, help="degraded clips kept in memory")
-    parser.add_argument("--refresh-per-step", type=int, default=1)
+    parser.add_argument(
+        "--refresh-per-step", type=float, default=0.5, help="new clips per step (0.5 = every other)"
+    )
     parser.add_argument("--no-reference-prob", type=float, default=0.1)
     parser.add_argument("--val-clips", type=int, default=6)
     parser.add_argument("--val-size", type=_size, default=(128, 160), help="HxW of val clips")

@@ -67,7 +67,7 @@ class TrainConfig:
     scene_frames: int = 24
     scene_size: tuple[int, int] = (160, 192)  # (H, W) of generated scenes; crops come from them
     pool_size: int = 24
-    refresh_per_step: int = 1
+    refresh_per_step: float = 0.5  # new scenes per step (0.5: one every other step)
     presets: tuple[str, ...] = ("light", "medium", "severe")
     effects: tuple[str, ...] | None = None  # None: every effect; else only these (studies, tests)
     no_reference_prob: float = 0.1  # sometimes train without references: the ablation stays sane
@@ -192,6 +192,7 @@ class ScenePool:
         assert config.crop <= min(h, w), f"crop {config.crop} larger than scene size {h}x{w}"
         self.scenes: list[Scene] = []
         self.next_slot = 0
+        self._due = 0.0  # fractional scenes owed by refresh()
         while len(self.scenes) < config.pool_size:
             self.scenes.append(self._new_scene())
 
@@ -209,7 +210,9 @@ class ScenePool:
         )
 
     def refresh(self) -> None:
-        for _ in range(self.config.refresh_per_step):
+        self._due += self.config.refresh_per_step
+        while self._due >= 1.0:
+            self._due -= 1.0
             self.scenes[self.next_slot] = self._new_scene()
             self.next_slot = (self.next_slot + 1) % len(self.scenes)
 
