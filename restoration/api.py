@@ -222,7 +222,7 @@ class RestorationJobViewSet(
     def create(self, request: Request) -> Response:
         payload = JobCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        capture = get_for_institution(
+        capture: Capture = get_for_institution(
             Capture.objects.select_related("tape", "institution"),
             self.institution,
             pk=payload.validated_data["capture"],

@@ -53,10 +53,10 @@ def make_tiny_checkpoint(directory: Path, *, seed: int = 0) -> Path:
 
 def seed(frames: int, width: int, height: int) -> dict[str, Any]:
     """An institution, an archivist, a tape and a real capture of ``frames`` frames."""
+    from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from accounts.models import Institution, Membership, Role
-    from django.contrib.auth import get_user_model
     from portal.captures.demo import write_demo_clip
     from portal.captures.services import capture_create
     from portal.catalog.models import Tape

@@ -103,6 +103,6 @@ def institution_history_export(request: HttpRequest, fmt: str) -> StreamingHttpR
 @require_GET
 def tape_history_export(request: HttpRequest, tape_id: int, fmt: str) -> StreamingHttpResponse:
     institution = request.institution  # type: ignore[attr-defined]
-    tape = get_for_institution(Tape.objects.all(), institution, pk=tape_id)
+    tape: Tape = get_for_institution(Tape.objects.all(), institution, pk=tape_id)
     events = tape_history(institution=institution, tape_id=tape.pk)
     return export_response(events, fmt=fmt, name=f"{institution.slug}-tape-{tape.identifier}")

@@ -58,7 +58,7 @@ FINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class RestorationJobQuerySet(InstitutionScopedQuerySet["RestorationJob"]):
-    def active(self) -> "RestorationJobQuerySet":
+    def active(self) -> RestorationJobQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
 
 
@@ -154,7 +154,7 @@ class RestoredVersionQuerySet(InstitutionScopedQuerySet["RestoredVersion"]):
     pass
 
 
-def _version_upload_to(instance: "RestoredVersion", filename: str) -> str:
+def _version_upload_to(instance: RestoredVersion, filename: str) -> str:
     return f"restorations/{instance.institution_id}/job-{instance.job_id}/{filename}"
 
 
@@ -255,7 +255,7 @@ class ReviewDecision(AppendOnlyModel):
 
 
 class PublicationQuerySet(InstitutionScopedQuerySet["Publication"]):
-    def current(self) -> "PublicationQuerySet":
+    def current(self) -> PublicationQuerySet:
         return self.filter(unpublished_at__isnull=True)
 
 

@@ -122,7 +122,7 @@ def preview_window(
     single bad frame); when several windows tie (they all hold the same bad stretch), the middle
     one, which centres the stretch. With no scores (or all equal) the window starts at 0.
     """
-    length = max(1, min(frame_count, int(round(seconds * fps))))
+    length = max(1, min(frame_count, round(seconds * fps)))
     if not scores or max(scores) - min(scores) < 1e-6:
         return 0, length
     prefix = [0.0]

@@ -22,11 +22,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Role
 from accounts.permissions import member_required, role_at_least
+from accounts.selectors import get_for_institution
 from portal.captures.media import serve_file_with_ranges
 from portal.captures.selectors import capture_get
 from portal.captures.views import media_view
 from portal.catalog.models import Tape
-from accounts.selectors import get_for_institution
 from restoration import selectors, services
 from restoration.exceptions import RestorationError
 from restoration.forms import DecisionForm, JobRequestForm
@@ -253,7 +253,7 @@ def version_publish(request: HttpRequest, version_id: int) -> HttpResponse:
 @require_POST
 def tape_unpublish(request: HttpRequest, tape_id: int) -> HttpResponse:
     institution = _institution(request)
-    tape = get_for_institution(Tape.objects.all(), institution, pk=tape_id)
+    tape: Tape = get_for_institution(Tape.objects.all(), institution, pk=tape_id)
     try:
         publication = services.tape_unpublish(
             actor=request.user, tape=tape, comment=request.POST.get("comment", "")

@@ -27,7 +27,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from restoration.models import FINAL_STATUSES, RestorationJob, RestoredVersion, WebhookDelivery, WebhookEndpoint
+from restoration.models import (
+    FINAL_STATUSES,
+    RestorationJob,
+    RestoredVersion,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 logger = logging.getLogger(__name__)
 

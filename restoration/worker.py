@@ -69,15 +69,15 @@ def job_claim(*, job_id: int | None) -> RestorationJob | None:
     two workers can never both move the same row out of "queued".
     """
     now = _now()
-    claim = dict(
-        status=JobStatus.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        worker_host=worker_host()[:255],
-        worker_pid=os.getpid(),
-        stage="starting",
-        frames_done=0,
-    )
+    claim = {
+        "status": JobStatus.RUNNING,
+        "started_at": now,
+        "heartbeat_at": now,
+        "worker_host": worker_host()[:255],
+        "worker_pid": os.getpid(),
+        "stage": "starting",
+        "frames_done": 0,
+    }
     candidates: list[int] = [job_id] if job_id is not None else []
     candidates += list(
         RestorationJob.objects.filter(status=JobStatus.QUEUED)
@@ -292,14 +292,14 @@ def _finish(
     """Move a running job to a final state and record it; None when it is no longer running
     (cancelled by a person, or reaped meanwhile: their record stands)."""
     with transaction.atomic():
-        fields: dict[str, Any] = dict(
-            status=status,
-            finished_at=_now(),
-            error_message=error[:4000],
-            error_permanent=permanent,
-            stage="",
-            eta_seconds=None,
-        )
+        fields: dict[str, Any] = {
+            "status": status,
+            "finished_at": _now(),
+            "error_message": error[:4000],
+            "error_permanent": permanent,
+            "stage": "",
+            "eta_seconds": None,
+        }
         if timings is not None:
             fields["timings"] = timings
         if not RestorationJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(**fields):

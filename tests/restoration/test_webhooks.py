@@ -29,7 +29,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 receiver.requests.append(
                     {"headers": dict(self.headers), "body": self.rfile.read(length)}
