@@ -84,6 +84,22 @@ def test_window_restorer_matches_direct_model_call(tiny: torch.nn.Module) -> Non
     np.testing.assert_array_equal(out[0], direct)
 
 
+def test_restore_video_frames_equal_per_window_computation(tmp_path: Path, tiny: torch.nn.Module) -> None:
+    """Each written frame is the model's output for the window that owns it (lossless master)."""
+    src = write_video(tmp_path / "in.mkv", frames=10, size=(64, 48), audio=None)
+    restore_video(src, tmp_path / "out.mkv", model=tiny, scorer="none", references=0, window=3,
+                  margin=1, master_pixel_format="bgr0")
+    written = list(video.iter_frames(tmp_path / "out.mkv"))
+    source = list(video.iter_frames(src))
+    restorer = WindowRestorer(tiny, device=torch.device("cpu"))
+    expected = []
+    for w in plan_windows(10, 3, 1):
+        expected += restorer.restore(source[w.begin : w.end], None, keep=(w.out_begin - w.begin, w.out_end - w.begin))
+    assert len(written) == len(expected) == 10
+    for got, want in zip(written, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_restore_video_end_to_end(tmp_path: Path, tiny: torch.nn.Module) -> None:
     src = write_video(tmp_path / "in.mkv", frames=14, size=(72, 52), field_order="tt")
     seen: list[tuple[int, int, float | None]] = []
