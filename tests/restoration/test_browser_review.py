@@ -1,0 +1,131 @@
+"""The review page in a real browser (Debian's chromium via Playwright) on a version produced by
+the real workflow: synchronized players, frame stepping with timecode, wipe, zoom, the score
+timeline that seeks on click, worst-frame thumbnails, and the live job list."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connections
+
+from restoration import services
+from restoration.models import RestoredVersion
+from tests.personas import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("sync_tasks")]
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture
+def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                  "--disable-component-update", "--no-first-run"],
+        )
+        try:
+            yield browser.new_context().new_page()
+        finally:
+            browser.close()
+            connections.close_all()
+
+
+def log_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def state(page: Any) -> dict[str, Any]:
+    return page.evaluate("document.getElementById('review').reviewState()")
+
+
+def test_reviewer_compares_steps_zooms_and_approves(
+    page: Any, live_server: Any, archivist: Any, reviewer: Any, make_capture: Any, tape: Any
+) -> None:
+    capture = make_capture(tape, frames=12)
+    services.job_request(actor=archivist, capture=capture)
+    version = RestoredVersion.objects.get()
+    capture.refresh_from_db()
+    assert capture.proxy_ready  # the "before" side plays the capture's browser proxy
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    log_in(page, live_server.url, "reviewer")
+    page.goto(f"{live_server.url}/versions/{version.pk}/")
+    page.wait_for_selector("#review[data-ready='1']")
+    page.wait_for_function(
+        "document.querySelector('video[data-role=after]').readyState >= 1 && "
+        "document.querySelector('video[data-role=before]').readyState >= 1"
+    )
+
+    page.locator("[data-role=stage]").focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert page.inner_text("[data-role=frame]") == "3"
+    assert page.inner_text("[data-role=timecode]") == "00:00:00:03"
+    current = state(page)
+    assert current["frame"] == 3 and abs(current["before"] - current["after"]) < 0.02
+    page.keyboard.press("ArrowLeft")
+    assert state(page)["frame"] == 2
+
+    page.click("[data-mode=wipe]")
+    assert "wipe" in page.get_attribute("[data-role=stage]", "class")
+    page.fill("[data-role=wipe]", "30")
+    page.dispatch_event("[data-role=wipe]", "input")
+    assert page.evaluate(
+        "getComputedStyle(document.querySelector('[data-role=stage]')).getPropertyValue('--wipe')"
+    ).strip() == "30%"
+
+    page.click(".pane.before .viewport", position={"x": 10, "y": 10})
+    assert state(page)["zoom"] == 2
+    assert "scale(2)" in page.get_attribute("video[data-role=after]", "style")
+
+    page.wait_for_function(  # the timeline is drawn (before/after curves and the cursor)
+        "(() => { const c = document.querySelector('canvas[data-role=timeline]');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let ink = 0; for (let i = 3; i < d.length; i += 4) ink += d[i] > 0; return ink > 50; })()"
+    )
+    timeline = page.locator("canvas[data-role=timeline]")
+    box = timeline.bounding_box()
+    timeline.click(position={"x": box["width"] * 0.75 + 1, "y": box["height"] / 2})
+    assert state(page)["frame"] == 9  # 12 frames: three quarters in
+
+    page.wait_for_function(
+        "[...document.querySelectorAll('.worst-frames img')].length > 0 && "
+        "[...document.querySelectorAll('.worst-frames img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    page.locator(".worst-frames button").first.click()
+
+    page.check("input[name=decision][value=approve]")
+    page.fill("#id_comment", "Looks right")
+    page.click("text=Record decision")
+    page.wait_for_selector("text=Decision recorded: Approve.")
+    assert version.decisions.get().reviewer == reviewer
+    assert errors == []
+
+
+def test_job_list_shows_progress_rows(
+    page: Any, live_server: Any, archivist: Any, capture: Any
+) -> None:
+    services.job_request(actor=archivist, capture=capture)
+    log_in(page, live_server.url, "archivist")
+    page.goto(f"{live_server.url}/jobs/")
+    row = page.locator("tr[data-job-id]")
+    assert row.get_attribute("data-status") == "succeeded"
+    assert page.inner_text("[data-role=badge]") == "Succeeded"
+    page.click("text=Review")
+    page.wait_for_selector("#review")
