@@ -195,3 +195,23 @@ def test_corrupt_weights_fail_and_a_retry_is_a_new_job(
     job.refresh_from_db()
     assert retry.status == JobStatus.SUCCEEDED and retry.retry_of_id == job.pk
     assert job.status == JobStatus.FAILED  # the failed job stays on the record
+
+
+def test_frame_range_deinterlace_and_the_offline_scorer(
+    archivist: Any, capture: Any
+) -> None:
+    job = services.job_request(
+        actor=archivist,
+        capture=capture,
+        parameters={"frame_start": 2, "frame_end": 8, "deinterlace": "bwdif", "scorer": "offline",
+                    "references": 0},
+    )
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    version = job.version
+    assert (version.frame_start, version.frame_end, version.frame_count) == (2, 8, 6)
+    assert version.scorer == "offline" and version.parameters["deinterlace"] == "bwdif"
+    assert version.parameters["references"] == 0
+    assert len(version.scores_before) == len(version.scores_after) == 6
+    assert all(0.0 <= value <= 1.0 for value in version.scores_before + version.scores_after)
+    assert probe(default_storage.path(version.master.name)).frame_count == 6
