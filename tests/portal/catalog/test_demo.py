@@ -78,7 +78,10 @@ def _run_demo_once(env: dict[str, str], port: int) -> str:
 @pytest.mark.slow
 def test_rundemo_serves_and_stops_cleanly_twice(tmp_path):
     env = {**os.environ, "PORTAL_VAR_DIR": str(tmp_path), "MEDIA_ROOT": str(tmp_path / "media")}
-    env.pop("DATABASE_URL", None)  # its own SQLite file in tmp_path, never the test database
+    # Its own SQLite file and ORM broker: never the test database, and never a Redis queue that
+    # other processes (a parallel test run) feed with tasks for rows this database lacks.
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
     port = _free_port()
     first = _run_demo_once(env, port)
     assert "Tapes created this run: 4" in first and "Stopped." in first
