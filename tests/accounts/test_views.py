@@ -115,3 +115,14 @@ def test_error_pages_tell_the_user_what_to_do(archivist_client, outsider, other_
     assert response.status_code == 404 and b"belongs to another institution" in response.content
     response = archivist_client.get(reverse("accounts:members"))
     assert response.status_code == 403 and b"needs the manager role" in response.content
+
+
+def test_every_navigation_link_works_for_each_role(archivist_client, reviewer_client, manager_client):
+    for client, hidden in ((archivist_client, {"History", "Members"}), (reviewer_client, {"History", "Members"}),
+                           (manager_client, set())):
+        response = client.get(reverse("catalog:tape_list"))
+        links = response.context["nav_links"]
+        labels = {link["label"] for link in links}
+        assert {"Catalog", "Collections"} <= labels and not (hidden & labels)
+        for link in links:
+            assert client.get(link["url"]).status_code == 200, link
