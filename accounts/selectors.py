@@ -46,6 +46,12 @@ def current_membership(request: HttpRequest) -> Membership | None:
     return membership
 
 
+def forget_current_membership(request: HttpRequest) -> None:
+    """Drop the per-request cache (after the session's institution changed)."""
+    if hasattr(request, _CACHE_ATTR):
+        delattr(request, _CACHE_ATTR)
+
+
 def current_institution(request: HttpRequest) -> Institution | None:
     membership = current_membership(request)
     return membership.institution if membership else None

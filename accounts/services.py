@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest
 from accounts.exceptions import MembershipError
 from accounts.models import Institution, Membership, Role
 from accounts.permissions import require_role
-from accounts.selectors import _CACHE_ATTR, SESSION_KEY
+from accounts.selectors import SESSION_KEY, forget_current_membership
 from portal.audit.services import audit_record
 
 
@@ -25,8 +25,7 @@ def institution_switch(*, request: HttpRequest, institution_id: int) -> Institut
     if membership is None:
         raise Http404("No such institution.")
     request.session[SESSION_KEY] = membership.institution_id
-    if hasattr(request, _CACHE_ATTR):
-        delattr(request, _CACHE_ATTR)
+    forget_current_membership(request)
     return membership.institution
 
 
