@@ -579,6 +579,119 @@ class VideoWriter:
             self.abort()
 
 
+def _ebml_id(data: bytes, at: int) -> tuple[int, int]:
+    first, length = data[at], 1
+    while length <= 4 and not first & (0x80 >> (length - 1)):
+        length += 1
+    return int.from_bytes(data[at : at + length], "big"), length
+
+
+def _ebml_size(data: bytes, at: int) -> tuple[int, int]:
+    first, length = data[at], 1
+    while length <= 8 and not first & (0x80 >> (length - 1)):
+        length += 1
+    value = first & ((0x80 >> (length - 1)) - 1)
+    for byte in data[at + 1 : at + length]:
+        value = (value << 8) | byte
+    return value, length
+
+
+def _ebml_children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """(id, element start, payload start, element end) of the elements in data[start:end]."""
+    children = []
+    at = start
+    while at < end:
+        element, id_length = _ebml_id(data, at)
+        size, size_length = _ebml_size(data, at + id_length)
+        payload = at + id_length + size_length
+        children.append((element, at, payload, payload + size))
+        at = payload + size
+    return children
+
+
+def _display_size_elements(width: int, height: int, sar: Fraction, room: int) -> bytes | None:
+    """DisplayWidth/DisplayHeight elements giving `sar`, exactly `room` bytes long (or None)."""
+    if (width * sar.numerator) % sar.denominator == 0:
+        display = (width * sar.numerator // sar.denominator, height)
+    else:  # keep the ratio exact rather than round it
+        display = (width * sar.numerator, height * sar.denominator)
+    height_bytes = 2 if display[1] < 1 << 16 else 3
+    for width_bytes in (3, 4):
+        elements = (
+            b"\x54\xb0" + bytes([0x80 | width_bytes]) + display[0].to_bytes(width_bytes, "big")
+            + b"\x54\xba" + bytes([0x80 | height_bytes]) + display[1].to_bytes(height_bytes, "big")
+        )
+        padding = room - len(elements)
+        if padding == 0:
+            return elements
+        if 2 <= padding <= 128:
+            return elements + b"\xec" + bytes([0x80 | (padding - 2)]) + bytes(padding - 2)
+    return None
+
+
+def write_matroska_display_size(path: str, width: int, height: int, sar: Fraction) -> bool:
+    """Put DisplayWidth/DisplayHeight (the SAR) into a Matroska file PyAV wrote, in place.
+
+    PyAV can't set AVStream.sample_aspect_ratio, the field FFmpeg's Matroska muxer writes as the
+    display size. The muxer reserves a Void element inside each video TrackEntry; the display
+    elements take its place inside the Video element, so no other byte moves (cues and seek
+    entries stay valid), and the CRC-32 of Tracks is recomputed. Returns False (file untouched)
+    if the layout is not the expected one.
+    """
+    import zlib
+
+    with open(path, "r+b") as handle:
+        head = handle.read(1 << 16)
+        try:
+            segment = _ebml_children(head, 0, len(head))[1]
+        except (IndexError, ValueError):
+            return False
+        if segment[0] != 0x18538067:
+            return False
+        tracks = next((c for c in _ebml_children(head, segment[2], len(head)) if c[0] == 0x1654AE6B), None)
+        if tracks is None or tracks[3] > len(head):
+            return False
+        data = bytearray(head)
+        for entry in _ebml_children(head, tracks[2], tracks[3]):
+            if entry[0] != 0xAE:
+                continue
+            children = _ebml_children(head, entry[2], entry[3])
+            if not any(c[0] == 0x83 and head[c[2] : c[3]] == b"\x01" for c in children):
+                continue  # not a video track
+            video_element = next((c for c in children if c[0] == 0xE0), None)
+            void = next((c for c in children if c[0] == 0xEC and video_element and c[1] > video_element[1]), None)
+            if video_element is None or void is None:
+                return False
+            _, video_id_length = _ebml_id(head, video_element[1])
+            _, video_size_length = _ebml_size(head, video_element[1] + video_id_length)
+            elements = _display_size_elements(width, height, sar, void[3] - void[1])
+            if elements is None:
+                return False
+            new_size = video_element[3] - video_element[2] + len(elements)
+            if new_size >= (1 << (7 * video_size_length)) - 1:
+                return False
+            size_field = (new_size | (1 << (7 * video_size_length))).to_bytes(video_size_length, "big")
+            rebuilt = (
+                head[video_element[1] : video_element[1] + video_id_length] + size_field
+                + head[video_element[2] : video_element[3]] + elements + head[video_element[3] : void[1]]
+            )
+            assert len(rebuilt) == void[3] - video_element[1]
+            data[video_element[1] : void[3]] = rebuilt
+            # FFmpeg marks the display size "unknown" (DisplayUnit 4) when it has no SAR, and
+            # readers then ignore it: make it pixels (0), same length.
+            for unit in _ebml_children(bytes(data), video_element[2], video_element[2] + new_size):
+                if unit[0] == 0x54B2:
+                    data[unit[2] : unit[3]] = bytes(unit[3] - unit[2])
+            crc = next((c for c in _ebml_children(bytes(data), tracks[2], tracks[3]) if c[0] == 0xBF), None)
+            if crc is not None:
+                checksum = zlib.crc32(bytes(data[crc[3] : tracks[3]]))
+                data[crc[2] : crc[3]] = checksum.to_bytes(4, "little")
+            handle.seek(0)
+            handle.write(bytes(data[: tracks[3]]))
+            return True
+    return False
+
+
 class MasterWriter(VideoWriter):
     """Preservation master: FFV1 level 3 (lossless, intra-only, slice CRCs) in Matroska.
 
@@ -588,6 +701,14 @@ class MasterWriter(VideoWriter):
 
     codec = "ffv1"
     container_format = "matroska"
+
+    def close(self) -> None:
+        if self._output is None:
+            return
+        super().close()
+        sar = self.info.sample_aspect
+        if sar != 1 and not write_matroska_display_size(self.dst, self._stream.width, self._stream.height, sar):
+            logger.warning("%s: sample aspect ratio kept only in the %s tag", self.dst, _SAR_TAG)
 
     def _pixel_format(self) -> str:
         # Default: the capture's own sampling (archival practice); "bgr0" stores the RGB frames
@@ -603,7 +724,10 @@ class MasterWriter(VideoWriter):
         return source if source in _FFV1_PIXEL_FORMATS else "bgr0"
 
     def _configure(self, ctx: Any) -> None:
-        ctx.options = {"level": "3", "g": "1", "slicecrc": "1", "slices": "4", "context": "1"}
+        options = {"level": "3", "g": "1", "slicecrc": "1", "context": "1"}
+        if ctx.width % 2 == 0 and ctx.height % 2 == 0:
+            options["slices"] = "4"  # FFV1 refuses slices for odd sizes
+        ctx.options = options
         ctx.thread_count = 2
 
 

@@ -96,6 +96,8 @@ def test_master_round_trip_keeps_count_rate_aspect_audio(tmp_path: Path, capture
     assert out.video_codec == "ffv1" and out.frame_count == info.frame_count
     assert out.frame_rate == info.frame_rate and out.sample_aspect == info.sample_aspect
     assert out.field_order == "tt"
+    with av.open(str(master)) as container:  # in Matroska's own DisplayWidth/Height, not only our tag
+        assert container.streams.video[0].sample_aspect_ratio == Fraction(16, 15)
     assert audio_packets(master) == audio_packets(capture)  # copied unchanged
     # bgr0 (FFV1 RGB) stores the RGB frames bit-exactly (lossless).
     for written, read in zip(originals, video.iter_frames(master), strict=True):
@@ -107,6 +109,17 @@ def test_master_keeps_source_pixel_format_by_default(tmp_path: Path, capture: Pa
     with video.MasterWriter(tmp_path / "m.mkv", info) as writer:
         writer.write(moving_pattern(0, 64, 48))
     assert video.probe(tmp_path / "m.mkv").pixel_format == "yuv422p"
+
+
+def test_master_of_odd_sized_capture_keeps_size_and_aspect(tmp_path: Path) -> None:
+    src = write_video(tmp_path / "odd.mkv", size=(63, 47), pix_fmt="yuv444p", sar=Fraction(8, 9), audio=None)
+    with video.MasterWriter(tmp_path / "m.mkv", video.probe(src)) as writer:
+        for frame in video.iter_frames(src):
+            writer.write(frame)
+    with av.open(str(tmp_path / "m.mkv")) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (63, 47)
+        assert stream.sample_aspect_ratio == Fraction(8, 9)
 
 
 def test_access_copy_is_browser_mp4_with_aac(tmp_path: Path, capture: Path) -> None:
