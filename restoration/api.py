@@ -157,7 +157,8 @@ class VersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_review_state(self, version: RestoredVersion) -> str:
-        return selectors.version_review_state(version=version)
+        annotated = getattr(version, "review_state", None)  # selectors.version_list
+        return annotated or selectors.version_review_state(version=version)
 
     def get_decisions(self, version: RestoredVersion) -> list[dict[str, Any]]:
         return DecisionReadSerializer(selectors.version_decisions(version=version), many=True).data
@@ -253,10 +254,15 @@ class VersionFilter(filters.FilterSet):
     tape = filters.NumberFilter(field_name="tape_id")
     capture = filters.NumberFilter(field_name="capture_id")
     preview = filters.BooleanFilter(field_name="is_preview")
+    review_state = filters.ChoiceFilter(
+        field_name="review_state",
+        choices=[(state, state) for state in selectors.REVIEW_STATES],
+        help_text="Latest decision, or 'pending'.",
+    )
 
     class Meta:
         model = RestoredVersion
-        fields = ["tape", "capture", "preview"]
+        fields = ["tape", "capture", "preview", "review_state"]
 
 
 @extend_schema_view(

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -168,18 +169,35 @@ def workers_seen(*, within: dt.timedelta | None = None) -> list[WorkerSeen]:
 # Versions, reviews, publications
 
 
+REVIEW_STATES = ("pending", *Decision.values)
+
+
 def version_list(
-    *, institution: Institution | None, tape_id: int | None = None, capture_id: int | None = None
+    *,
+    institution: Institution | None,
+    tape_id: int | None = None,
+    capture_id: int | None = None,
+    review_state: str | None = None,
 ) -> QuerySet[RestoredVersion]:
+    """Versions, newest first, each annotated with ``review_state`` (its latest decision, or
+    "pending"), which ``review_state=`` filters on in the database."""
+    latest = (
+        ReviewDecision.objects.filter(version=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values("decision")[:1]
+    )
     versions = (
         RestoredVersion.objects.for_institution(institution)
         .select_related("job", "job__requested_by", "capture", "tape")
+        .annotate(review_state=Coalesce(Subquery(latest), Value("pending")))
         .order_by("-created_at", "-id")
     )
     if tape_id is not None:
         versions = versions.filter(tape_id=tape_id)
     if capture_id is not None:
         versions = versions.filter(capture_id=capture_id)
+    if review_state:
+        versions = versions.filter(review_state=review_state)
     return versions
 
 

@@ -82,7 +82,9 @@ def job_request(
                 **({"retry_of": retry_of.pk} if retry_of is not None else {}),
             },
         )
-        transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
+        # robust: if the broker is unreachable the job stays queued (and is logged); the
+        # reaper's wake-up task picks it up once the broker is back.
+        transaction.on_commit(lambda: job_enqueue(job_id=job.pk), robust=True)
     return job
 
 

@@ -160,12 +160,12 @@ def queue_view(request: HttpRequest) -> HttpResponse:
 @member_required(Role.REVIEWER)
 @require_GET
 def review_list(request: HttpRequest) -> HttpResponse:
-    versions = list(selectors.version_list(institution=_institution(request))[:200])
-    for version in versions:
-        version.review_state = selectors.version_review_state(version=version)  # type: ignore[attr-defined]
     state = request.GET.get("state", "pending")
-    if state != "all":
-        versions = [v for v in versions if v.review_state == state]  # type: ignore[attr-defined]
+    if state not in (*selectors.REVIEW_STATES, "all"):
+        state = "pending"
+    versions = selectors.version_list(
+        institution=_institution(request), review_state=None if state == "all" else state
+    )[:200]
     return render(
         request, "restoration/review_list.html", {"versions": versions, "state": state}
     )

@@ -16,8 +16,6 @@ register = template.Library()
 def tape_restorations(tape: Any) -> dict[str, Any]:
     """Versions of the tape (with review state), its current publication, active job count."""
     versions = list(selectors.version_list(institution=tape.institution, tape_id=tape.pk)[:50])
-    for version in versions:
-        version.review_state = selectors.version_review_state(version=version)
     return {
         "versions": versions,
         "current": selectors.tape_current_publication(tape_id=tape.pk),

@@ -120,6 +120,10 @@ def test_review_publish_unpublish_download_and_timeline(
     published = client_for(manager).post(f"/api/v1/restored-versions/{version.pk}/publish/",
                                          {"comment": "for the web"}, format="json")
     assert published.status_code == 201 and published.json()["version"] == version.pk
+    approved = client_for(archivist).get("/api/v1/restored-versions/", {"review_state": "approve"})
+    assert [row["id"] for row in approved.json()["results"]] == [version.pk]
+    pending = client_for(archivist).get("/api/v1/restored-versions/", {"review_state": "pending"})
+    assert pending.json()["results"] == []
     detail = client_for(archivist).get(f"/api/v1/restored-versions/{version.pk}/").json()
     assert detail["review_state"] == "approve" and detail["published"] is True
     assert detail["decisions"][0]["comment"] == "clean"
