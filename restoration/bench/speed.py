@@ -129,16 +129,19 @@ def tape_base_window(frames: list[np.ndarray]) -> dict[str, Any]:
 
 
 def peak_rss_mb(src: Path, frames: int, model: str, threads: int) -> dict[str, Any]:
-    """Restore `frames` frames in a fresh subprocess; report its peak resident memory."""
+    """Restore `frames` frames in a fresh subprocess; report its peak resident memory.
+
+    VmHWM (this process's own high-water mark), not getrusage's ru_maxrss: Linux carries the
+    forked parent's RSS into ru_maxrss across exec, so a big parent would be counted.
+    """
     code = (
-        "import json, resource, sys, torch\n"
+        "import json, sys, torch\n"
         f"torch.set_num_threads({threads})\n"
-        "from restoration.bench.speed import load_variant\n"
+        "from restoration.bench.speed import load_variant, vm_hwm_mb\n"
         "from restoration.engine.inference import restore_video\n"
         f"model, _ = load_variant({model!r})\n"
         f"r = restore_video({str(src)!r}, sys.argv[1], model=model, scorer='auto', end={frames}, device='cpu')\n"
-        "print(json.dumps({'frames': r.frames, 'seconds': r.timings['total'], "
-        "'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "print(json.dumps({'frames': r.frames, 'seconds': r.timings['total'], 'rss_mb': vm_hwm_mb()}))\n"
     )
     with tempfile.TemporaryDirectory() as folder:
         result = subprocess.run(
@@ -151,6 +154,14 @@ def peak_rss_mb(src: Path, frames: int, model: str, threads: int) -> dict[str, A
     return {"frames": data["frames"], "peak_rss_mb": round(data["rss_mb"], 1), "seconds": round(data["seconds"], 1)}
 
 
+def vm_hwm_mb() -> float:
+    """Peak resident memory of this process (Linux /proc), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     report: dict[str, Any] = {
@@ -159,54 +170,60 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        src = make_clip(tmp / "clip.mkv", max(args.frames, max(args.rss_frames, default=0)))
         short = make_clip(tmp / "short.mkv", args.frames)
-        report["ceiling"] = ceiling_fps(short, tmp / "ceiling.mkv")
-        print(f"ceiling (decode + FFV1 encode): {report['ceiling']}", file=sys.stderr)
-
+        frames = list(video.iter_frames(short, end=args.frames))
+        if {"ceiling", "lite"} & args.only:
+            report["ceiling"] = ceiling_fps(short, tmp / "ceiling.mkv")
+            print(f"ceiling (decode + FFV1 encode): {report['ceiling']}", file=sys.stderr)
         lite, weights = load_variant("tape-lite")
         report["tape_lite_weights"] = weights
-        cpu = time.process_time()
-        result = restore_video(short, tmp / "lite.mkv", model=lite, scorer=get_scorer(args.scorer), device="cpu")
-        cpu = time.process_time() - cpu
-        report["tape_lite"] = {
-            "fps_wall": round(result.fps, 3),
-            "fps_cpu_time": round(result.frames / cpu * args.threads, 3),
-            "network_fps_wall": round(result.frames / result.timings["network"], 3),
-            "ratio_to_ceiling_wall": round(result.fps / report["ceiling"]["fps_wall"], 4),
-            "ratio_to_ceiling_cpu_time": round(result.frames / cpu * args.threads / report["ceiling"]["fps_cpu_time"], 4),
-            "scorer": result.scorer,
-            "timings_s": result.timings,
-            "computations_per_frame": round(result.computations_per_frame, 3),
-        }
-        print(f"tape-lite end to end: {report['tape_lite']}", file=sys.stderr)
-
-        frames = list(video.iter_frames(short, end=args.frames))
-        amortised = network_seconds_per_frame(lite, frames, margin=1)
-        full = network_seconds_per_frame(lite, frames, margin=(int(lite.config["window"]) - 1) // 2)
-        report["amortised_vs_full_window"] = {
-            "variant": "tape-lite",
-            "frames": len(frames),
-            "amortised (T=5, margin 1)": amortised,
-            "full window per output frame": full,
-            "speedup_cpu_time": round(full["cpu_s_per_frame"] / amortised["cpu_s_per_frame"], 2),
-            "speedup_wall": round(full["wall_s_per_frame"] / amortised["wall_s_per_frame"], 2),
-            "note": "a full window per frame costs 5 frame passes per frame away from the clip's ends",
-        }
-        print(f"amortised vs full window: {report['amortised_vs_full_window']}", file=sys.stderr)
-
-        if not args.skip_base:
+        if "lite" in args.only:
+            report["tape_lite"] = _lite_end_to_end(args, short, tmp, lite, report["ceiling"])
+            print(f"tape-lite end to end: {report['tape_lite']}", file=sys.stderr)
+        if "amortised" in args.only:
+            amortised = network_seconds_per_frame(lite, frames, margin=1)
+            full = network_seconds_per_frame(lite, frames, margin=(int(lite.config["window"]) - 1) // 2)
+            report["amortised_vs_full_window"] = {
+                "variant": "tape-lite",
+                "frames": len(frames),
+                "amortised (T=5, margin 1)": amortised,
+                "full window per output frame": full,
+                "speedup_cpu_time": round(full["cpu_s_per_frame"] / amortised["cpu_s_per_frame"], 2),
+                "speedup_wall": round(full["wall_s_per_frame"] / amortised["wall_s_per_frame"], 2),
+                "note": "a full window per frame costs 5 frame passes per frame away from the clip's ends",
+            }
+            print(f"amortised vs full window: {report['amortised_vs_full_window']}", file=sys.stderr)
+        if "rss" in args.only and args.rss_frames:
+            src = make_clip(tmp / "long.mkv", max(args.rss_frames))
+            runs = []
+            for count in args.rss_frames:
+                runs.append(peak_rss_mb(src, count, args.rss_model, args.threads))
+                print(f"peak RSS: {runs[-1]}", file=sys.stderr)
+            report["peak_rss"] = {"model": args.rss_model, "runs": runs}
+        if "base" in args.only:  # last: its memory would not matter to the subprocesses anyway
             report["tape_base"] = tape_base_window(frames)
             print(f"tape-base: {report['tape_base']}", file=sys.stderr)
-
-        rss = []
-        for count in args.rss_frames:
-            rss.append(peak_rss_mb(src, count, args.rss_model, args.threads))
-            print(f"peak RSS: {rss[-1]}", file=sys.stderr)
-        if rss:
-            report["peak_rss"] = {"model": args.rss_model, "runs": rss}
-    report["self_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    report["self_peak_rss_mb"] = round(vm_hwm_mb(), 1)
     return report
+
+
+def _lite_end_to_end(
+    args: argparse.Namespace, short: Path, tmp: Path, lite: RestorationNet, ceiling: dict[str, float]
+) -> dict[str, Any]:
+    cpu = time.process_time()
+    result = restore_video(short, tmp / "lite.mkv", model=lite, scorer=get_scorer(args.scorer), device="cpu")
+    cpu = time.process_time() - cpu
+    fps_cpu = result.frames / cpu * args.threads
+    return {
+        "fps_wall": round(result.fps, 3),
+        "fps_cpu_time": round(fps_cpu, 3),
+        "network_fps_wall": round(result.frames / result.timings["network"], 3),
+        "ratio_to_ceiling_wall": round(result.fps / ceiling["fps_wall"], 4),
+        "ratio_to_ceiling_cpu_time": round(fps_cpu / ceiling["fps_cpu_time"], 4),
+        "scorer": result.scorer,
+        "timings_s": result.timings,
+        "computations_per_frame": round(result.computations_per_frame, 3),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -217,9 +234,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rss-frames", default="100,1000", help="comma-separated lengths ('' to skip)")
     parser.add_argument("--rss-model", default="tape-lite")
     parser.add_argument("--skip-base", action="store_true", help="skip the tape-base window")
+    parser.add_argument(
+        "--only", default="ceiling,lite,amortised,base,rss",
+        help="comma-separated sections to run (ceiling, lite, amortised, base, rss)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON report here")
     args = parser.parse_args(argv)
     args.rss_frames = [int(n) for n in args.rss_frames.split(",") if n.strip()]
+    args.only = {name.strip() for name in args.only.split(",") if name.strip()}
+    if args.skip_base:
+        args.only.discard("base")
     report = run(args)
     text = json.dumps(report, indent=2)
     print(text)
