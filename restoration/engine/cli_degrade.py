@@ -168,6 +168,14 @@ def _register_train_scorer(subparsers: argparse._SubParsersAction) -> None:  # t
     parser.add_argument(
         "--install", action="store_true", help="also copy the result over the shipped weights"
     )
+    parser.add_argument("--rank-weight", type=float, default=0.5, help="pairwise ranking loss")
+    parser.add_argument(
+        "--mix-probability",
+        type=float,
+        default=0.4,
+        help="share of training clips degraded by a random subset of effects",
+    )
+    parser.add_argument("--init", type=Path, default=None, help="fine-tune from this checkpoint")
     parser.add_argument(
         "--evaluate",
         type=Path,
@@ -200,6 +208,9 @@ def run_train_scorer(args: argparse.Namespace) -> int:
             seed=args.seed,
             threads=args.threads,
             install=args.install,
+            rank_weight=args.rank_weight,
+            mix_probability=args.mix_probability,
+            init=args.init,
         )
     )
     print(json.dumps(result["metrics"], indent=2))

@@ -39,7 +39,14 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from restoration.engine.degrade import PRESETS, SCORED_EFFECTS, FrameLabels, degrade_clip
+from restoration.engine.degrade import (
+    EFFECTS,
+    PRESETS,
+    SCORED_EFFECTS,
+    FrameLabels,
+    degrade_clip,
+    preset_config,
+)
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -265,14 +272,27 @@ def make_labelled_clip(
     seed: int,
     size: tuple[int, int] | None = None,
     preset: str | None = None,
+    mix_probability: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One synthetic clip degraded at a (random) preset: (frames, severity, effects)."""
+    """One synthetic clip degraded at a (random) preset: (frames, severity, effects).
+
+    With ``mix_probability`` the preset is replaced by a random subset of its effects (and more
+    frequent mistracking), so the classifiers see each effect alone, not only in the presets'
+    usual company.
+    """
     from restoration.engine.synth import make_clip
 
     size = size or _CLIP_SIZES[int(rng.integers(len(_CLIP_SIZES)))]
     clean = make_clip(rng, photos=photos, length=length, size=size)
     preset = preset or PRESETS[int(rng.integers(len(PRESETS)))]
-    degraded, labels = degrade_clip(clean, seed=seed, preset=preset)
+    config = None
+    if rng.random() < mix_probability:
+        chosen = [name for name in EFFECTS if rng.random() < 0.4] or [
+            EFFECTS[int(rng.integers(len(EFFECTS)))]
+        ]
+        config = preset_config(preset).only(*chosen)
+        config.mistracking.event_rate = min(1.0, config.mistracking.event_rate * 4)
+    degraded, labels = degrade_clip(clean, seed=seed, preset=preset, config=config)
     severity, effects = _label_arrays(labels)
     return degraded, severity, effects
 
@@ -283,10 +303,22 @@ def scorer_loss(
     severity: torch.Tensor,
     effects: torch.Tensor,
     group: torch.Tensor,
+    *,
+    rank_weight: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Severity regression + per-effect BCE + supervised contrastive loss on the embedding."""
+    """Severity regression (+ pairwise ranking) + per-effect BCE + contrastive embedding loss.
+
+    The ranking term (logistic loss on every pair of frames whose severities differ by more than
+    0.02) matters for reference selection: MSE barely separates clean frames from lightly
+    damaged ones, ranking does.
+    """
     severity_logit, effect_logits, embedding = model(features)
     severity_loss = F.mse_loss(torch.sigmoid(severity_logit), severity) * 10.0
+    if rank_weight:
+        worse = (severity[:, None] - severity[None, :]) > 0.02
+        margin = severity_logit[:, None] - severity_logit[None, :]
+        rank_loss = F.softplus(-margin[worse]).mean() * rank_weight if worse.any() else 0.0
+        severity_loss = severity_loss + rank_loss
     present = (effects > EFFECT_PRESENT).float()
     effect_loss = F.binary_cross_entropy_with_logits(effect_logits, present)
     similarity = embedding @ embedding.T / 0.1
@@ -445,6 +477,9 @@ class ScorerTrainConfig:
     clip_length: int = 8
     pool_clips: int = 48  # degraded clips kept in memory; a few replaced every step
     refresh_per_step: int = 2
+    rank_weight: float = 0.5
+    mix_probability: float = 0.4  # share of clips with a random subset of effects
+    init: Path | None = None  # start from this checkpoint (fine-tuning)
     log_every: int = 25
     checkpoint_every: int = 250
     log: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -495,6 +530,10 @@ def train_scorer(config: ScorerTrainConfig) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     photos = load_photo_pool("train")
     model = ArtifactScorerNet()
+    init_card: dict[str, Any] = {}
+    if config.init is not None:
+        initial = OfflineArtifactScorer.load(config.init)  # fine-tune a trained scorer
+        model, init_card = initial.model, initial.card
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -502,7 +541,11 @@ def train_scorer(config: ScorerTrainConfig) -> dict[str, Any]:
 
     def fresh_clip() -> PoolEntry:
         frames, severity, effects = make_labelled_clip(
-            rng, photos, length=config.clip_length, seed=next(seed_counter)
+            rng,
+            photos,
+            length=config.clip_length,
+            seed=next(seed_counter),
+            mix_probability=config.mix_probability,
         )
         return frame_features(frames), severity, effects
 
@@ -527,7 +570,9 @@ def train_scorer(config: ScorerTrainConfig) -> dict[str, Any]:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             model.train()
-            loss, parts = scorer_loss(model, *_sample_batch(pool, rng, config.batch))
+            loss, parts = scorer_loss(
+                model, *_sample_batch(pool, rng, config.batch), rank_weight=config.rank_weight
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -543,7 +588,8 @@ def train_scorer(config: ScorerTrainConfig) -> dict[str, Any]:
     metrics = evaluate_scorer(scorer, clips=config.val_clips)
     speed = measure_speed(model)
     card = {
-        "steps": step,
+        "steps": step + int(init_card.get("steps", 0)),
+        "fine_tuned_from": init_card.get("sha256"),
         "training": {
             "data": "synthetic clips (restoration.engine.synth.make_clip) over the 'train' photo split, "
             "degraded by restoration.engine.degrade at a random preset per clip",
