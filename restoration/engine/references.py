@@ -24,7 +24,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -137,15 +137,20 @@ class ReferencePool:
             clean_count=int(clean.size),
         )
 
-    def fetch(self, path: str | os.PathLike[str], *, deinterlace: str = "off") -> None:
-        """Decode the pool frames (one sequential pass that stops at the last of them)."""
+    def fetch(self, path: str | os.PathLike[str], *, deinterlace: str = "off", seek_gap: int = 250) -> None:
+        """Decode the pool frames: read forward between close ones, seek across long gaps."""
         from .video import frame_to_rgb, iter_av_frames
 
-        wanted = {int(i) for i in self.indices}
-        last = max(wanted)
-        for index, frame in enumerate(iter_av_frames(path, end=last + 1, deinterlace=deinterlace)):
-            if index in wanted:
-                self.frames[index] = frame_to_rgb(frame)
+        frames: Iterator[Any] | None = None
+        position = 0  # index of the next frame `frames` yields
+        for wanted in sorted({int(i) for i in self.indices}):
+            if frames is None or wanted < position or wanted - position > seek_gap:
+                frames, position = iter_av_frames(path, start=wanted, deinterlace=deinterlace), wanted
+            for frame in frames:
+                position += 1
+                if position - 1 == wanted:
+                    self.frames[wanted] = frame_to_rgb(frame)
+                    break
 
     def select(
         self, query: np.ndarray, count: int, *, exclude: set[int] | frozenset[int] = frozenset()

@@ -12,6 +12,7 @@ archive master should not silently change the scan type; deinterlacing is an acc
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -46,6 +47,8 @@ _FFV1_PIXEL_FORMATS = frozenset(
 # Audio codecs browsers play from MP4 as they are; others are transcoded to AAC in access copies.
 _MP4_AUDIO_COPY = frozenset({"aac", "mp3"})
 _SAR_TAG = "SAMPLE_ASPECT_RATIO"
+_SEEK_AFTER_S = 2.0  # seek rather than decode when the range starts this late
+_SEEK_MARGIN_S = 1.0  # land this much before the first wanted frame (B-frames, bwdif context)
 
 
 @dataclass(frozen=True)
@@ -250,8 +253,14 @@ def iter_av_frames(
     start: int = 0,
     end: int | None = None,
     deinterlace: str = "off",
+    seek: bool = True,
 ) -> Iterator[av.VideoFrame]:
-    """Decoded PyAV frames [start, end) in presentation order, optionally deinterlaced."""
+    """Decoded PyAV frames [start, end) in presentation order, optionally deinterlaced.
+
+    A late `start` seeks (to a keyframe a second before it) instead of decoding everything
+    before it; frames are numbered from their timestamps there, so constant frame rate is
+    assumed, and anything unexpected falls back to decoding from the first frame.
+    """
     if deinterlace not in DEINTERLACE_MODES:
         raise ConfigError(f"deinterlace must be one of {DEINTERLACE_MODES}, not {deinterlace!r}")
     if start < 0 or (end is not None and end < start):
@@ -263,6 +272,7 @@ def iter_av_frames(
         stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
         graph = _deinterlacer(stream, field_order) if deinterlace == "bwdif" else None
+        position = _seek_before(container, stream, start) if seek else None
         index = 0
 
         def frames() -> Iterator[av.VideoFrame]:
@@ -281,7 +291,17 @@ def iter_av_frames(
                 graph.push(None)
                 yield from _drain(graph)
 
-        for frame in frames():
+        decoded = frames()
+        if position is not None:
+            first = next(decoded, None)
+            if first is None or position(first) > start:
+                # Landed past the start (odd timestamps) or nowhere: decode from the top.
+                container.close()
+                yield from iter_av_frames(path, start=start, end=end, deinterlace=deinterlace, seek=False)
+                return
+            index = position(first)
+            decoded = itertools.chain([first], decoded)
+        for frame in decoded:
             if end is not None and index >= end:
                 break
             if index >= start:
@@ -289,6 +309,31 @@ def iter_av_frames(
             index += 1
     finally:
         container.close()
+
+
+def _seek_before(
+    container: Any, stream: Any, start: int
+) -> Callable[[av.VideoFrame], int] | None:
+    """Seek to a keyframe a little before frame `start`; returns how to number the first frame
+    decoded there (from its timestamp), or None when decoding from the top is simpler."""
+    rate, time_base = stream.average_rate or stream.guessed_rate, stream.time_base
+    if not rate or not time_base:
+        return None
+    target_s = float(start / Fraction(rate)) - _SEEK_MARGIN_S
+    if target_s < _SEEK_AFTER_S:
+        return None
+    origin = stream.start_time or 0
+    try:
+        container.seek(origin + int(target_s / Fraction(time_base)), stream=stream, backward=True)
+    except av.error.FFmpegError:
+        return None
+
+    def number(frame: av.VideoFrame) -> int:
+        if frame.pts is None:
+            return start + 1  # can't tell: forces the sequential path
+        return round((frame.pts - origin) * Fraction(time_base) * Fraction(rate))
+
+    return number
 
 
 def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:

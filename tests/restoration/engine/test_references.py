@@ -109,3 +109,17 @@ def test_score_video_streams_every_frame(capture: Path) -> None:
     assert len(scores) == 8 and scores.start == 2 and scores.embeddings.shape[0] == 8
     rows = scores.to_rows()
     assert rows[0]["frame"] == 2 and {"artifact", "clean"} <= set(rows[0])
+
+
+def test_pool_fetch_decodes_exactly_the_pool_frames(tmp_path: Path) -> None:
+    from restoration.engine import video
+
+    from .conftest import write_video
+
+    src = write_video(tmp_path / "v.mkv", frames=40, size=(32, 24), audio=None)
+    pool = ReferencePool(indices=np.array([3, 4, 30, 38]), embeddings=np.zeros((4, 2)), threshold=0.5, clean_count=4)
+    pool.fetch(src, seek_gap=5)  # 4 -> 30 seeks
+    everything = list(video.iter_frames(src))
+    assert sorted(pool.frames) == [3, 4, 30, 38]
+    for index, frame in pool.frames.items():
+        np.testing.assert_array_equal(frame, everything[index])

@@ -158,3 +158,16 @@ def test_extract_frame_seeks(capture: Path) -> None:
     frame = video.extract_frame(capture, at_s=0.2)  # frame 5 at 25 fps
     assert np.abs(frame.astype(int) - moving_pattern(5, 64, 48)).mean() < 4
     assert video.extract_frame(capture).shape == (48, 64, 3)
+
+
+@pytest.mark.parametrize(
+    ("codec", "pix_fmt", "suffix"), [("ffv1", "yuv422p", "mkv"), ("libx264", "yuv420p", "mp4")]
+)
+def test_late_start_seeks_and_returns_the_same_frames(tmp_path: Path, codec: str, pix_fmt: str, suffix: str) -> None:
+    src = write_video(tmp_path / f"long.{suffix}", frames=120, size=(32, 24), codec=codec, pix_fmt=pix_fmt, audio=None)
+    everything = list(video.iter_frames(src))
+    late = list(video.iter_frames(src, start=90, end=100))
+    assert len(late) == 10
+    for expected, got in zip(everything[90:100], late, strict=True):
+        np.testing.assert_array_equal(expected, got)
+    assert len(list(video.iter_frames(src, start=110))) == 10
