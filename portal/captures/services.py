@@ -23,11 +23,12 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from accounts.permissions import Role, require_role
 from portal.audit.services import audit_record
-from portal.captures.exceptions import CaptureRejected, ProxyError, UploadTooLarge
+from portal.captures.exceptions import CaptureError, CaptureRejected, ProxyError, UploadTooLarge
 from portal.captures.models import Capture, ProxyStatus
 
 logger = logging.getLogger(__name__)
@@ -431,7 +432,13 @@ def capture_delete(*, capture: Capture, actor: Any) -> None:
             details={"sha256": capture.sha256},
         )
         names = [(f.storage, f.name) for f in (capture.original, capture.poster, capture.proxy) if f]
-        capture.delete()
+        try:
+            capture.delete()
+        except ProtectedError as exc:  # restoration jobs/versions keep their source (provenance)
+            raise CaptureError(
+                "This capture is the source of restoration jobs and restored versions, which "
+                "must keep their provenance: it cannot be deleted."
+            ) from exc
         transaction.on_commit(lambda: _delete_stored(names))
 
 

@@ -154,7 +154,7 @@ def capture_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     tape = capture.tape
     try:
         capture_delete(capture=capture, actor=request.user)
-    except PermissionDenied as exc:
+    except (PermissionDenied, CaptureError) as exc:
         messages.error(request, str(exc))
         return redirect("captures:detail", pk=capture.pk)
     messages.success(request, f"Capture “{capture.original_filename}” deleted.")

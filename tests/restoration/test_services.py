@@ -258,3 +258,19 @@ def test_master_downloads_are_audited(archivist: Any, version: Any) -> None:
     services.version_record_download(actor=archivist, version=version, rendition="access")
     events = AuditEvent.objects.filter(action="version.master_downloaded")
     assert events.count() == 1 and events.get().details["sha256"] == version.master_sha256
+
+
+def test_a_capture_with_restorations_cannot_be_deleted(
+    archivist: Any, manager: Any, capture: Any, manager_client: Any
+) -> None:
+    from portal.captures.exceptions import CaptureError
+    from portal.captures.models import Capture
+    from portal.captures.services import capture_delete
+
+    version_for(finished_job(capture, archivist))
+    with pytest.raises(CaptureError, match="provenance"):
+        capture_delete(capture=capture, actor=manager)
+    response = manager_client.post(f"/captures/{capture.pk}/delete/")
+    assert response.status_code == 302 and Capture.objects.filter(pk=capture.pk).exists()
+    assert not AuditEvent.objects.filter(action="capture.deleted").exists()
+    assert capture.original.storage.exists(capture.original.name)
