@@ -169,3 +169,27 @@ def test_preview_window_centres_on_the_worst_frames(
     scores: list[float], expected: tuple[int, int]
 ) -> None:
     assert preview_window(scores, frame_count=len(scores), fps=25.0, seconds=1.0) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_thread_keeps_a_running_job_alive(archivist: Any, capture: Any) -> None:
+    import time
+
+    from restoration.worker import Heartbeat
+
+    job = job_claim(job_id=services.job_request(actor=archivist, capture=capture).pk)
+    old = timezone.now() - dt.timedelta(hours=1)
+    RestorationJob.objects.filter(pk=job.pk).update(heartbeat_at=old)
+    beat = Heartbeat(job.pk, interval=0.05)
+    beat.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.heartbeat_at > old:
+                break
+            time.sleep(0.05)
+    finally:
+        beat.stop()
+    assert job.heartbeat_at > old and not beat.is_alive()
+    assert jobs_reap_stale() == []  # a live worker is never reaped
