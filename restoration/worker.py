@@ -470,7 +470,12 @@ def _store_version(
             action="job.succeeded",
             target=job,
             tape=tape,
-            details={"worker_host": job.worker_host, "device": result.device, "timings": timings},
+            details={
+                "worker_host": job.worker_host,
+                "device": result.device,
+                "frames": result.frame_count,
+                "restore_s": timings.get("restore_s"),
+            },
         )
         audit_record(
             actor=None,
