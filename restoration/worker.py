@@ -133,9 +133,9 @@ class ProgressWriter:
 
     def set_stage(self, stage: str, *, total: int | None = None) -> None:
         self.stage = stage
-        fields: dict[str, Any] = {"stage": stage, "heartbeat_at": _now(), "frames_done": 0}
-        if total is not None:
-            fields["frames_total"] = total
+        fields: dict[str, Any] = {"stage": stage, "heartbeat_at": _now(), "eta_seconds": None}
+        if total is not None:  # a stage that counts frames starts from zero
+            fields.update(frames_total=total, frames_done=0)
         self._write(fields)
 
     def set_device(self, device: str) -> None:
