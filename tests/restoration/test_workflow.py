@@ -215,3 +215,43 @@ def test_frame_range_deinterlace_and_the_offline_scorer(
     assert len(version.scores_before) == len(version.scores_after) == 6
     assert all(0.0 <= value <= 1.0 for value in version.scores_before + version.scores_after)
     assert probe(default_storage.path(version.master.name)).frame_count == 6
+
+
+def test_preview_segment_contains_the_damaged_frames(archivist: Any, tape: Any, tmp_path: Path) -> None:
+    """Frames 40-45 of a 60-frame capture are hit by heavy noise: the preview is around them."""
+    from fractions import Fraction
+
+    import av
+    import numpy as np
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portal.captures.services import capture_create
+
+    rng = np.random.default_rng(7)
+    path = tmp_path / "damaged.mkv"
+    ys, xs = np.mgrid[0:48, 0:64]
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv444p"
+        for index in range(60):
+            rgb = np.stack([xs * 3 + index, ys * 4, np.full_like(xs, 90)], axis=-1).astype(np.float32)
+            if 40 <= index <= 45:
+                rgb += rng.normal(0, 60, rgb.shape)
+            frame = av.VideoFrame.from_ndarray(np.clip(rgb, 0, 255).astype(np.uint8), format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, 25)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    capture = capture_create(
+        tape=tape, upload=SimpleUploadedFile(path.name, path.read_bytes()), actor=archivist
+    )
+    job = services.job_request(
+        actor=archivist, capture=capture,
+        parameters={"preview": True, "preview_seconds": 0.5, "scorer": "none"},
+    )
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    version = job.version
+    assert version.frame_count == 12
+    assert version.frame_start <= 40 and version.frame_end >= 46
+    worst = max(range(12), key=lambda i: version.scores_before[i]) + version.frame_start
+    assert 40 <= worst <= 45
