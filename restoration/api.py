@@ -299,7 +299,7 @@ class RestoredVersionViewSet(
     @action(detail=True, methods=["get"], renderer_classes=[PassthroughRenderer])
     def master(self, request: Request, pk: Any = None) -> HttpResponse:
         version = self.get_object()
-        if "Range" not in request.headers:
+        if request.method == "GET" and "Range" not in request.headers:
             services.version_record_download(actor=request.user, version=version,
                                              rendition="master")
         return serve_file_with_ranges(request._request, version.master, "video/x-matroska",

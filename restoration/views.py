@@ -273,7 +273,11 @@ def tape_unpublish(request: HttpRequest, tape_id: int) -> HttpResponse:
 def version_access(request: HttpRequest, version_id: int) -> HttpResponse:
     version = selectors.version_get(institution=_institution_of_media(request), version_id=version_id)
     return serve_file_with_ranges(
-        request, version.access, "video/mp4", f"version-{version.pk}.access.mp4"
+        request,
+        version.access,
+        "video/mp4",
+        f"version-{version.pk}.access.mp4",
+        as_attachment="download" in request.GET,
     )
 
 
