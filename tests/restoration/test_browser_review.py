@@ -129,3 +129,40 @@ def test_job_list_shows_progress_rows(
     assert page.inner_text("[data-role=badge]") == "Succeeded"
     page.click("text=Review")
     page.wait_for_selector("#review")
+
+
+def test_job_list_updates_live_while_a_worker_progresses(
+    page: Any, live_server: Any, archivist: Any, capture: Any
+) -> None:
+    from django.utils import timezone
+
+    from restoration.models import JobStatus, RestorationJob
+    from tests.restoration.factories import version_for
+
+    job = RestorationJob.objects.create(
+        institution=capture.institution, capture=capture, requested_by=archivist,
+        parameters={"model": "tiny"}, created_at=timezone.now(),
+    )
+    log_in(page, live_server.url, "archivist")
+    page.goto(f"{live_server.url}/jobs/")
+    row = page.locator(f"tr[data-job-id='{job.pk}']")
+    assert "position 1" in row.inner_text() or "waiting" in row.inner_text()
+
+    RestorationJob.objects.filter(pk=job.pk).update(  # a worker claims it and reports progress
+        status=JobStatus.RUNNING, stage="restoring", frames_done=6, frames_total=12,
+        eta_seconds=75, worker_host="gpu-1", started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    page.wait_for_function(
+        f"document.querySelector(\"tr[data-job-id='{job.pk}']\").dataset.status === 'running'"
+    )
+    assert row.locator("[data-role=badge]").inner_text() == "Running"
+    assert row.locator("progress").evaluate("bar => bar.value") == 0.5
+    assert "6/12 frames" in row.inner_text() and "ETA 1 min 15 s" in row.inner_text()
+
+    RestorationJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, frames_done=12)
+    job.refresh_from_db()
+    version = version_for(job)
+    page.wait_for_selector(f"tr[data-job-id='{job.pk}'] [data-role=result] a")
+    assert row.locator("[data-role=result] a").get_attribute("href") == f"/versions/{version.pk}/"
+    assert row.locator("progress").is_hidden()
