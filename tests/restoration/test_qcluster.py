@@ -88,7 +88,7 @@ def test_killed_worker_is_reaped_and_its_partial_outputs_removed(sandbox: Sandbo
     capture = dict(sandbox.query("SELECT * FROM captures_capture WHERE id = ?",
                                  seeded["capture"])[0])
 
-    long_capture = sandbox.django(f"add_capture({seeded['tape']}, {seeded['user']}, 60, 64, 48)")
+    long_capture = sandbox.django(f"add_capture({seeded['tape']}, {seeded['user']}, 200, 64, 48)")
     job_id = sandbox.django(f"request_job({long_capture}, {seeded['user']}, {{}})")
     sandbox.wait_for(
         lambda: (row := sandbox.job(job_id))["stage"] == "restoring" and row["frames_done"] > 0,
@@ -99,7 +99,7 @@ def test_killed_worker_is_reaped_and_its_partial_outputs_removed(sandbox: Sandbo
     sandbox.kill_worker(worker)  # SIGKILL to the whole cluster: the machine is gone
 
     job = sandbox.job(job_id)
-    assert job["status"] == "running" and 0 < job["frames_done"] < 60
+    assert job["status"] == "running" and 0 < job["frames_done"] < 200
     time.sleep(2.0)
     output = sandbox.manage("reap_stale_jobs", "--stale-after", "1")
     assert f"Failed 1 stale job(s): {job_id}" in output
