@@ -193,3 +193,29 @@ def test_heartbeat_thread_keeps_a_running_job_alive(archivist: Any, capture: Any
         beat.stop()
     assert job.heartbeat_at > old and not beat.is_alive()
     assert jobs_reap_stale() == []  # a live worker is never reaped
+
+
+def test_reaper_wakes_a_queue_whose_task_was_lost(
+    archivist: Any, capture: Any, settings: Any
+) -> None:
+    import uuid
+
+    from django_q.brokers import get_broker
+
+    settings.RESTORATION_QUEUE = f"restoration-test-{uuid.uuid4().hex[:8]}"
+    broker = get_broker(settings.RESTORATION_QUEUE)
+    try:
+        job = services.job_request(actor=archivist, capture=capture)  # its task never went out
+        jobs_reap_stale()
+        assert broker.queue_size() == 0  # queued only briefly: nothing to do yet
+        waited = timezone.now() - dt.timedelta(seconds=settings.RESTORATION_REQUEUE_AFTER + 1)
+        RestorationJob.objects.filter(pk=job.pk).update(created_at=waited)
+        jobs_reap_stale()
+        assert broker.queue_size() == 1  # a wake-up task for the restoration workers
+        job_claim(job_id=None)  # once a job runs, the reaper leaves the queue alone
+        services.job_request(actor=archivist, capture=capture)
+        RestorationJob.objects.filter(status=JobStatus.QUEUED).update(created_at=waited)
+        jobs_reap_stale()
+        assert broker.queue_size() == 1
+    finally:
+        broker.purge_queue()
