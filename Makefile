@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: run test install lint bench-speed bench-quality
+.PHONY: run test install lint bench-speed bench-quality bench-jobs
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,3 +22,6 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+bench-jobs: $(STAMP)
+	$(PY) -m restoration.bench_jobs $(BENCH_ARGS)
