@@ -13,7 +13,7 @@ from restoration.parameters import DEFAULT_PREVIEW_SECONDS, DEINTERLACE, SCORERS
 _SCORER_LABELS = {
     "offline": "Offline artifact scorer (shipped)",
     "clip": "CLIP zero-shot (needs CLIP weights on the worker)",
-    "none": "None (fallback: evenly spaced references)",
+    "none": "Classical estimate (no weights needed)",
 }
 
 

@@ -110,6 +110,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
             "job": job,
             "progress": selectors.job_progress(job=job),
             "parameters": json.dumps(job.parameters, indent=2, sort_keys=True),
+            "timings": {k: v for k, v in job.timings.items() if not k.endswith("_unix")},
             "can_cancel": job.is_active
             and (role_at_least(membership, Role.REVIEWER) or job.requested_by_id == request.user.pk),
             "retries": job.retries.order_by("created_at"),
