@@ -226,7 +226,7 @@ Q_CLUSTER["ALT_CLUSTERS"][RESTORATION_QUEUE] = {
     "timeout": RESTORATION_TASK_TIMEOUT,
     # Redeliver an unacknowledged task only after `timeout`, never while it may still run.
     "retry": RESTORATION_TASK_TIMEOUT + 600,
-    # One delivery: a job lost with its worker is failed by the reaper and retried by a person.
+    # One attempt: a job lost with its worker is failed by the reaper and retried by a person.
     "max_attempts": 1,
     # Prefetch at most one task per machine so idle machines get the next jobs.
     "queue_limit": 1,
