@@ -36,17 +36,18 @@ BENCH_SEED_OFFSET = 500_000
 
 # Filter name -> candidate settings (libavfilter option strings); "" = the filter's defaults.
 CLASSICAL: dict[str, tuple[str, ...]] = {
-    "nlmeans": ("s=3:p=7:r=9", "s=6:p=7:r=9", "s=10:p=7:r=9", "s=16:p=7:r=9", "s=24:p=7:r=9"),
+    "nlmeans": ("s=3:p=7:r=9", "s=6:p=7:r=9", "s=12:p=7:r=9", "s=24:p=7:r=9", "s=36:p=7:r=9"),
     "atadenoise": (
         "",
         "0a=0.1:0b=0.5:1a=0.1:1b=0.5:2a=0.1:2b=0.5",
         "0a=0.3:0b=1:1a=0.3:1b=1:2a=0.3:2b=1",
         "0a=0.3:0b=3:1a=0.3:1b=3:2a=0.3:2b=3",
+        "0a=0.3:0b=5:1a=0.3:1b=5:2a=0.3:2b=5",
     ),
     "tmedian": ("radius=1", "radius=2"),
     "median": ("radius=1",),  # 3x3 spatial median
-    "fftdnoiz": ("sigma=6", "sigma=12", "sigma=24", "sigma=40"),
-    "bm3d": ("sigma=8", "sigma=15", "sigma=30", "sigma=50"),
+    "fftdnoiz": ("sigma=6", "sigma=12", "sigma=24", "sigma=40", "sigma=64"),
+    "bm3d": ("sigma=8", "sigma=15", "sigma=30", "sigma=50", "sigma=80"),
 }
 TEMPORAL_PAD = 5  # frames mirrored at each end so temporal filters see full neighbourhoods
 
