@@ -60,7 +60,18 @@ def webhook_notify(*, job: RestorationJob) -> None:
 def _enqueue(*, job_id: int, event: str, attempt: int) -> None:
     from django_q.tasks import async_task
 
-    async_task(TASK_DELIVER, job_id, event, attempt, q_options={"task_name": f"webhook-{job_id}-{attempt}"})
+    # Explicitly the default queue: called on a restoration worker, a task without a cluster
+    # would go to that worker's own (GPU) queue.
+    async_task(
+        TASK_DELIVER,
+        job_id,
+        event,
+        attempt,
+        q_options={
+            "task_name": f"webhook-{job_id}-{attempt}",
+            "cluster": settings.Q_CLUSTER.get("cluster_name") or settings.Q_CLUSTER.get("name"),
+        },
+    )
 
 
 def webhook_payload(*, job: RestorationJob, event: str) -> dict[str, Any]:

@@ -119,3 +119,29 @@ def test_unreachable_endpoint_is_recorded(archivist: Any, capture: Any) -> None:
     assert webhook_deliver(job_id=job.pk, event="job.succeeded", attempt=1) is False
     delivery = WebhookDelivery.objects.get()
     assert delivery.status_code is None and delivery.error
+
+
+@pytest.mark.django_db
+def test_deliveries_go_to_the_default_queue_even_from_a_restoration_worker(
+    archivist: Any, capture: Any, monkeypatch: pytest.MonkeyPatch, settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    import uuid
+
+    from django_q.brokers import get_broker
+    from django_q.conf import Conf
+
+    from restoration.webhooks import webhook_notify
+
+    default_queue = f"portal-test-{uuid.uuid4().hex[:8]}"
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "cluster_name": default_queue}
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", "restoration")  # as inside a restoration worker
+    WebhookEndpoint.objects.create(institution=capture.institution, url="http://x.invalid/", secret="k")
+    default, own = get_broker(default_queue), get_broker("restoration")
+    own_before = own.queue_size()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            webhook_notify(job=finished_job(capture, archivist))
+        assert default.queue_size() == 1 and own.queue_size() == own_before
+    finally:
+        default.purge_queue()
