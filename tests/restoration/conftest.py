@@ -36,7 +36,13 @@ def tiny_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _restoration_settings(settings: Any, tmp_path: Path, tiny_weights_dir: Path) -> None:
+def _restoration_settings(request: pytest.FixtureRequest) -> None:
+    """Workflow tests use the tiny model on the CPU (not the engine's tests below engine/)."""
+    if "engine" in request.node.path.relative_to(Path(__file__).parent).parts:
+        return
+    settings = request.getfixturevalue("settings")
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    tiny_weights_dir: Path = request.getfixturevalue("tiny_weights_dir")
     settings.RESTORATION_CHECKPOINT_DIR = str(tiny_weights_dir)
     settings.RESTORATION_DEFAULT_MODEL = "tiny"
     settings.RESTORATION_DEFAULT_SCORER = "none"
