@@ -36,7 +36,7 @@ BENCH_SEED_OFFSET = 500_000
 
 # Filter name -> candidate settings (libavfilter option strings); "" = the filter's defaults.
 CLASSICAL: dict[str, tuple[str, ...]] = {
-    "nlmeans": ("s=3:p=7:r=9", "s=6:p=7:r=9", "s=12:p=7:r=9", "s=24:p=7:r=9", "s=36:p=7:r=9"),
+    "nlmeans": ("s=3:p=7:r=9", "s=6:p=7:r=9", "s=12:p=7:r=9", "s=20:p=7:r=9", "s=30:p=7:r=9"),
     "atadenoise": (
         "",
         "0a=0.1:0b=0.5:1a=0.1:1b=0.5:2a=0.1:2b=0.5",
@@ -312,8 +312,11 @@ def run_benchmark(
     presets: Sequence[str],
     restorers: dict[str, Restorer],
     filters: dict[str, tuple[str, ...]] = CLASSICAL,
+    cached: dict[str, Any] | None = None,
     echo: Callable[[str], None] = print,
 ) -> tuple[dict[str, Any], list[tuple[str, list[tuple[str, np.ndarray]]]]]:
+    """All rows for each preset. ``cached``: the "presets" part of an earlier quality.json on
+    the same clips, whose classical rows are reused (they don't depend on the model)."""
     results: dict[str, Any] = {"presets": {}}
     figure_rows = []
     for preset in presets:
@@ -324,6 +327,10 @@ def run_benchmark(
         }
         outputs: dict[str, list[np.ndarray]] = {}
         for name, settings in filters.items():
+            previous = ((cached or {}).get(preset) or {}).get("methods", {}).get(name)
+            if previous is not None:
+                methods[name] = previous
+                continue
             best: tuple[float, str, list[np.ndarray]] | None = None
             for options in settings:
                 filtered = [filter_clip(c.degraded, name, options) for c in bench]
@@ -354,6 +361,11 @@ def run_benchmark(
         c, f, box = figure_crop(bench)
         panels = [("degraded", bench[c].degraded[f])]
         if top:
+            if top not in outputs:  # a cached row: filter just the clip the figure shows
+                setting = methods[top]["setting"]
+                options = "" if setting == "defaults" else setting
+                outputs[top] = [np.empty(0)] * len(bench)
+                outputs[top][c] = filter_clip(bench[c].degraded, top, options)
             panels.append((f"best classical ({top})", outputs[top][c][f]))
         if "ours" in outputs:
             panels.append(("ours", outputs["ours"][c][f]))
@@ -376,6 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-model", action="store_true", help="classical filters only")
+    parser.add_argument(
+        "--reuse-classical", type=Path, default=None,
+        help="quality.json of an earlier run with the same clips: reuse its classical rows",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the reports")
     args = parser.parse_args(argv)
 
@@ -394,8 +410,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         restorers = {} if args.no_model else model_restorers(args.weights, device=args.device)
+        cached = None
+        if args.reuse_classical is not None:
+            previous = json.loads(args.reuse_classical.read_text())
+            same = {k: previous["setup"][k] for k in ("clips", "frames", "size")}
+            if same != {"clips": args.clips, "frames": args.frames, "size": list(args.size)}:
+                print(f"error: {args.reuse_classical} was made on other clips ({same})", file=sys.stderr)
+                return 2
+            cached = previous["presets"]
         results, figure_rows = run_benchmark(
-            clips=args.clips, frames=args.frames, size=args.size, presets=presets, restorers=restorers
+            clips=args.clips, frames=args.frames, size=args.size, presets=presets,
+            restorers=restorers, cached=cached,
         )
     except EngineError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -408,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed_range": f"{base}..{base + 2 * 1000 + args.clips - 1}",
         "weights": "none" if args.no_model else str(args.weights or "shipped tape-lite"),
         "runtime_s": time.monotonic() - started,
+        "classical_rows_from": str(args.reuse_classical) if args.reuse_classical else "this run",
         "hardware": hardware_description(torch.device(args.device)),
     }
     args.out.mkdir(parents=True, exist_ok=True)
