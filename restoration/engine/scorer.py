@@ -521,7 +521,7 @@ def _sample_batch(
 def train_scorer(config: ScorerTrainConfig) -> dict[str, Any]:
     """Train, evaluate on held-out clips, write OUT/artifact-scorer.{safetensors,json}."""
     from restoration.engine.models import save_checkpoint
-    from restoration.engine.synth import load_photo_pool, photo_pool_sources
+    from restoration.engine.synth import load_photo_pool, photo_label, photo_pool_sources
 
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -593,8 +593,8 @@ def train_scorer(config: ScorerTrainConfig) -> dict[str, Any]:
         "training": {
             "data": "synthetic clips (restoration.engine.synth.make_clip) over the 'train' photo split, "
             "degraded by restoration.engine.degrade at a random preset per clip",
-            "photos": [Path(p).name for p in photo_pool_sources("train")],
-            "validation_photos": [Path(p).name for p in photo_pool_sources("val")],
+            "photos": [photo_label(p) for p in photo_pool_sources("train")],
+            "validation_photos": [photo_label(p) for p in photo_pool_sources("val")],
             "presets": list(PRESETS),
             "clip_sizes": [list(s) for s in _CLIP_SIZES],
             "config": {

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["load_photo_pool", "make_clip", "photo_pool_sources"]
+__all__ = ["load_photo_pool", "make_clip", "photo_label", "photo_pool_sources"]
 
 _MAX_SHORT_SIDE = 720
 _MIN_SHORT_SIDE = 160
@@ -128,6 +128,16 @@ def _load_photo(path: str) -> np.ndarray:
     photo = np.asarray(image, dtype=np.uint8).copy()
     photo.setflags(write=False)
     return photo
+
+
+def photo_label(path: str) -> str:
+    """Short, unambiguous name of a pool photo for training cards ("plasma:Path", "skimage:coffee.png")."""
+    parts = Path(path).parts
+    if _PLASMA_DIR in path and len(parts) >= 4:
+        return f"plasma:{parts[-4]}"
+    if "/mate/" in path:
+        return f"mate:{parts[-1]}"
+    return f"skimage:{parts[-1]}" if "skimage" in path else parts[-1]
 
 
 def photo_pool_sources(split: str = "train") -> list[str]:
