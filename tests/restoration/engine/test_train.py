@@ -159,3 +159,10 @@ def test_a_fresh_network_starts_close_to_the_identity() -> None:
     with torch.no_grad():
         out = model(frames, None)
     assert float((out - frames).abs().mean()) < 1e-3
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_training_runs_unchanged_on_a_gpu_with_bf16_autocast(tmp_path: Path) -> None:
+    summary = train(_config(tmp_path / "gpu", steps=4, device="cuda"), echo=lambda line: None)
+    assert summary["steps"] == 4 and "CUDA" in summary["hardware"]
