@@ -49,9 +49,16 @@ def window_reverse(windows: torch.Tensor, window: Size3, size: Size3) -> torch.T
     )
 
 
-@lru_cache(maxsize=64)
 def relative_position_index(window: Size3, table_window: Size3) -> torch.Tensor:
     """Index into a bias table sized for `table_window`, for the (possibly clipped) `window`."""
+    # Cached tensors must be ordinary ones: made under inference_mode they could not be used
+    # by a later training step in the same process.
+    with torch.inference_mode(False):
+        return _relative_position_index(window, table_window)
+
+
+@lru_cache(maxsize=64)
+def _relative_position_index(window: Size3, table_window: Size3) -> torch.Tensor:
     coords = torch.stack(
         torch.meshgrid(*(torch.arange(s) for s in window), indexing="ij")
     ).flatten(1)  # (3, N)
@@ -67,9 +74,14 @@ def relative_position_index(window: Size3, table_window: Size3) -> torch.Tensor:
     return index
 
 
-@lru_cache(maxsize=64)
 def shift_mask(padded_size: Size3, window: Size3, shift: Size3) -> torch.Tensor:
     """Additive mask (n_windows, N, N): -inf-like between tokens from different shifted regions."""
+    with torch.inference_mode(False):
+        return _shift_mask(padded_size, window, shift)
+
+
+@lru_cache(maxsize=64)
+def _shift_mask(padded_size: Size3, window: Size3, shift: Size3) -> torch.Tensor:
     region = torch.zeros((1, *padded_size, 1))
     label = 0
     slices_per_axis = [

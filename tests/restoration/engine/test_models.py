@@ -142,3 +142,12 @@ def test_checkpoint_errors_are_clear(tmp_path: Path) -> None:
     weights.write_bytes(bytes(data))
     with pytest.raises(WeightsError, match="sha256 mismatch"):
         create_model("tiny", checkpoint=weights)
+
+
+def test_training_works_after_inference_in_the_same_process() -> None:
+    """Cached window masks/indices made under inference_mode must not poison autograd."""
+    model = create_model("tiny")
+    frames, references = tiny_inputs(5, size=(24, 32))  # sizes no other test used
+    with torch.inference_mode():
+        model(frames, references)
+    model(frames, references).mean().backward()
