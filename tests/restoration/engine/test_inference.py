@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def test_tiles_cover_the_frame_with_model_sized_boxes() -> None:
     boxes = plan_tiles(576, 736, 256, 32, 32)
     covered = np.zeros((576, 736), bool)
     xs = sorted({(x0, x1) for _, _, x0, x1 in boxes})
-    assert all(a[1] - b[0] >= 32 for a, b in zip(xs, xs[1:])), "neighbours overlap by >= 32 px"
+    assert all(a[1] - b[0] >= 32 for a, b in itertools.pairwise(xs)), "neighbours overlap by >= 32 px"
     for y0, y1, x0, x1 in boxes:
         assert (y1 - y0) % 32 == 0 and (x1 - x0) % 32 == 0 and y1 - y0 <= 256
         assert y0 % 32 == 0 and x0 % 32 == 0, "tiles start on the model's grid"
