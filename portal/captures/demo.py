@@ -1,8 +1,10 @@
 """The demo capture: a short clip the project makes itself, no download.
 
-A still photo bundled with scikit-image is filmed by a virtual camera (slow pan and zoom) into a
-5-second PAL-sized FFV1/Matroska file with a quiet tone on a stereo PCM track: the kind of
-lossless master an archive digitizes to. ``rundemo`` adds it to a demo tape.
+A still photo bundled with scikit-image is filmed by a virtual camera (slow pan and zoom), then
+run through the engine's analog-tape simulator (medium preset: noise, dropouts, fringing lines,
+mistracking bands, with clean stretches between) into a 5-second FFV1/Matroska file with a quiet
+tone on a stereo PCM track: the kind of lossless master an archive digitizes from a worn tape, so
+the demo has something to restore. ``rundemo`` adds it to a demo tape.
 """
 
 from __future__ import annotations
@@ -29,10 +31,23 @@ def _photo() -> Any:
 
 
 def write_demo_clip(
-    path: str | Path, *, seconds: float = 5.0, size: tuple[int, int] = (384, 288), rate: int = 25
+    path: str | Path,
+    *,
+    seconds: float = 5.0,
+    size: tuple[int, int] = (384, 288),
+    rate: int = 25,
+    tape_preset: str | None = "medium",
+    seed: int = 1978,
 ) -> Path:
-    """Write the demo clip to ``path`` (FFV1 video + PCM audio in Matroska)."""
+    """Write the demo clip to ``path`` (FFV1 video + PCM audio in Matroska).
+
+    ``tape_preset`` names the simulator preset that "wears" the clip; ``None`` keeps it clean.
+    """
     from PIL import Image
+
+    from restoration.engine.degrade import TapeSimulator
+
+    simulator = TapeSimulator(seed=seed, preset=tape_preset) if tape_preset else None
 
     path = Path(path)
     width, height = size
@@ -56,7 +71,10 @@ def write_demo_clip(
                 Image.Resampling.BILINEAR,
                 box=(left, top, left + crop_w, top + crop_h),
             )
-            frame = av.VideoFrame.from_ndarray(np.asarray(window), format="rgb24")
+            pixels = np.asarray(window)
+            if simulator is not None:
+                pixels, _labels = simulator.process(pixels)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
             frame.pts = index
             frame.time_base = Fraction(1, rate)
             for packet in video.encode(frame):
