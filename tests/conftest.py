@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from accounts.models import Institution, Role
@@ -92,3 +94,37 @@ def video_factory(tmp_path: Path) -> Callable[..., Path]:
         return make_video(tmp_path / name, **options)
 
     return factory
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture
+def browser_context(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh context of Debian's chromium (never a downloaded browser), headless, offline."""
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # synchronous, which Django only allows with this flag (scoped to the test).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                  "--disable-component-update", "--no-first-run"],
+        )
+        try:
+            yield browser.new_context()
+        finally:
+            browser.close()
+            # ORM calls made while Playwright's loop runs use their own connection (another
+            # asgiref context); close it so the test database can be dropped.
+            connections.close_all()
+
+
+@pytest.fixture
+def page(browser_context: Any) -> Any:
+    return browser_context.new_page()

@@ -1,42 +1,14 @@
 """End to end in a real browser: Debian's chromium driven by Playwright against a live server."""
 
-import shutil
 
 import pytest
-from django.db import connections
 
 from portal.catalog.models import Tape
 from tests.personas import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium")
 
-
-@pytest.fixture
-def page(monkeypatch):
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test
-    # itself are still synchronous, which Django only allows with this flag.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                  "--disable-component-update", "--no-first-run"],
-        )
-        try:
-            context = browser.new_context()
-            yield context.new_page()
-        finally:
-            browser.close()
-            # ORM calls made while Playwright's loop is active get their own connection (a
-            # different asgiref context); close it so the test database can be dropped.
-            connections.close_all()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,12 +4,9 @@ timeline that seeks on click, worst-frame thumbnails, and the live job list."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from restoration import services
 from restoration.models import RestoredVersion
@@ -17,28 +14,7 @@ from tests.personas import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("sync_tasks")]
 
-CHROMIUM = shutil.which("chromium")
 
-
-@pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                  "--disable-component-update", "--no-first-run"],
-        )
-        try:
-            yield browser.new_context().new_page()
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 def log_in(page: Any, base: str, username: str) -> None:

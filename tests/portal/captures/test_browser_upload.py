@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from portal.captures.models import Capture
 from portal.captures.tasks import build_capture_proxy
@@ -17,8 +15,6 @@ from portal.catalog.models import Tape
 from tests.personas import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium")
 
 # Records every value the progress bar shows (the script sets `value`, which is reflected as
 # an attribute on <progress>).
@@ -35,30 +31,9 @@ document.addEventListener("DOMContentLoaded", function () {
 
 
 @pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # synchronous, which Django only allows with this flag (scoped to the test).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                  "--disable-component-update", "--no-first-run"],
-        )
-        try:
-            context = browser.new_context()
-            context.add_init_script(RECORD_PROGRESS)
-            yield context.new_page()
-        finally:
-            browser.close()
-            # ORM calls made while Playwright's loop runs use their own connection; close it so
-            # the test database can be dropped.
-            connections.close_all()
+def page(browser_context: Any) -> Any:
+    browser_context.add_init_script(RECORD_PROGRESS)
+    return browser_context.new_page()
 
 
 @pytest.mark.django_db(transaction=True)
