@@ -184,10 +184,9 @@ def _parse_row(
         metadata = {item.key: item.value for item in tape.metadata.all()} if tape else {}
         for column in meta_columns:
             metadata[column[len(META_PREFIX):].strip()] = (row[column] or "").strip()
-    if messages:
-        raise ValidationError(messages)
     tape = existing.get(identifier)
     # Validate the whole row as a model without writing: field lengths, choices, the date text.
+    # Columns that failed to convert above are left out, so every problem of the row is listed.
     candidate = Tape(institution=institution, identifier=identifier)
     if tape is not None:
         candidate = Tape(
@@ -196,12 +195,18 @@ def _parse_row(
         )
     for name, value in values.items():
         setattr(candidate, name, value)
+    failed = [
+        name for name in COLUMNS
+        if name in header and name not in values and name not in ("identifier", "collection")
+    ]
     try:
-        candidate.full_clean(exclude=["collection"], validate_constraints=False)
+        candidate.full_clean(exclude=["collection", *failed], validate_constraints=False)
     except ValidationError as exc:
-        raise ValidationError(
-            [f"{name}: {message}" for name, errors in exc.message_dict.items() for message in errors]
-        ) from exc
+        messages.extend(
+            f"{name}: {message}" for name, errors in exc.message_dict.items() for message in errors
+        )
+    if messages:
+        raise ValidationError(messages)
     if collection_name is not None and len(collection_name) > 200:
         raise ValidationError("collection: names are at most 200 characters.")
     return _ParsedRow(line, identifier, values, collection_name, metadata, tape)

@@ -71,18 +71,21 @@ def test_import_reports_every_bad_row_and_writes_nothing(institution, archivist)
         ["", "No identifier", "", "", "", "", ""],
         ["BAD-DATE", "", "vhs", "pal", "next tuesday", "", ""],
         ["BAD-DURATION", "", "", "", "", "ninety minutes", ""],
+        ["BAD-BOTH", "", "Laserdisc", "", "yesterday", "", ""],
         ["OK-1", "Repeated", "", "", "", "", ""],
         ["KEEP", "Changed", "", "", "", "", ""],
     ]
     report = tapes_import_csv(actor=archivist, institution=institution, file=_csv(rows))
     assert not report.ok
     by_line = {error.line: " ".join(error.messages) for error in report.errors}
-    assert sorted(by_line) == [3, 4, 5, 6, 7]
+    assert sorted(by_line) == [3, 4, 5, 6, 7, 8]
     assert "Laserdisc" in by_line[3] and "U-matic" in by_line[3]
     assert "identifier is empty" in by_line[4]
     assert "recording_date" in by_line[5]
     assert "H:MM:SS" in by_line[6]
-    assert "repeats line 2" in by_line[7]
+    # Every problem of a row is listed at once, not only the first one.
+    assert "Laserdisc" in by_line[7] and "recording_date" in by_line[7]
+    assert "repeats line 2" in by_line[8]
     assert list(Tape.objects.values_list("identifier", "title")) == [("KEEP", "Untouched")]
     assert not Collection.objects.exists()
     assert AuditEvent.objects.count() == 1  # only the creation of KEEP
