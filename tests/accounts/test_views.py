@@ -56,7 +56,11 @@ def test_members_page_is_for_managers_only(archivist_client, reviewer_client, ma
     url = reverse("accounts:members")
     assert archivist_client.get(url).status_code == 403
     assert reviewer_client.get(url).status_code == 403
-    assert manager_client.get(url).status_code == 200
+    response = manager_client.get(url)
+    assert response.status_code == 200
+    # The page title is plain text and the settings form appears once, in the page body.
+    assert b"<title>Members" in response.content
+    assert response.content.count(b'action="/accounts/institution/"') == 1
 
 
 def test_manager_adds_changes_and_removes_members_with_audit(manager_client, institution, manager, db):
