@@ -280,7 +280,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tape archive portal API",
-    "DESCRIPTION": "Collections, tapes and captures of your institution. Authenticate with "
+    "DESCRIPTION": "Collections, tapes, captures, restoration jobs, restored versions (review, "
+    "publication, provenance) and the audit history of your institution. Authenticate with "
     "`Authorization: Token <key>` or a browser session.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
