@@ -129,7 +129,10 @@ class RestorationJob(models.Model):
         indexes = [models.Index(fields=["institution", "status", "created_at"])]
 
     def __str__(self) -> str:
-        return f"Restoration job #{self.pk} ({self.status})"
+        # No status here: this text is kept as the label of append-only audit events, and a
+        # "job.succeeded" event labelled "(running)" misleads whoever reads the history.
+        kind = "Preview" if self.is_preview else "Restoration"
+        return f"{kind} job #{self.pk} of capture #{self.capture_id}"
 
     @property
     def is_active(self) -> bool:
@@ -207,7 +210,7 @@ class RestoredVersion(AppendOnlyModel):
 
     def __str__(self) -> str:
         kind = "preview" if self.is_preview else "version"
-        return f"Restored {kind} #{self.pk} of {self.capture_id}"
+        return f"Restored {kind} #{self.pk} of capture #{self.capture_id}"
 
 
 # --------------------------------------------------------------------------------------------
