@@ -80,6 +80,24 @@ class JobCreateSerializer(serializers.Serializer):
     capture = serializers.IntegerField(help_text="Id of a capture of your institution.")
     parameters = JobParametersSerializer(required=False)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # An option misspelt or put beside "parameters" would otherwise be dropped silently and
+        # the job would run with the defaults.
+        errors: dict[str, list[str]] = {}
+        data = self.initial_data if hasattr(self.initial_data, "keys") else {}
+        for name in sorted(set(data.keys()) - set(self.fields)):
+            errors[name] = ['Unknown field; job options go inside "parameters".']
+        options = data.get("parameters")
+        if hasattr(options, "keys"):
+            known = set(self.fields["parameters"].fields)
+            for name in sorted(set(options.keys()) - known):
+                errors[f"parameters.{name}"] = [
+                    "Unknown option; known: " + ", ".join(sorted(known)) + "."
+                ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
 
 class JobSerializer(serializers.ModelSerializer):
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)

@@ -58,6 +58,14 @@ def test_bad_options_answer_in_the_error_shape(archivist: Any, capture: Any) -> 
     )
     assert "Unknown model 'huge'" in error["message"]
     error_of(api.post("/api/v1/restoration-jobs/", {"capture": "x"}, format="json"), 400, "invalid")
+    # Options beside "parameters", or misspelt inside it, are refused instead of ignored.
+    error = error_of(api.post("/api/v1/restoration-jobs/", {"capture": capture.pk, "model": "tiny"},
+                              format="json"), 400, "invalid")
+    assert "parameters" in error["details"]["model"][0]
+    error = error_of(api.post("/api/v1/restoration-jobs/",
+                              {"capture": capture.pk, "parameters": {"modle": "tiny"}},
+                              format="json"), 400, "invalid")
+    assert "parameters.modle" in error["details"]
     assert not RestorationJob.objects.exists()
 
 
