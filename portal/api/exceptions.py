@@ -58,6 +58,14 @@ def _code_of(exc: ApplicationError) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _invalid_message(details: Any) -> str:
+    # Only errors not tied to a field (e.g. wrong password at the token endpoint): say them,
+    # rather than "Some fields are invalid: non_field_errors."
+    if list(details) == ["non_field_errors"]:
+        return " ".join(str(item) for item in details["non_field_errors"]) or "Invalid request."
+    return "Some fields are invalid: " + ", ".join(str(key) for key in details) + "."
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response(
@@ -67,7 +75,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, DjangoValidationError):
         # Model validation inside a service (full_clean): same shape as serializer errors.
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        message = "Some fields are invalid: " + ", ".join(details) + "."
+        message = _invalid_message(details)
         return Response(error_body("invalid", message, details), status=400)
     if isinstance(exc, Http404):
         # Objects of other institutions are indistinguishable from missing ones.
@@ -85,7 +93,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         )
     if isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        message = "Some fields are invalid: " + ", ".join(str(key) for key in details) + "."
+        message = _invalid_message(details)
         response.data = error_body("invalid", message, details)
     elif isinstance(exc, exceptions.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else None

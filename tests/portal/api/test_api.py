@@ -79,10 +79,12 @@ def _assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
 def test_token_obtained_with_password_then_used(archivist: Any, tape: Tape) -> None:
     anonymous = APIClient()
     _assert_error(anonymous.get("/api/v1/tapes/"), 401, "not_authenticated")
-    _assert_error(
+    wrong = _assert_error(
         anonymous.post("/api/v1/auth/token/", {"username": "archivist", "password": "wrong"}),
         400, "invalid",
     )
+    # The message says what went wrong, not "Some fields are invalid: non_field_errors."
+    assert "credentials" in wrong["message"] and "non_field_errors" not in wrong["message"]
     token = anonymous.post(
         "/api/v1/auth/token/", {"username": "archivist", "password": PASSWORD}
     ).json()["token"]
