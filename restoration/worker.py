@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import re
 import shutil
 import socket
 import threading
@@ -371,7 +372,7 @@ def job_run(*, job_id: int | None) -> int | None:
             job.pk,
             status=JobStatus.FAILED,
             action="job.failed",
-            error=str(exc),
+            error=_user_message(job, exc),
             permanent=exc.permanent,
         )
         return job.pk
@@ -392,6 +393,16 @@ def job_run(*, job_id: int | None) -> int | None:
     finally:
         heartbeat.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _user_message(job: RestorationJob, exc: Exception) -> str:
+    """Engine messages name the file the worker read: a storage path or a scratch copy that
+    means nothing to the archivist (and shows server paths). Name the capture instead."""
+    message = str(exc)
+    name = f"capture “{job.capture.original_filename}”"
+    with contextlib.suppress(NotImplementedError, ValueError):
+        message = message.replace(job.capture.original.path, name)
+    return re.sub(r"\S*capture-src-[^\s:]*", name, message)
 
 
 def _cleanup(job: RestorationJob, stored: list[str]) -> None:

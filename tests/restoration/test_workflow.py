@@ -178,6 +178,18 @@ def test_missing_weights_fail_the_job_with_an_actionable_message(
     assert not RestoredVersion.objects.exists()
 
 
+def test_unreadable_capture_fails_naming_the_capture_not_a_server_path(
+    archivist: Any, capture: Any
+) -> None:
+    path = Path(capture.original.path)
+    path.write_bytes(path.read_bytes()[:600])  # truncated on disk after the upload
+    job = services.job_request(actor=archivist, capture=capture)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error_permanent is True
+    assert f"capture “{capture.original_filename}”" in job.error_message
+    assert str(path) not in job.error_message and "not a readable video" in job.error_message
+
+
 def test_corrupt_weights_fail_and_a_retry_is_a_new_job(
     archivist: Any, capture: Any, settings: Any, tmp_path: Path, tiny_weights_dir: Path
 ) -> None:
