@@ -130,7 +130,8 @@ def tape_delete(*, actor: Any, tape: Tape) -> None:
     capture_count = tape.captures.count()
     if capture_count:
         raise TapeHasCapturesError(
-            f"Tape {tape.identifier} has {capture_count} capture(s); delete them first."
+            f"Tape {tape.identifier} has {capture_count} capture(s); delete them first "
+            "(a manager can, from each capture's page; restored captures are kept)."
         )
     with transaction.atomic():
         old = {**snapshot(tape, Tape.FIELDS), **_metadata_snapshot(tape)}

@@ -176,4 +176,5 @@ def test_tape_with_captures_is_counted_filtered_and_not_deleted(archivist_client
     assert ">VHS-001<" not in content and ">EMPTY-1<" in content
     response = archivist_client.post(reverse("catalog:tape_delete", args=[tape.pk]), follow=True)
     assert b"delete them first" in response.content
+    assert b"a manager can" in response.content  # archivists cannot delete captures themselves
     assert Tape.objects.filter(pk=tape.pk).exists()
