@@ -236,9 +236,14 @@ def version_publish(*, actor: Any, version: RestoredVersion, comment: str = "") 
         )
     state = version_review_state(version=version)
     if state != Decision.APPROVE:
+        said = {
+            "pending": "it is awaiting review",
+            Decision.REJECT: "it was rejected",
+            Decision.REQUEST_CHANGES: "changes were requested",
+        }.get(state, f"its review state is {state!r}")
         raise PublicationError(
-            f"Only approved versions can be published; this version's review state is "
-            f"'{state}'. Ask a reviewer to approve it first."
+            f"Only approved versions can be published; {said}. "
+            "Ask a reviewer to approve it first."
         )
     now = _now()
     try:
