@@ -196,7 +196,7 @@ def approve(version: Any, by: Any) -> None:
 def test_only_approved_full_versions_are_published_by_managers(
     reviewer: Any, manager: Any, archivist: Any, version: Any, capture: Any
 ) -> None:
-    with pytest.raises(PublicationError, match="approved; it is awaiting review"):
+    with pytest.raises(PublicationError, match="approved versions can be published; it is awaiting review"):
         services.version_publish(actor=manager, version=version)
     approve(version, reviewer)
     with pytest.raises(PermissionDenied):
