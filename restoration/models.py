@@ -131,8 +131,9 @@ class RestorationJob(models.Model):
     def __str__(self) -> str:
         # No status here: this text is kept as the label of append-only audit events, and a
         # "job.succeeded" event labelled "(running)" misleads whoever reads the history.
-        kind = "Preview" if self.is_preview else "Restoration"
-        return f"{kind} job #{self.pk} of capture #{self.capture_id}"
+        # Same text as the label the services give the job's other events (one name per job).
+        kind = "preview" if self.is_preview else "restoration"
+        return f"{kind} job #{self.pk} of {self.capture}"
 
     @property
     def is_active(self) -> bool:
@@ -210,7 +211,7 @@ class RestoredVersion(AppendOnlyModel):
 
     def __str__(self) -> str:
         kind = "preview" if self.is_preview else "version"
-        return f"Restored {kind} #{self.pk} of capture #{self.capture_id}"
+        return f"Restored {kind} #{self.pk} of {self.capture}"
 
 
 # --------------------------------------------------------------------------------------------

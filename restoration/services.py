@@ -40,8 +40,7 @@ def _now() -> dt.datetime:
 
 
 def _job_label(job: RestorationJob) -> str:
-    kind = "preview" if job.is_preview else "restoration"
-    return f"{kind} job #{job.pk} of {job.capture}"
+    return str(job)
 
 
 # --------------------------------------------------------------------------------------------

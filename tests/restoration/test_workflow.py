@@ -54,8 +54,11 @@ def test_request_run_review_publish_with_audit_of_every_step(
     assert job.timings["progress_writes"] >= 1 and job.timings["restore_s"] > 0
     assert job_actions(job) == ["job.requested", "job.started", "job.succeeded"]
     # History labels name the job and its capture, never a state that was true only at the time.
-    succeeded = AuditEvent.objects.get(action="job.succeeded", target_id=str(job.pk))
-    assert "running" not in succeeded.target_label and f"#{job.pk}" in succeeded.target_label
+    labels = set(
+        AuditEvent.objects.filter(target_type="restoration.restorationjob", target_id=str(job.pk))
+        .values_list("target_label", flat=True)
+    )
+    assert labels == {f"restoration job #{job.pk} of {capture.original_filename}"}
     assert not job_work_dir(job.pk).exists()
 
     version = RestoredVersion.objects.get(job=job)
