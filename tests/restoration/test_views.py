@@ -69,6 +69,14 @@ def test_job_detail_cancel_and_retry_pages(
     retry = RestorationJob.objects.exclude(pk=job.pk).get()
     assert response["Location"] == f"/jobs/{retry.pk}/" and retry.retry_of_id == job.pk
 
+    # A permanent failure points to a new request with other options, not only to a retry.
+    RestorationJob.objects.filter(pk=retry.pk).update(
+        status=JobStatus.FAILED, error_message="bad option", error_permanent=True
+    )
+    failed = content(archivist_client.get(f"/jobs/{retry.pk}/"))
+    assert "will fail the same way" in failed
+    assert f'href="/jobs/new/{capture.pk}/"' in failed and "Restore with other options" in failed
+
 
 def test_job_form_validates_and_shows_errors(archivist_client: Client, capture: Any) -> None:
     form = content(archivist_client.get(f"/jobs/new/{capture.pk}/?preview=1"))
