@@ -241,7 +241,12 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"Clips: {s['clips']} per preset, {s['frames']} frames of {s['size'][1]}x{s['size'][0]}, "
         f"'val' photos, simulator seeds {s['seed_range']} (never used in training). Classical "
         "filters through PyAV's libavfilter in yuv444p, each at its best strength per preset "
-        f"(setting shown). Weights: `{s['weights']}`. Runtime {s['runtime_s']:.0f} s on {s['hardware']}.",
+        f"(setting shown). Weights: `{s['weights']}`. Runtime {s['runtime_s']:.0f} s on {s['hardware']}"
+        + (
+            f" (classical rows reused from `{s['classical_rows_from']}`, same clips)."
+            if s.get("classical_rows_from", "this run") != "this run"
+            else "."
+        ),
     ]
     return "\n".join(lines) + "\n"
 

@@ -73,4 +73,4 @@ def test_shipped_model_restores_a_degraded_video_better_than_the_input(tmp_path:
     assert restored.shape == clean.shape
     before = pooled_psnr([(degraded, clean)])
     after = pooled_psnr([(restored, clean)])
-    assert after > before + 0.5, f"PSNR {before:.2f} -> {after:.2f} dB"
+    assert after > before + 1.0, f"PSNR {before:.2f} -> {after:.2f} dB"
