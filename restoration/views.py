@@ -30,7 +30,7 @@ from portal.catalog.models import Tape
 from restoration import selectors, services
 from restoration.exceptions import RestorationError
 from restoration.forms import DecisionForm, JobRequestForm
-from restoration.models import JobStatus
+from restoration.models import Decision, JobStatus
 from restoration.provenance import version_provenance
 from restoration.thumbnails import frame_thumbnail
 
@@ -231,7 +231,12 @@ def version_decide(request: HttpRequest, version_id: int) -> HttpResponse:
         except (RestorationError, PermissionDenied) as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"Decision recorded: {review.get_decision_display()}.")
+            said = {
+                Decision.APPROVE: "approved",
+                Decision.REJECT: "rejected",
+                Decision.REQUEST_CHANGES: "changes requested",
+            }.get(review.decision, review.get_decision_display())
+            messages.success(request, f"Decision recorded: {said}.")
     return redirect("restoration:version_detail", version_id=version.pk)
 
 

@@ -89,7 +89,7 @@ def test_reviewer_compares_steps_zooms_and_approves(
     page.check("input[name=decision][value=approve]")
     page.fill("#id_comment", "Looks right")
     page.click("text=Record decision")
-    page.wait_for_selector("text=Decision recorded: Approve.")
+    page.wait_for_selector("text=Decision recorded: approved.")
     assert version.decisions.get().reviewer == reviewer
     assert errors == []
 
