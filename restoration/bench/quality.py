@@ -67,11 +67,13 @@ def filter_clip(frames: np.ndarray, name: str, options: str) -> np.ndarray:
 
     count, h, w = frames.shape[:3]
     pad = min(TEMPORAL_PAD, count - 1)
-    order = list(range(pad, 0, -1)) + list(range(count)) + list(range(count - 2, count - 2 - pad, -1))
+    order = (
+        list(range(pad, 0, -1)) + list(range(count)) + list(range(count - 2, count - 2 - pad, -1))
+    )
     time_base = Fraction(1, 25)
     graph = Graph()
     nodes = [
-        graph.add_buffer(width=w, height=h, format="rgb24", time_base=time_base),
+        graph.add_buffer(width=w, height=h, format="rgb24", time_base=time_base),  # type: ignore[arg-type]
         graph.add("format", "yuv444p"),
         graph.add(name, options or None),
         graph.add("format", "rgb24"),
@@ -86,6 +88,7 @@ def filter_clip(frames: np.ndarray, name: str, options: str) -> np.ndarray:
                 frame = graph.pull()
             except (av.BlockingIOError, av.EOFError):
                 return
+            assert isinstance(frame, av.VideoFrame) and frame.pts is not None
             by_pts[int(frame.pts)] = frame.to_ndarray(format="rgb24")
 
     for pts, index in enumerate(order, start=-pad):
@@ -112,9 +115,7 @@ class BenchClip:
     degraded: np.ndarray
 
 
-def build_clips(
-    preset: str, *, count: int, frames: int, size: tuple[int, int]
-) -> list[BenchClip]:
+def build_clips(preset: str, *, count: int, frames: int, size: tuple[int, int]) -> list[BenchClip]:
     from restoration.engine.degrade import degrade_clip
     from restoration.engine.synth import load_photo_pool, make_clip
     from restoration.engine.train import HELD_OUT_SEED_BASE
@@ -181,8 +182,14 @@ def model_restorers(weights: Path | None, *, device: str) -> dict[str, Restorer]
             src, dst = Path(tmp) / "degraded.mkv", Path(tmp) / "restored.mkv"
             write_lossless(frames, src)
             restore_video(
-                src, dst, model=model, scorer="auto", references=references,
-                master_pixel_format="bgr0", score_output=False, device=device,
+                src,
+                dst,
+                model=model,
+                scorer="auto",
+                references=references,
+                master_pixel_format="bgr0",
+                score_output=False,
+                device=device,
             )
             restored = np.stack(list(iter_frames(dst)))
         assert restored.shape == frames.shape, f"restored {restored.shape} != input {frames.shape}"
@@ -251,9 +258,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def figure_crop(
-    clips: Sequence[BenchClip], crop: int = 96
-) -> tuple[int, int, tuple[slice, slice]]:
+def figure_crop(clips: Sequence[BenchClip], crop: int = 96) -> tuple[int, int, tuple[slice, slice]]:
     """(clip, frame, region) to show: a typical damaged frame (75th percentile of the
     degraded frames' error, so neither a clean frame nor the single worst one) and the crop
     where its damage is densest."""
@@ -357,7 +362,8 @@ def run_benchmark(
                 "best_classical": top,
                 "ours_vs_degraded_db": ours["psnr"] - methods["degraded"]["psnr"],
                 "ours_vs_best_classical_db": ours["psnr"] - methods[top]["psnr"],
-                "references_gain_db": ours["psnr"] - methods.get("ours, no references", ours)["psnr"],
+                "references_gain_db": ours["psnr"]
+                - methods.get("ours, no references", ours)["psnr"],
                 "beats_every_classical": all(
                     ours["psnr"] > methods[n]["psnr"] and ours["ssim"] > methods[n]["ssim"]
                     for n in classical
@@ -377,14 +383,17 @@ def run_benchmark(
         panels.append(("clean", bench[c].clean[f]))
         figure_rows.append((preset, [(label, image[box]) for label, image in panels]))
         echo(
-            f"{preset}: " + ", ".join(f"{n} {m['psnr']:.2f}" for n, m in methods.items())
+            f"{preset}: "
+            + ", ".join(f"{n} {m['psnr']:.2f}" for n, m in methods.items())
             + f" ({time.monotonic() - started:.0f} s)"
         )
     return results, figure_rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m restoration.bench quality", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m restoration.bench quality", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--clips", type=int, default=8, help="clips per preset")
     parser.add_argument("--frames", type=int, default=12, help="frames per clip")
     parser.add_argument("--size", type=_size, default=(192, 256), help="HxW of the clips")
@@ -394,7 +403,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-model", action="store_true", help="classical filters only")
     parser.add_argument(
-        "--reuse-classical", type=Path, default=None,
+        "--reuse-classical",
+        type=Path,
+        default=None,
         help="quality.json of an earlier run with the same clips: reuse its classical rows",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the reports")
@@ -420,12 +431,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             previous = json.loads(args.reuse_classical.read_text())
             same = {k: previous["setup"][k] for k in ("clips", "frames", "size")}
             if same != {"clips": args.clips, "frames": args.frames, "size": list(args.size)}:
-                print(f"error: {args.reuse_classical} was made on other clips ({same})", file=sys.stderr)
+                print(
+                    f"error: {args.reuse_classical} was made on other clips ({same})",
+                    file=sys.stderr,
+                )
                 return 2
             cached = previous["presets"]
         results, figure_rows = run_benchmark(
-            clips=args.clips, frames=args.frames, size=args.size, presets=presets,
-            restorers=restorers, cached=cached,
+            clips=args.clips,
+            frames=args.frames,
+            size=args.size,
+            presets=presets,
+            restorers=restorers,
+            cached=cached,
         )
     except EngineError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -13,7 +13,7 @@ from restoration.engine.losses import LossWeights
 
 
 def _size(text: str) -> tuple[int, int]:
-    """"HxW" -> (H, W)."""
+    """ "HxW" -> (H, W)."""
     try:
         h, w = (int(part) for part in text.lower().split("x"))
     except ValueError:
@@ -41,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--grad-clip", type=float, default=1.0)
     parser.add_argument(
-        "--max-minutes", type=float, default=None,
+        "--max-minutes",
+        type=float,
+        default=None,
         help="training time budget (total across resumes); the LR schedule anneals within it",
     )
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)

@@ -33,14 +33,18 @@ def _as_images(x: torch.Tensor) -> torch.Tensor:
 
 def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """Mean of sqrt((pred - target)^2 + eps^2): L1-like, differentiable at zero."""
-    assert pred.shape == target.shape, f"shape mismatch {tuple(pred.shape)} vs {tuple(target.shape)}"
+    assert pred.shape == target.shape, (
+        f"shape mismatch {tuple(pred.shape)} vs {tuple(target.shape)}"
+    )
     diff = pred.float() - target.float()
     return torch.sqrt(diff * diff + eps * eps).mean()
 
 
 def frequency_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """L1 distance of the 2-D FFT amplitude spectra (orthonormal, so scale-free in H and W)."""
-    assert pred.shape == target.shape, f"shape mismatch {tuple(pred.shape)} vs {tuple(target.shape)}"
+    assert pred.shape == target.shape, (
+        f"shape mismatch {tuple(pred.shape)} vs {tuple(target.shape)}"
+    )
     # FFT in float32: bf16/fp16 spectra lose the small high-frequency terms we care about.
     pred_spec = torch.fft.rfft2(_as_images(pred).float(), norm="ortho")
     target_spec = torch.fft.rfft2(_as_images(target).float(), norm="ortho")
@@ -53,7 +57,9 @@ def _gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def gradient_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """L1 between horizontal and vertical finite differences."""
-    assert pred.shape == target.shape, f"shape mismatch {tuple(pred.shape)} vs {tuple(target.shape)}"
+    assert pred.shape == target.shape, (
+        f"shape mismatch {tuple(pred.shape)} vs {tuple(target.shape)}"
+    )
     pred_dx, pred_dy = _gradients(_as_images(pred).float())
     target_dx, target_dy = _gradients(_as_images(target).float())
     return (pred_dx - target_dx).abs().mean() + (pred_dy - target_dy).abs().mean()

@@ -115,7 +115,9 @@ def pick_references(
     from restoration.engine.references import FrameScores, ReferencePool, window_query
 
     scores = FrameScores(
-        artifact=np.asarray(artifact, dtype=np.float32), embeddings=embeddings, effects={},
+        artifact=np.asarray(artifact, dtype=np.float32),
+        embeddings=embeddings,
+        effects={},
         scorer="simulator-labels",
     )
     pool = ReferencePool.build(scores, size=32)
@@ -149,7 +151,7 @@ def make_scene(
     from restoration.engine.degrade import degrade_clip, preset_config
     from restoration.engine.synth import make_clip
 
-    clean = make_clip(rng, photos=photos, length=frames, size=size)
+    clean = make_clip(rng, photos=list(photos), length=frames, size=size)
     config = preset_config(preset).only(*effects) if effects else None
     degraded, labels = degrade_clip(clean, seed=seed, preset=preset, config=config)
     artifact = np.array([label.severity for label in labels], dtype=np.float32)
@@ -161,6 +163,13 @@ class Batch:
     frames: torch.Tensor  # (B, T, 3, h, w) degraded
     targets: torch.Tensor  # (B, T, 3, h, w) clean
     references: torch.Tensor  # (B, D, 3, h, w)
+
+
+def model_config(model: nn.Module) -> dict[str, Any]:
+    """The variant's config dict the networks carry (``window``, ``references``, ...)."""
+    config = getattr(model, "config", None)
+    assert isinstance(config, dict), "restoration networks carry a .config dict"
+    return config
 
 
 def _to_tensor(frames: np.ndarray) -> torch.Tensor:
@@ -305,7 +314,7 @@ def run_model(
 
     Pads H and W (reflect) to the model's ``pad_multiple`` and crops the result back.
     """
-    multiple = int(model.config.get("pad_multiple", 1))
+    multiple = int(model_config(model).get("pad_multiple", 1))
     h, w = frames.shape[1:3]
     pad_h, pad_w = (-h) % multiple, (-w) % multiple
 
@@ -342,8 +351,8 @@ def evaluate(
     model: nn.Module, scenes: Sequence[Scene], *, device: torch.device, use_references: bool = True
 ) -> dict[str, Any]:
     """PSNR (pooled MSE) / SSIM (mean) of the most degraded window of each scene, by preset."""
-    window = int(model.config["window"])
-    count = int(model.config["references"])
+    window = int(model_config(model)["window"])
+    count = int(model_config(model)["references"])
     was_training = model.training
     model.eval()
     pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
@@ -538,7 +547,7 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
         if config.init_near_identity:
             _start_near_identity(model)
     model.to(device).train()
-    window, count = int(model.config["window"]), int(model.config["references"])
+    window, count = int(model_config(model)["window"]), int(model_config(model)["references"])
 
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99)
@@ -564,9 +573,15 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
     baseline = degraded_baseline(val, window)
     params = sum(p.numel() for p in model.parameters())
     log.write(
-        {"event": "start", "step": step, "params": params, "device": str(device),
-         "config": config.to_dict(), "val_degraded": baseline,
-         "setup_s": round(_now() - started, 1)},
+        {
+            "event": "start",
+            "step": step,
+            "params": params,
+            "device": str(device),
+            "config": config.to_dict(),
+            "val_degraded": baseline,
+            "setup_s": round(_now() - started, 1),
+        },
         f"{config.model}: {params / 1e6:.2f}M params on {device}, step {step}, val degraded "
         f"PSNR {baseline['psnr']:.2f} dB, setup {_now() - started:.0f} s",
     )
@@ -590,8 +605,12 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
             model,
             last,
             card,
-            {"step": step, "optimizer": optimizer.state_dict(), "elapsed_s": elapsed(),
-             "best_psnr": best_psnr},
+            {
+                "step": step,
+                "optimizer": optimizer.state_dict(),
+                "elapsed_s": elapsed(),
+                "best_psnr": best_psnr,
+            },
         )
         save_training_checkpoint(model, out / "checkpoints" / f"step-{step:06d}", card)
 
@@ -602,8 +621,13 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
         v = metrics["val"]
         by = " ".join(f"{k} {p:.2f}" for k, p in sorted(v["psnr_by_preset"].items()))
         log.write(
-            {"event": "val", "step": step, "elapsed_s": round(elapsed(), 1), **metrics,
-             "eval_s": round(_now() - t0, 1)},
+            {
+                "event": "val",
+                "step": step,
+                "elapsed_s": round(elapsed(), 1),
+                **metrics,
+                "eval_s": round(_now() - t0, 1),
+            },
             f"step {step}: val PSNR {v['psnr']:.2f} dB ({by}) SSIM {v['ssim']:.4f} "
             f"[degraded {baseline['psnr']:.2f}] best {best_psnr:.2f} -> {out}",
         )
@@ -645,9 +669,17 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
         if step % config.log_every == 0:
             n = len(window_loss)
             log.write(
-                {"event": "train", "step": step, "loss": float(np.mean(window_loss)), **terms,
-                 "lr": lr, "grad_norm": grad_norm, "elapsed_s": round(elapsed(), 1),
-                 "data_s": timing["data"] / n, "step_s": timing["step"] / n},
+                {
+                    "event": "train",
+                    "step": step,
+                    "loss": float(np.mean(window_loss)),
+                    **terms,
+                    "lr": lr,
+                    "grad_norm": grad_norm,
+                    "elapsed_s": round(elapsed(), 1),
+                    "data_s": timing["data"] / n,
+                    "step_s": timing["step"] / n,
+                },
                 f"step {step}/{config.steps} loss {np.mean(window_loss):.4f} lr {lr:.2e} "
                 f"|g| {grad_norm:.2f} {timing['data'] / n:.2f}+{timing['step'] / n:.2f} s/step "
                 f"{elapsed() / 60:.1f} min",
@@ -663,16 +695,23 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
     if validated_at != step:
         metrics = validate_and_save()
     summary = {
-        "model": config.model, "steps": step, "elapsed_s": round(elapsed(), 1),
-        "best_val_psnr": best_psnr, "final_val": metrics["val"], "val_degraded": baseline,
-        "stopped_by_signal": stop.stop, "hardware": hardware_description(device),
+        "model": config.model,
+        "steps": step,
+        "elapsed_s": round(elapsed(), 1),
+        "best_val_psnr": best_psnr,
+        "final_val": metrics["val"],
+        "val_degraded": baseline,
+        "stopped_by_signal": stop.stop,
+        "hardware": hardware_description(device),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     log.write({"event": "end", **summary}, f"done: {step} steps, best val PSNR {best_psnr:.2f} dB")
     return summary
 
 
-def export_weights(run: Path, stem: Path, *, which: str = "best", extra: dict[str, Any] | None = None) -> Path:
+def export_weights(
+    run: Path, stem: Path, *, which: str = "best", extra: dict[str, Any] | None = None
+) -> Path:
     """Copy a run's ``best`` (or ``last``) checkpoint to ``stem`` (e.g. the shipped weights),
     re-saved through ``save_checkpoint`` so the card's sha256 matches, with ``extra`` merged
     into the card (benchmark results, notes)."""
@@ -681,6 +720,8 @@ def export_weights(run: Path, stem: Path, *, which: str = "best", extra: dict[st
     source = Path(run) / which
     card = json.loads(source.with_suffix(".json").read_text())
     model = create_model(card["variant"], checkpoint=source.with_suffix(".safetensors"))
-    kept = {k: v for k, v in card.items() if k not in {"sha256", "weights_file", "created", "format"}}
+    kept = {
+        k: v for k, v in card.items() if k not in {"sha256", "weights_file", "created", "format"}
+    }
     kept.update(extra or {})
     return save_checkpoint(model, stem, kept)

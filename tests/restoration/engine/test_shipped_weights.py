@@ -61,7 +61,9 @@ def test_shipped_model_restores_a_degraded_video_better_than_the_input(tmp_path:
 
     torch.set_num_threads(2)
     seed = HELD_OUT_SEED_BASE + 777_000
-    clean = make_clip(np.random.default_rng(seed), photos=load_photo_pool("val"), length=10, size=(96, 128))
+    clean = make_clip(
+        np.random.default_rng(seed), photos=load_photo_pool("val"), length=10, size=(96, 128)
+    )
     degraded, labels = degrade_clip(clean, seed=seed, preset="severe")
     assert any(label.severity > 0 for label in labels)
     src, dst = tmp_path / "degraded.mkv", tmp_path / "restored.mkv"

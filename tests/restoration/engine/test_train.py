@@ -62,7 +62,9 @@ def _fixed_batch_loss(model: torch.nn.Module, config: TrainConfig) -> float:
     return float(restoration_loss(restored, batch.targets, config.loss)[0])
 
 
-def test_a_few_steps_of_tiny_reduce_the_loss_and_write_a_loadable_checkpoint(tmp_path: Path) -> None:
+def test_a_few_steps_of_tiny_reduce_the_loss_and_write_a_loadable_checkpoint(
+    tmp_path: Path,
+) -> None:
     from restoration.engine.models import create_model, load_checkpoint
 
     # From the raw initialisation (its residual head adds noise) a few steps must pay off
@@ -84,7 +86,9 @@ def test_a_few_steps_of_tiny_reduce_the_loss_and_write_a_loadable_checkpoint(tmp
     after = _fixed_batch_loss(create_model("tiny", checkpoint=weights), config)
     assert after < 0.9 * before, f"loss did not fall: {before:.4f} -> {after:.4f}"
 
-    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    ]
     events = {record["event"] for record in records}
     assert {"start", "train", "val", "end"} <= events
 
