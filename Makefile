@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: run test install lint bench-speed bench-quality bench-jobs
+.PHONY: run test install lint bench-speed bench-quality bench-jobs training-photos
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,13 @@ lint: $(STAMP)
 
 bench-jobs: $(STAMP)
 	$(PY) -m restoration.bench_jobs $(BENCH_ARGS)
+
+bench-speed: $(STAMP)
+	$(PY) -m restoration.bench speed $(BENCH_ARGS)
+
+bench-quality: $(STAMP)
+	$(PY) -m restoration.bench quality $(BENCH_ARGS)
+
+# Optional: the Debian wallpaper photographs the shipped models were trained on (needs root).
+training-photos:
+	apt-get install -y --no-install-recommends mate-backgrounds plasma-workspace-wallpapers
