@@ -139,7 +139,14 @@ def test_csv_import_page_shows_row_errors(archivist_client):
     response = archivist_client.post(reverse("catalog:tape_import"), {"file": upload})
     assert response.status_code == 200
     assert b"Nothing was imported" in response.content and b"Laserdisc" in response.content
+    assert b"1 row with errors" in response.content
     assert not Tape.objects.exists()
+    # A file that cannot be read at all is not reported as "1 row with errors".
+    upload = io.BytesIO("identifier\nCaf\xe9\n".encode("latin-1"))
+    upload.name = "tapes.csv"
+    response = archivist_client.post(reverse("catalog:tape_import"), {"file": upload})
+    assert b"the file was refused" in response.content and b"UTF-8" in response.content
+    assert b"row with errors" not in response.content
     upload = io.BytesIO(b"identifier,title\nX-1,Fine\n")
     upload.name = "tapes.csv"
     response = archivist_client.post(reverse("catalog:tape_import"), {"file": upload})
