@@ -97,7 +97,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         source, args.output, model=args.model, checkpoint=args.checkpoint, scorer=scorer,
         window=args.window or None, references=args.references, tile=args.tile,
         start=args.start, end=args.end, deinterlace=args.deinterlace,
-        access_copy=args.access_copy, device=args.device,
+        access_copy=args.access_copy, keep_clean=args.keep_clean, device=args.device,
         progress=None if args.quiet else ProgressBar("restore"),
     )
     summary = {
@@ -199,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--end", type=_positive, default=None, help="stop before this frame")
     restore.add_argument("--deinterlace", choices=("off", "bwdif"), default="off")
     restore.add_argument("--access-copy", default=None, metavar="PATH", help="also write an H.264 MP4")
+    restore.add_argument(
+        "--keep-clean", action=argparse.BooleanOptionalAction, default=True,
+        help="write frames the scorer calls clean unchanged, restore only the corrupted ones (default: on)",
+    )
     restore.add_argument("--report", default=None, metavar="JSON", help="write the full result (scores, references)")
     _add_scorer_options(restore)
     restore.set_defaults(handler=cmd_restore)

@@ -10,6 +10,12 @@ Tiles. Frames larger than `tile` are cut into overlapping tiles (sizes multiples
 `pad_multiple`), restored separately and blended with linear ramps across the overlaps, so memory
 is bounded at any resolution; frames are padded (reflect) to `pad_multiple` and cropped back.
 
+Clean frames. With `keep_clean` (the default) frames the scorer classifies as clean (at or below
+the same Otsu threshold that picks the reference pool) are written unchanged: the network only
+ever sees them as context. The shipped model slightly degrades frames that are already clean (on
+the quality benchmark's "light" preset it scored below its own input), and windows whose output
+frames are all clean skip the network entirely, which is also a speed win.
+
 References. Each window selects D reference frames from a bounded pool of clean frames (see
 references.py); their encoder features are computed once per (frame, tile) and cached, so a
 reference used by many windows costs one encoder pass.
@@ -318,6 +324,9 @@ class RestoreResult:
     scores_after: FrameScores | None
     references_used: list[dict[str, Any]] = field(default_factory=list)
     reference_pool: list[int] = field(default_factory=list)
+    keep_clean: bool = False
+    passed_through: int = 0  # frames written unchanged (classified clean, `keep_clean`)
+    windows_skipped: int = 0  # windows whose frames were all clean: no network pass
 
     @property
     def fps(self) -> float:
@@ -371,6 +380,7 @@ def restore_video(
     access_copy: str | os.PathLike[str] | None = None,
     master_pixel_format: str | None = None,
     score_output: bool = True,
+    keep_clean: bool = True,
     device: str | None = "auto",
     progress: ProgressCallback | None = None,
     cancel: CancelHook | None = None,
@@ -381,6 +391,11 @@ def restore_video(
     capture); otherwise the frames [start, end) are scored first with `scorer`.
     `references=0` disables reference fusion (the ablation). `tile`: pixels per tile side,
     None for whole frames, "auto" for whole frames up to about 1 Mpixel and 512 above.
+    `keep_clean`: frames scored clean (`FrameScores.clean_mask`, the Otsu threshold that also
+    picks the reference pool) are written exactly as decoded, and windows whose output frames
+    are all clean are not run through the network; corrupted frames still see their clean
+    neighbours as context. When the scores have no spread at all (the scorer cannot tell
+    frames apart) nothing counts as clean here and every frame is restored.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -417,6 +432,8 @@ def restore_video(
 
     # 2. Windows, streamed: decode -> network -> master (+ access copy) -> output scores.
     plan = plan_windows(count, window, margin)
+    clean = _pass_through_mask(scores, start, end) if keep_clean else np.zeros(count, dtype=bool)
+    passed_through = windows_skipped = network_frames = 0
     time_range = None
     if start > 0 or end < info.frame_count:
         begin_s = info.start_time_s + float(start / info.frame_rate)
@@ -442,17 +459,29 @@ def restore_video(
                     raise CancelledError(f"restoration cancelled after {done} of {count} frames")
                 frames.release(item.begin)  # window begins never move backwards
                 clip, times = frames.get(item.begin, item.end)
-                chosen: list[int] = []
-                if pool is not None:
-                    window_frames = list(range(start + item.begin, start + item.end))
-                    query = window_query(scores, window_frames)
-                    chosen = pool.select(query, references, exclude=set(window_frames))
-                    used.append({"frames": [start + item.out_begin, start + item.out_end], "references": chosen})
-                restored = restorer.restore(
-                    clip,
-                    [(index, pool.frames[index]) for index in chosen] if pool is not None else None,
-                    keep=(item.out_begin - item.begin, item.out_end - item.begin),
-                )
+                keep = (item.out_begin - item.begin, item.out_end - item.begin)
+                out_clean = clean[item.out_begin : item.out_end]
+                if out_clean.all():
+                    restored = clip[keep[0] : keep[1]]
+                    windows_skipped += 1
+                else:
+                    chosen: list[int] = []
+                    if pool is not None:
+                        window_frames = list(range(start + item.begin, start + item.end))
+                        query = window_query(scores, window_frames)
+                        chosen = pool.select(query, references, exclude=set(window_frames))
+                        used.append({"frames": [start + item.out_begin, start + item.out_end], "references": chosen})
+                    restored = restorer.restore(
+                        clip,
+                        [(index, pool.frames[index]) for index in chosen] if pool is not None else None,
+                        keep=keep,
+                    )
+                    network_frames += item.end - item.begin
+                    restored = [
+                        clip[keep[0] + offset] if is_clean else image
+                        for offset, (image, is_clean) in enumerate(zip(restored, out_clean, strict=True))
+                    ]
+                passed_through += int(out_clean.sum())
                 for offset, image in enumerate(restored):
                     time_s = times[item.out_begin - item.begin + offset]
                     master.write(image, time_s=time_s)
@@ -493,12 +522,24 @@ def restore_video(
         reference_count=references,
         scorer=scores.scorer,
         timings={k: round(v, 4) for k, v in timings.items()},
-        computations_per_frame=sum(w.end - w.begin for w in plan) / count,
+        computations_per_frame=network_frames / count,
         scores_before=scores,
         scores_after=scores_after,
         references_used=used,
         reference_pool=[int(i) for i in pool.indices] if pool is not None else [],
+        keep_clean=keep_clean,
+        passed_through=passed_through,
+        windows_skipped=windows_skipped,
     )
+
+
+def _pass_through_mask(scores: FrameScores, start: int, end: int) -> np.ndarray:
+    """Frames [start, end) classified clean by the reference-pool threshold; none when the
+    scores have no spread (Otsu then calls everything clean, which says nothing here)."""
+    first = start - scores.start
+    if len(scores) == 0 or float(np.ptp(scores.artifact)) < 1e-6:
+        return np.zeros(end - start, dtype=bool)
+    return scores.clean_mask()[first : first + (end - start)]
 
 
 class _FrameBuffer:

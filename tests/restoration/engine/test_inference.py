@@ -20,6 +20,7 @@ from restoration.engine.inference import (
     restore_video,
 )
 from restoration.engine.models import create_model
+from restoration.engine.references import FrameScores
 
 from .conftest import moving_pattern, write_video
 
@@ -92,7 +93,7 @@ def test_restore_video_frames_equal_per_window_computation(tmp_path: Path, tiny:
     """Each written frame is the model's output for the window that owns it (lossless master)."""
     src = write_video(tmp_path / "in.mkv", frames=10, size=(64, 48), audio=None)
     restore_video(src, tmp_path / "out.mkv", model=tiny, scorer="none", references=0, window=3,
-                  margin=1, master_pixel_format="bgr0")
+                  margin=1, master_pixel_format="bgr0", keep_clean=False)
     written = list(video.iter_frames(tmp_path / "out.mkv"))
     source = list(video.iter_frames(src))
     restorer = WindowRestorer(tiny, device=torch.device("cpu"))
@@ -102,6 +103,69 @@ def test_restore_video_frames_equal_per_window_computation(tmp_path: Path, tiny:
     assert len(written) == len(expected) == 10
     for got, want in zip(written, expected, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def _scores(artifact: list[float], start: int = 0) -> FrameScores:
+    n = len(artifact)
+    embeddings = np.random.default_rng(n).normal(size=(n, 8)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return FrameScores(np.array(artifact, np.float32), embeddings, {}, "test", start=start)
+
+
+def test_keep_clean_writes_clean_frames_unchanged_and_restores_the_rest(
+    tmp_path: Path, tiny: torch.nn.Module
+) -> None:
+    src = write_video(tmp_path / "in.mkv", frames=12, size=(64, 48), audio=None)
+    source = list(video.iter_frames(src))
+    # frames 0-5 clean, 6-8 corrupted, 9-11 clean (same Otsu split as the reference pool)
+    scores = _scores([0.05] * 6 + [0.9] * 3 + [0.06] * 3)
+    assert scores.clean_mask().tolist() == [True] * 6 + [False] * 3 + [True] * 3
+    on = restore_video(src, tmp_path / "on.mkv", model=tiny, scores=scores, references=2, window=3,
+                       margin=1, master_pixel_format="bgr0")
+    off = restore_video(src, tmp_path / "off.mkv", model=tiny, scores=scores, references=2, window=3,
+                        margin=1, master_pixel_format="bgr0", keep_clean=False)
+    kept, processed = list(video.iter_frames(tmp_path / "on.mkv")), list(video.iter_frames(tmp_path / "off.mkv"))
+    assert len(kept) == len(processed) == 12
+    for i in range(12):
+        if scores.clean_mask()[i]:
+            np.testing.assert_array_equal(kept[i], source[i])  # bit-identical to the decoded input
+            assert not np.array_equal(processed[i], source[i]), f"frame {i} was processed with keep_clean off"
+        else:
+            np.testing.assert_array_equal(kept[i], processed[i])  # the same window, the same output
+    assert (on.keep_clean, on.passed_through, off.passed_through) == (True, 9, 0)
+    # windows (out frames) 0-1, 1-3, ..., the ones whose outputs are all clean skip the network
+    assert on.windows_skipped > 0 and on.computations_per_frame < off.computations_per_frame
+    assert all(u["frames"][1] > 6 and u["frames"][0] < 9 for u in on.references_used)
+    assert on.to_dict()["passed_through"] == 9
+
+
+def test_keep_clean_restores_everything_when_scores_have_no_spread(tmp_path: Path, tiny: torch.nn.Module) -> None:
+    src = write_video(tmp_path / "in.mkv", frames=6, size=(64, 48), audio=None)
+    result = restore_video(src, tmp_path / "out.mkv", model=tiny, scores=_scores([0.7] * 6), references=0,
+                           master_pixel_format="bgr0")
+    assert result.passed_through == 0 and result.windows_skipped == 0
+    written, source = list(video.iter_frames(tmp_path / "out.mkv")), list(video.iter_frames(src))
+    assert not any(np.array_equal(a, b) for a, b in zip(written, source, strict=True))
+
+
+def test_keep_clean_on_degraded_clip_and_segment(tmp_path: Path, tiny: torch.nn.Module) -> None:
+    from restoration.bench.quality import write_lossless
+    from restoration.engine.degrade import degrade_clip
+
+    clip = np.stack([moving_pattern(i, 64, 48) for i in range(16)])
+    degraded, labels = degrade_clip(clip, seed=3, preset="medium")
+    clean_truth = [label.severity == 0 for label in labels]
+    assert any(clean_truth) and not all(clean_truth)
+    src = tmp_path / "degraded.mkv"
+    write_lossless(degraded, src)
+    scores = _scores([1.0 - 0.9 * c for c in clean_truth], start=0)
+    result = restore_video(src, tmp_path / "seg.mkv", model=tiny, scores=scores, references=1, start=2, end=14,
+                           master_pixel_format="bgr0")
+    written = list(video.iter_frames(tmp_path / "seg.mkv"))
+    assert len(written) == 12 and result.passed_through == sum(clean_truth[2:14])
+    for offset, frame in enumerate(written):
+        if clean_truth[2 + offset]:
+            np.testing.assert_array_equal(frame, degraded[2 + offset])
 
 
 def test_restore_video_end_to_end(tmp_path: Path, tiny: torch.nn.Module) -> None:
