@@ -11,7 +11,9 @@ Tiles. Frames larger than `tile` are cut into overlapping tiles (sizes multiples
 is bounded at any resolution; frames are padded (reflect) to `pad_multiple` and cropped back.
 
 Clean frames. With `keep_clean` (the default) frames the scorer classifies as clean (at or below
-the same Otsu threshold that picks the reference pool) are written unchanged: the network only
+the same Otsu threshold that picks the reference pool, and below the scorer's calibrated
+`clean_ceiling`, so a uniformly damaged tape is never half skipped; scorers without a calibrated
+scale pass nothing through) are written unchanged: the network only
 ever sees them as context. The shipped model slightly degrades frames that are already clean (on
 the quality benchmark's "light" preset it scored below its own input), and windows whose output
 frames are all clean skip the network entirely, which is also a speed win.
@@ -534,12 +536,16 @@ def restore_video(
 
 
 def _pass_through_mask(scores: FrameScores, start: int, end: int) -> np.ndarray:
-    """Frames [start, end) classified clean by the reference-pool threshold; none when the
-    scores have no spread (Otsu then calls everything clean, which says nothing here)."""
+    """Frames [start, end) classified clean by the reference-pool threshold and below the
+    scorer's calibrated clean ceiling. None when the scorer has no calibrated scale, or the
+    scores have no spread (Otsu then calls everything clean, which says nothing here): Otsu
+    always splits, so alone it would leave half of a uniformly damaged tape unrestored."""
     first = start - scores.start
-    if len(scores) == 0 or float(np.ptp(scores.artifact)) < 1e-6:
+    ceiling = scores.clean_ceiling
+    if ceiling is None or len(scores) == 0 or float(np.ptp(scores.artifact)) < 1e-6:
         return np.zeros(end - start, dtype=bool)
-    return scores.clean_mask()[first : first + (end - start)]
+    clean = scores.clean_mask() & (scores.artifact <= ceiling)
+    return clean[first : first + (end - start)]
 
 
 class _FrameBuffer:

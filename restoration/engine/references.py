@@ -48,6 +48,10 @@ class FrameScores:
     effects: dict[str, np.ndarray]  # per-effect probabilities (N,), may be empty
     scorer: str
     start: int = 0  # index in the video of the first scored frame
+    # Highest artifact score a frame may have and still be passed through unchanged by
+    # inference (`keep_clean`); None for scorers whose scale is not calibrated, which then
+    # never pass frames through. Otsu alone always splits, even a uniformly damaged tape.
+    clean_ceiling: float | None = None
 
     def __len__(self) -> int:
         return len(self.artifact)
@@ -224,7 +228,10 @@ class BatchScorer:
     def result(self) -> FrameScores:
         self._flush()
         if not self._artifact:
-            return FrameScores(np.zeros(0, np.float32), np.zeros((0, 1), np.float32), {}, self.scorer.name, self.start)
+            return FrameScores(
+                np.zeros(0, np.float32), np.zeros((0, 1), np.float32), {}, self.scorer.name,
+                self.start, getattr(self.scorer, "clean_ceiling", None),
+            )
         names = set.intersection(*(set(e) for e in self._effects)) if self._effects else set()
         return FrameScores(
             artifact=np.clip(np.concatenate(self._artifact), 0.0, 1.0),
@@ -232,6 +239,7 @@ class BatchScorer:
             effects={name: np.concatenate([e[name] for e in self._effects]) for name in sorted(names)},
             scorer=self.scorer.name,
             start=self.start,
+            clean_ceiling=getattr(self.scorer, "clean_ceiling", None),
         )
 
 

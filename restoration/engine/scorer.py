@@ -177,6 +177,10 @@ class OfflineArtifactScorer:
 
     name = "offline"
     max_input_side = 1024  # references.BatchScorer caps frames to this; features shrink anyway
+    # The score regresses true severity: on held-out 384x288 clips truly clean frames scored at
+    # most 0.20 (99th percentile) while the median damaged frame scored 0.28 (light) to 0.97
+    # (severe). Above this, inference restores a frame even if Otsu calls it clean.
+    clean_ceiling = 0.25
 
     def __init__(
         self, model: ArtifactScorerNet, *, card: dict[str, Any] | None = None, chunk: int = 32

@@ -105,11 +105,12 @@ def test_restore_video_frames_equal_per_window_computation(tmp_path: Path, tiny:
         np.testing.assert_array_equal(got, want)
 
 
-def _scores(artifact: list[float], start: int = 0) -> FrameScores:
+def _scores(artifact: list[float], start: int = 0, clean_ceiling: float | None = 0.25) -> FrameScores:
     n = len(artifact)
     embeddings = np.random.default_rng(n).normal(size=(n, 8)).astype(np.float32)
     embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
-    return FrameScores(np.array(artifact, np.float32), embeddings, {}, "test", start=start)
+    return FrameScores(np.array(artifact, np.float32), embeddings, {}, "test", start=start,
+                       clean_ceiling=clean_ceiling)
 
 
 def test_keep_clean_writes_clean_frames_unchanged_and_restores_the_rest(
@@ -146,6 +147,24 @@ def test_keep_clean_restores_everything_when_scores_have_no_spread(tmp_path: Pat
     assert result.passed_through == 0 and result.windows_skipped == 0
     written, source = list(video.iter_frames(tmp_path / "out.mkv")), list(video.iter_frames(src))
     assert not any(np.array_equal(a, b) for a, b in zip(written, source, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("artifact", "ceiling"),
+    [
+        ([0.6, 0.62, 0.65, 0.8, 0.82, 0.85], 0.25),  # uniformly damaged: Otsu still splits it
+        ([0.05, 0.05, 0.05, 0.9, 0.9, 0.9], None),  # a scorer without a calibrated scale
+    ],
+)
+def test_keep_clean_never_passes_through_damaged_or_uncalibrated_frames(
+    tmp_path: Path, tiny: torch.nn.Module, artifact: list[float], ceiling: float | None
+) -> None:
+    src = write_video(tmp_path / "in.mkv", frames=6, size=(64, 48), audio=None)
+    scores = _scores(artifact, clean_ceiling=ceiling)
+    assert scores.clean_mask().any()  # Otsu alone would have passed some through
+    result = restore_video(src, tmp_path / "out.mkv", model=tiny, scores=scores, references=0,
+                           master_pixel_format="bgr0")
+    assert result.passed_through == 0
 
 
 def test_keep_clean_on_degraded_clip_and_segment(tmp_path: Path, tiny: torch.nn.Module) -> None:
