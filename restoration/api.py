@@ -435,8 +435,9 @@ router.include_format_suffixes = False
 router.register("restoration-jobs", RestorationJobViewSet, basename="restoration-job")
 router.register("restored-versions", RestoredVersionViewSet, basename="restored-version")
 
+# The viewsets are registered on the portal's API router (portal/api/urls.py) so that the API
+# root lists them beside collections, tapes and captures; these are the plain views.
 urlpatterns = [
-    *router.urls,
     path("tapes/<int:tape_id>/unpublish/", tape_unpublish, name="tape-unpublish"),
     path("tapes/<int:tape_id>/timeline/", tape_timeline, name="tape-timeline"),
     path("audit-events/", institution_timeline, name="audit-events"),

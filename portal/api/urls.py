@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from portal.api import views
 from portal.api.auth import obtain_token
 from portal.api.views_misc import api_not_found
+from restoration import api as restoration_api
 
 app_name = "api"
 
@@ -15,6 +16,7 @@ router.include_format_suffixes = False  # one URL per resource; the Accept heade
 router.register("collections", views.CollectionViewSet, basename="collection")
 router.register("tapes", views.TapeViewSet, basename="tape")
 router.register("captures", views.CaptureViewSet, basename="capture")
+router.registry.extend(restoration_api.router.registry)  # restoration-jobs, restored-versions
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -76,6 +76,16 @@ def _assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
 
 # --- authentication and the error shape -----------------------------------------------------
 
+def test_api_root_lists_catalog_and_restoration_resources(archivist: Any) -> None:
+    client = APIClient()
+    client.force_authenticate(archivist)
+    root = client.get("/api/v1/")
+    assert root.status_code == 200
+    assert {"collections", "tapes", "captures", "restoration-jobs", "restored-versions"} <= set(
+        root.json()
+    )
+
+
 def test_token_obtained_with_password_then_used(archivist: Any, tape: Tape) -> None:
     anonymous = APIClient()
     _assert_error(anonymous.get("/api/v1/tapes/"), 401, "not_authenticated")
