@@ -65,6 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (0 = default)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.*")
+    parser.add_argument(
+        "--init", default=None, metavar="CHECKPOINT",
+        help="start from these weights (e.g. the shipped tape-lite.safetensors), new optimizer",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -105,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         threads=args.threads or None,
         resume=args.resume,
+        init=args.init,
     )
     train(config)
     return 0

@@ -78,6 +78,9 @@ class TrainConfig:
     device: str = "auto"
     threads: int | None = 2
     resume: bool = False
+    # Start from these weights (e.g. the shipped tape-lite) with a fresh optimizer and schedule:
+    # how a later session goes on training when the run folder of the last one is gone.
+    init: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -541,6 +544,9 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
         model = create_model(config.model, checkpoint=last.with_suffix(".safetensors"))
         state = torch.load(last.with_name(last.name + STATE_SUFFIX), weights_only=False)
         config.seed = int(state["step"]) + config.seed * 7919  # fresh data stream after resume
+    elif config.init:
+        torch.manual_seed(config.seed)
+        model = create_model(config.model, checkpoint=config.init)  # checks variant and sha256
     else:
         torch.manual_seed(config.seed)
         model = create_model(config.model)

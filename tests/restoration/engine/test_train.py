@@ -109,6 +109,19 @@ def test_resume_continues_from_the_saved_step(tmp_path: Path) -> None:
     assert starts == [0, 6]
 
 
+def test_init_starts_a_new_run_from_given_weights(tmp_path: Path) -> None:
+    from restoration.engine.models import create_model
+
+    first = tmp_path / "first"
+    train(_config(first, steps=6), echo=lambda line: None)
+    trained = first / "last.safetensors"
+    # steps=0 trains nothing: the new run's weights are exactly the ones it started from
+    train(_config(tmp_path / "second", steps=0, init=str(trained)), echo=lambda line: None)
+    start = create_model("tiny", checkpoint=trained).state_dict()
+    kept = create_model("tiny", checkpoint=tmp_path / "second" / "last.safetensors").state_dict()
+    assert all(torch.equal(start[name], kept[name]) for name in start)
+
+
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     from restoration.engine.exceptions import ConfigError
 
