@@ -12,6 +12,7 @@ archive master should not silently change the scan type; deinterlacing is an acc
 
 from __future__ import annotations
 
+import abc
 import itertools
 import logging
 import os
@@ -486,7 +487,7 @@ class _AudioCarrier:
         self._input.close()
 
 
-class VideoWriter:
+class VideoWriter(abc.ABC):
     """Base writer: frames (H, W, 3) uint8 RGB in, one encoded video stream + source audio out.
 
     Use as a context manager; on an exception the partial output file is removed.
@@ -559,8 +560,9 @@ class VideoWriter:
     def _frame_size(self, width: int, height: int) -> tuple[int, int]:
         return width, height
 
+    @abc.abstractmethod
     def _pixel_format(self) -> str:
-        raise NotImplementedError
+        """The stream's pixel format (each writer kind decides)."""
 
     def _configure(self, ctx: Any) -> None:
         pass

@@ -14,6 +14,7 @@ Time is never downsampled: merges and expansions act on height and width only.
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import torch
@@ -111,16 +112,19 @@ class Stage(nn.Module):
         return self.blocks(x)
 
 
-class RestorationNet(nn.Module):
+class RestorationNet(nn.Module, metaclass=abc.ABCMeta):
     """What inference relies on: a JSON `config` (window, references, pad_multiple, name), an
-    optional checkpoint `card`, a forward over windows and a reference encoder."""
+    optional checkpoint `card`, a forward over windows and a reference encoder. Abstract: each
+    architecture (see factory.ARCHITECTURES) implements both methods."""
 
     config: dict[str, Any]
     card: dict[str, Any] | None = None
 
+    @abc.abstractmethod
     def encode_references(self, references: torch.Tensor) -> dict[int, torch.Tensor]:
-        raise NotImplementedError
+        """Encoder features of the reference frames, per decoder scale."""
 
+    @abc.abstractmethod
     def forward(
         self,
         frames: torch.Tensor,
@@ -128,7 +132,7 @@ class RestorationNet(nn.Module):
         *,
         reference_features: dict[int, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        raise NotImplementedError
+        """Restore a window: frames (b,t,3,h,w) in [0,1] -> (b,t,3,h,w)."""
 
 
 class TapeNet(RestorationNet):
