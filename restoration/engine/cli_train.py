@@ -62,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--loss-frequency", type=float, default=0.05, help="FFT amplitude weight")
     parser.add_argument("--loss-gradient", type=float, default=0.0, help="edge loss weight")
     parser.add_argument("--loss-contrastive", type=float, default=0.0)
+    parser.add_argument("--loss-ssim", type=float, default=0.0, help="1 - SSIM weight")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (0 = default)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.*")
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             frequency=args.loss_frequency,
             gradient=args.loss_gradient,
             contrastive=args.loss_contrastive,
+            ssim=args.loss_ssim,
         ),
         device=args.device,
         threads=args.threads or None,

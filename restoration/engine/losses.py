@@ -7,6 +7,8 @@ None of these needs downloaded weights (no VGG/LPIPS): the product must be train
 - ``frequency_loss``: L1 between FFT amplitude spectra; penalises the blur a pure pixel loss
   tolerates (high frequencies) and residual periodic patterns (fringing lines, grain).
 - ``gradient_loss``: L1 between image gradients; keeps edges sharp and lines straight.
+- ``ssim_loss``: 1 - SSIM (11x11 Gaussian window, as the benchmark measures it); a pixel loss
+  alone leaves low-amplitude grain that costs little L1 but much structural similarity.
 - ``temporal_contrastive_loss``: the seed's multi-frame contrastive idea, in a weight-free form:
   each restored frame must be closer to its own clean target than to the other frames of the
   window (InfoNCE over frame-difference features).
@@ -65,6 +67,31 @@ def gradient_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (pred_dx - target_dx).abs().mean() + (pred_dy - target_dy).abs().mean()
 
 
+def ssim_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - mean SSIM (Wang et al. 2004: Gaussian sigma 1.5, 11x11, K1 0.01, K2 0.03) on [0, 1]."""
+    assert pred.shape == target.shape, (
+        f"shape mismatch {tuple(pred.shape)} vs {tuple(target.shape)}"
+    )
+    a, b = _as_images(pred).float(), _as_images(target).float()
+    channels = a.shape[1]
+    coords = torch.arange(11, dtype=torch.float32, device=a.device) - 5
+    g = torch.exp(-(coords**2) / (2 * 1.5**2))
+    g = g / g.sum()
+    kx = g.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
+    ky = g.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
+
+    def blur(x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.conv2d(x, kx, groups=channels), ky, groups=channels)
+
+    c1, c2 = 0.01**2, 0.03**2
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
+    cov = blur(a * b) - mu_a * mu_b
+    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return 1 - ssim_map.mean()
+
+
 def temporal_contrastive_loss(
     pred: torch.Tensor, target: torch.Tensor, *, temperature: float = 0.1, pool: int = 8
 ) -> torch.Tensor:
@@ -98,6 +125,7 @@ class LossWeights:
     frequency: float = 0.05
     gradient: float = 0.0
     contrastive: float = 0.0
+    ssim: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return {
@@ -105,6 +133,7 @@ class LossWeights:
             "frequency": self.frequency,
             "gradient": self.gradient,
             "contrastive": self.contrastive,
+            "ssim": self.ssim,
         }
 
 
@@ -121,6 +150,8 @@ def restoration_loss(
         terms["gradient"] = gradient_loss(pred, target)
     if weights.contrastive:
         terms["contrastive"] = temporal_contrastive_loss(pred, target)
+    if weights.ssim:
+        terms["ssim"] = ssim_loss(pred, target)
     assert terms, "all loss weights are zero"
     weight_of = weights.to_dict()
     total = sum(weight_of[name] * value for name, value in terms.items())

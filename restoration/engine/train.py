@@ -509,6 +509,26 @@ def _card(
 # ---------------------------------------------------------------------------- the loop
 
 
+def _load_init(model: nn.Module, checkpoint: str | Path, variant: str) -> list[str]:
+    """Load `checkpoint` (variant and sha256 checked) into `model`; modules the checkpoint
+    predates (e.g. a refinement added to the config since) keep their initialisation.
+    Returns those modules' names; any other mismatch is a WeightsError."""
+    from restoration.engine.exceptions import WeightsError
+    from restoration.engine.models.factory import load_checkpoint
+
+    state, _card = load_checkpoint(checkpoint, variant=variant)
+    own = model.state_dict()
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in state if k in own and state[k].shape != own[k].shape)
+    if unexpected or wrong:
+        raise WeightsError(
+            f"{checkpoint}: weights don't fit the {variant!r} architecture "
+            f"(unexpected: {unexpected[:3]}, shape mismatch: {wrong[:3]})"
+        )
+    missing = model.load_state_dict(state, strict=False).missing_keys
+    return sorted({key.split(".")[0] for key in missing})
+
+
 def _start_near_identity(model: nn.Module) -> None:
     """Shrink the output head so a fresh network starts close to "output = input".
 
@@ -546,7 +566,14 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
         config.seed = int(state["step"]) + config.seed * 7919  # fresh data stream after resume
     elif config.init:
         torch.manual_seed(config.seed)
-        model = create_model(config.model, checkpoint=config.init)  # checks variant and sha256
+        model = create_model(config.model)
+        fresh = _load_init(model, config.init, config.model)
+        if fresh:
+            log.write(
+                {"event": "init", "checkpoint": str(config.init), "fresh": fresh},
+                f"--init {config.init}: new modules start from their own initialisation: "
+                + ", ".join(fresh),
+            )
     else:
         torch.manual_seed(config.seed)
         model = create_model(config.model)

@@ -16,6 +16,7 @@ from restoration.engine.losses import (
     frequency_loss,
     gradient_loss,
     restoration_loss,
+    ssim_loss,
     temporal_contrastive_loss,
 )
 from restoration.engine.train import (
@@ -122,6 +123,36 @@ def test_init_starts_a_new_run_from_given_weights(tmp_path: Path) -> None:
     assert all(torch.equal(start[name], kept[name]) for name in start)
 
 
+def test_init_extends_older_weights_with_a_refinement_that_starts_as_a_no_op(tmp_path: Path) -> None:
+    """Weights trained before the full-resolution refinement existed load into a network that
+    has it; the refinement starts as 'no correction' and anything else that does not fit fails."""
+    from restoration.engine.exceptions import WeightsError
+    from restoration.engine.models import create_model, model_config, save_checkpoint
+    from restoration.engine.models.tape import TapeNet
+    from restoration.engine.train import _load_init
+
+    torch.manual_seed(0)
+    old = create_model("tiny").eval()
+    save_checkpoint(old, tmp_path / "old", {})
+    extended = TapeNet({**model_config("tiny"), "refine": {"guide": 2, "channels": 4}}).eval()
+    assert _load_init(extended, tmp_path / "old", "tiny") == ["refine"]
+    frames = torch.rand(1, 3, 3, 32, 40)
+    references = torch.rand(1, 2, 3, 32, 40)
+    with torch.inference_mode():
+        assert torch.equal(extended(frames, references), old(frames, references))
+    # One training step moves the refinement off zero: it is trainable, not a dead branch.
+    extended.train()
+    optimizer = torch.optim.SGD(extended.refine.parameters(), lr=0.1)
+    (extended(frames, references) - frames.roll(1, -1)).square().mean().backward()
+    optimizer.step()
+    with torch.inference_mode():
+        assert not torch.equal(extended.eval()(frames, references), old(frames, references))
+    # The other way round (weights with a module this network lacks) is refused.
+    save_checkpoint(extended, tmp_path / "new", {})
+    with pytest.raises(WeightsError, match="unexpected"):
+        _load_init(create_model("tiny"), tmp_path / "new", "tiny")
+
+
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     from restoration.engine.exceptions import ConfigError
 
@@ -161,9 +192,24 @@ def test_losses_are_zero_for_a_perfect_restoration_and_positive_otherwise() -> N
     assert float(temporal_contrastive_loss(target, target)) < float(
         temporal_contrastive_loss(target.flip(1), target)
     )
-    total, terms = restoration_loss(noisy, target, LossWeights(gradient=0.1, contrastive=0.1))
-    assert set(terms) == {"charbonnier", "frequency", "gradient", "contrastive"}
+    assert float(ssim_loss(target, target)) == pytest.approx(0.0, abs=1e-5)
+    assert float(ssim_loss(noisy, target)) > 0.02
+    total, terms = restoration_loss(
+        noisy, target, LossWeights(gradient=0.1, contrastive=0.1, ssim=0.1)
+    )
+    assert set(terms) == {"charbonnier", "frequency", "gradient", "contrastive", "ssim"}
     assert float(total) > 0
+
+
+def test_ssim_loss_is_one_minus_the_benchmark_ssim() -> None:
+    from restoration.engine.metrics import ssim
+
+    torch.manual_seed(1)
+    target = torch.rand(2, 3, 24, 24)
+    noisy = (target + 0.05 * torch.randn_like(target)).clamp(0, 1)
+    measured = ssim((target * 255).permute(0, 2, 3, 1), (noisy * 255).permute(0, 2, 3, 1)).mean()
+    # The benchmark uses skimage's sample-covariance correction; it moves SSIM by < 1e-3 here.
+    assert 1 - float(ssim_loss(noisy, target)) == pytest.approx(float(measured), abs=2e-3)
 
 
 def test_a_fresh_network_starts_close_to_the_identity() -> None:
