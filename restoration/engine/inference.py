@@ -277,8 +277,10 @@ class WindowRestorer:
         started = time.perf_counter()
         if len(boxes) == 1:
             with self._autocast():
-                out = self.model(clip, reference_features=self._reference_features(padded_refs, boxes[0]))
-            result = out[0, keep[0] : keep[1]].float()
+                out = self.model(
+                    clip, reference_features=self._reference_features(padded_refs, boxes[0]), outputs=keep
+                )
+            result = out[0].float()
         else:
             result = torch.zeros((keep[1] - keep[0], 3, ph, pw), device=self.device)
             total = torch.zeros((ph, pw), device=self.device)
@@ -286,9 +288,9 @@ class WindowRestorer:
                 y0, y1, x0, x1 = box
                 features = self._reference_features(padded_refs, box)
                 with self._autocast():
-                    out = self.model(clip[..., y0:y1, x0:x1], reference_features=features)
+                    out = self.model(clip[..., y0:y1, x0:x1], reference_features=features, outputs=keep)
                 weight = _blend_weights(box, ph, pw, self.overlap).to(self.device)
-                result[..., y0:y1, x0:x1] += out[0, keep[0] : keep[1]].float() * weight
+                result[..., y0:y1, x0:x1] += out[0].float() * weight
                 total[y0:y1, x0:x1] += weight
             result = result / total
         if self.device.type == "cuda":

@@ -165,8 +165,11 @@ class RestorationNet(nn.Module, metaclass=abc.ABCMeta):
         references: torch.Tensor | None = None,
         *,
         reference_features: dict[int, torch.Tensor] | None = None,
+        outputs: tuple[int, int] | None = None,
     ) -> torch.Tensor:
-        """Restore a window: frames (b,t,3,h,w) in [0,1] -> (b,t,3,h,w)."""
+        """Restore a window: frames (b,t,3,h,w) in [0,1] -> (b,t,3,h,w); with `outputs`
+        (begin, end), only those frames of the window are produced (b,end-begin,3,h,w), which
+        spares the output layers for frames inference throws away."""
 
 
 class TapeNet(RestorationNet):
@@ -248,6 +251,7 @@ class TapeNet(RestorationNet):
         references: torch.Tensor | None = None,
         *,
         reference_features: dict[int, torch.Tensor] | None = None,
+        outputs: tuple[int, int] | None = None,
     ) -> torch.Tensor:
         self._check(frames, "frames")
         if reference_features is None and references is not None:
@@ -266,6 +270,8 @@ class TapeNet(RestorationNet):
             x = self.skip_fusions[level](torch.cat([x, skips[level]], dim=-1))
             x = self._fuse(x, level, reference_features)
             x = self.decoder[level](x)
+        if outputs is not None:
+            x, frames = x[:, outputs[0] : outputs[1]], frames[:, outputs[0] : outputs[1]]
         features = rearrange(x, "b t h w c -> (b t) c h w")
         residual = rearrange(
             F.pixel_shuffle(self.head(features), self.stride), "(b t) c h w -> b t c h w", b=b

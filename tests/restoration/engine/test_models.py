@@ -151,3 +151,17 @@ def test_training_works_after_inference_in_the_same_process() -> None:
     with torch.inference_mode():
         model(frames, references)
     model(frames, references).mean().backward()
+
+
+def test_outputs_restricts_the_window_to_the_frames_inference_keeps() -> None:
+    from restoration.engine.models.tape import TapeNet
+
+    torch.manual_seed(3)
+    model = TapeNet({**model_config("tiny"), "refine": {"guide": 2, "channels": 4}}).eval()
+    torch.nn.init.normal_(model.refine.body[-1].weight, std=0.1)  # a refinement that does something
+    frames, references = tiny_inputs(4)
+    with torch.inference_mode():
+        full = model(frames, references)
+        middle = model(frames, references, outputs=(1, 2))
+    assert middle.shape == (1, 1, 3, 32, 40)
+    torch.testing.assert_close(middle, full[:, 1:2])
