@@ -166,10 +166,13 @@ def write_lossless(frames: np.ndarray, path: Path, *, fps: int = 25) -> None:
             container.mux(packet)
 
 
-def model_restorers(weights: Path | None, *, device: str) -> dict[str, Restorer]:
+def model_restorers(
+    weights: Path | None, *, device: str, every_frame: bool = False
+) -> dict[str, Restorer]:
     """The model through the product's own path, ``restore_video`` (frame scorer, reference
     pool, overlapping windows, FFV1 master), on a lossless file of the degraded clip; and the
-    same with references disabled (the ablation)."""
+    same with references disabled (the ablation). With ``every_frame``, also the network on
+    every frame (``keep_clean=False``: what the clean-frame pass-through is worth)."""
     import tempfile
 
     from restoration.engine.inference import load_model, restore_video
@@ -177,7 +180,7 @@ def model_restorers(weights: Path | None, *, device: str) -> dict[str, Restorer]
 
     model = load_model("tape-lite", weights)
 
-    def restore(frames: np.ndarray, references: int | None) -> np.ndarray:
+    def restore(frames: np.ndarray, references: int | None, keep_clean: bool = True) -> np.ndarray:
         with tempfile.TemporaryDirectory(prefix="quality-") as tmp:
             src, dst = Path(tmp) / "degraded.mkv", Path(tmp) / "restored.mkv"
             write_lossless(frames, src)
@@ -190,15 +193,19 @@ def model_restorers(weights: Path | None, *, device: str) -> dict[str, Restorer]
                 master_pixel_format="bgr0",
                 score_output=False,
                 device=device,
+                keep_clean=keep_clean,
             )
             restored = np.stack(list(iter_frames(dst)))
         assert restored.shape == frames.shape, f"restored {restored.shape} != input {frames.shape}"
         return restored
 
-    return {
+    restorers: dict[str, Restorer] = {
         "ours": lambda frames: restore(frames, None),
         "ours, no references": lambda frames: restore(frames, 0),
     }
+    if every_frame:
+        restorers["ours, every frame"] = lambda frames: restore(frames, None, keep_clean=False)
+    return restorers
 
 
 # ---------------------------------------------------------------------------- report
@@ -403,6 +410,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-model", action="store_true", help="classical filters only")
     parser.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="also report the network run on every frame (no clean-frame pass-through)",
+    )
+    parser.add_argument(
         "--reuse-classical",
         type=Path,
         default=None,
@@ -425,7 +437,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     started = time.monotonic()
     try:
-        restorers = {} if args.no_model else model_restorers(args.weights, device=args.device)
+        restorers = (
+            {}
+            if args.no_model
+            else model_restorers(args.weights, device=args.device, every_frame=args.every_frame)
+        )
         cached = None
         if args.reuse_classical is not None:
             previous = json.loads(args.reuse_classical.read_text())
