@@ -273,14 +273,11 @@ class TapeNet(RestorationNet):
         if outputs is not None:
             x, frames = x[:, outputs[0] : outputs[1]], frames[:, outputs[0] : outputs[1]]
         features = rearrange(x, "b t h w c -> (b t) c h w")
-        residual = rearrange(
-            F.pixel_shuffle(self.head(features), self.stride), "(b t) c h w -> b t c h w", b=b
-        )
-        if self.refine is None:
-            return frames + residual
         flat = rearrange(frames, "b t c h w -> (b t) c h w")
-        refined = self.refine(flat, flat + rearrange(residual, "b t c h w -> (b t) c h w"), features)
-        return rearrange(refined, "(b t) c h w -> b t c h w", b=b)
+        restored = flat + F.pixel_shuffle(self.head(features), self.stride)
+        if self.refine is not None:
+            restored = self.refine(flat, restored, features)
+        return rearrange(restored, "(b t) c h w -> b t c h w", b=b)
 
     def _fuse(self, x: torch.Tensor, level: int, features: dict[int, torch.Tensor] | None) -> torch.Tensor:
         if features is None or str(level) not in self.fusions:
