@@ -20,4 +20,3 @@ class InstitutionAdmin(admin.ModelAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "institution", "role"]
     list_filter = ["institution", "role"]
-

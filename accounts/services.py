@@ -69,9 +69,7 @@ def institution_update(*, actor: Any, institution: Institution, **fields: Any) -
 def _last_manager_guard(membership: Membership, new_role: str | None) -> None:
     if membership.role != Role.MANAGER or new_role == Role.MANAGER:
         return
-    managers = Membership.objects.for_institution(membership.institution).filter(
-        role=Role.MANAGER
-    )
+    managers = Membership.objects.for_institution(membership.institution).filter(role=Role.MANAGER)
     if managers.count() <= 1:
         raise MembershipError(
             f"{membership.user} is the last manager of {membership.institution}; "

@@ -91,16 +91,22 @@ def institution_settings(request: HttpRequest) -> HttpResponse:
 @require_POST
 def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_for_institution(
-        Membership.objects.select_related("user", "institution"), request.institution, pk=pk  # type: ignore[attr-defined]
+        Membership.objects.select_related("user", "institution"),
+        request.institution,
+        pk=pk,  # type: ignore[attr-defined]
     )
     form = MemberRoleForm(request.POST)
     if form.is_valid():
         try:
-            membership_change_role(actor=request.user, membership=membership, role=form.cleaned_data["role"])
+            membership_change_role(
+                actor=request.user, membership=membership, role=form.cleaned_data["role"]
+            )
         except MembershipError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
+            messages.success(
+                request, f"{membership.user} is now {membership.get_role_display().lower()}."
+            )
     else:
         messages.error(request, "Choose one of the listed roles.")
     return redirect("accounts:members")
@@ -110,7 +116,9 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_for_institution(
-        Membership.objects.select_related("user", "institution"), request.institution, pk=pk  # type: ignore[attr-defined]
+        Membership.objects.select_related("user", "institution"),
+        request.institution,
+        pk=pk,  # type: ignore[attr-defined]
     )
     try:
         membership_remove(actor=request.user, membership=membership)

@@ -75,7 +75,8 @@ def _seed(tape_count: int) -> tuple[Any, Any]:
     user = get_user_model().objects.create_user("bench", password=BENCH_PASSWORD)
     Membership.objects.create(user=user, institution=institution, role=Role.MANAGER)
     collections = [
-        Collection.objects.create(institution=institution, name=f"Collection {n}") for n in range(20)
+        Collection.objects.create(institution=institution, name=f"Collection {n}")
+        for n in range(20)
     ]
     formats = [value for value, _ in CarrierFormat.choices]
     standards = [value for value, _ in VideoStandard.choices]
@@ -151,20 +152,25 @@ def bench_lists(requests: int, user: Any) -> list[tuple[str, str, str, str, str]
             _time_requests(client, f"{url}?{size_param}={size}", 5, **headers)  # warm up
         median, p95 = _time_requests(client, f"{url}?{size_param}=50", requests, **headers)
         search_median, search_p95 = _time_requests(
-            client, f"{url}?{size_param}=50&{'q' if client is page_client else 'search'}=donor+42",
-            max(requests // 4, 10), **headers,
+            client,
+            f"{url}?{size_param}=50&{'q' if client is page_client else 'search'}=donor+42",
+            max(requests // 4, 10),
+            **headers,
         )
-        rows.append((
-            label,
-            " / ".join(f"{c} (size {s})" for c, s in zip(counts, sizes, strict=True)),
-            f"{median:.1f} / {p95:.1f}",
-            f"{search_median:.1f} / {search_p95:.1f}",
-            "yes" if counts[0] == counts[1] else "NO",
-        ))
+        rows.append(
+            (
+                label,
+                " / ".join(f"{c} (size {s})" for c, s in zip(counts, sizes, strict=True)),
+                f"{median:.1f} / {p95:.1f}",
+                f"{search_median:.1f} / {search_p95:.1f}",
+                "yes" if counts[0] == counts[1] else "NO",
+            )
+        )
     return rows
 
 
 # --- 1 GB upload ----------------------------------------------------------------------------
+
 
 def write_big_video(path: Path, *, target_bytes: int) -> tuple[int, int]:
     """A real, decodable ~``target_bytes`` video: 1080p rawvideo (noise) in Matroska.
@@ -216,16 +222,20 @@ def _status_kb(pid: int, field: str) -> int:
 def _multipart(path: Path, fields: dict[str, str], boundary: str) -> tuple[list[bytes], bytes, int]:
     head = b""
     for name, value in fields.items():
-        head += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                 f"{value}\r\n").encode()
-    head += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-             f"filename=\"{path.name}\"\r\nContent-Type: video/x-matroska\r\n\r\n").encode()
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        ).encode()
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="{path.name}"\r\nContent-Type: video/x-matroska\r\n\r\n'
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     return [head], tail, len(head) + path.stat().st_size + len(tail)
 
 
-def _upload(port: int, token: str, path: Path, tape_id: int) -> tuple[int, dict[str, Any], float,
-                                                                         float, str]:
+def _upload(
+    port: int, token: str, path: Path, tape_id: int
+) -> tuple[int, dict[str, Any], float, float, str]:
     import json
 
     boundary = uuid.uuid4().hex
@@ -245,19 +255,32 @@ def _upload(port: int, token: str, path: Path, tape_id: int) -> tuple[int, dict[
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1200)
     start = time.perf_counter()
     connection.request(
-        "POST", "/api/v1/captures/", body=body(),
-        headers={"Authorization": f"Token {token}", "Content-Length": str(length),
-                 "Content-Type": f"multipart/form-data; boundary={boundary}",
-                 "Accept": "application/json"},
+        "POST",
+        "/api/v1/captures/",
+        body=body(),
+        headers={
+            "Authorization": f"Token {token}",
+            "Content-Length": str(length),
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Accept": "application/json",
+        },
     )
     response = connection.getresponse()
     payload = json.loads(response.read() or b"{}")
     total = time.perf_counter() - start
     connection.close()
-    return response.status, payload, sent_at[0] - start if sent_at else total, total, hasher.hexdigest()
+    return (
+        response.status,
+        payload,
+        sent_at[0] - start if sent_at else total,
+        total,
+        hasher.hexdigest(),
+    )
 
 
-def bench_upload(env: dict[str, str], workdir: Path, user: Any, size_mb: int) -> list[tuple[str, str]]:
+def bench_upload(
+    env: dict[str, str], workdir: Path, user: Any, size_mb: int
+) -> list[tuple[str, str]]:
     from rest_framework.authtoken.models import Token
 
     from portal.catalog.models import Tape
@@ -274,9 +297,22 @@ def bench_upload(env: dict[str, str], workdir: Path, user: Any, size_mb: int) ->
 
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--timeout", "1200", "--log-level", "warning"],
-        env={**os.environ, **env}, cwd=str(Path(__file__).resolve().parent.parent),
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "1200",
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, **env},
+        cwd=str(Path(__file__).resolve().parent.parent),
     )
     try:
         worker = _wait_for_worker(server, port)
@@ -311,14 +347,22 @@ def bench_upload(env: dict[str, str], workdir: Path, user: Any, size_mb: int) ->
     mb = size / 1e6
     growth_mb = (max(hwm_kb, peak_kb[0]) - baseline_kb) / 1024
     return [
-        ("file", (f"{big.name}: {mb:,.0f} MB, {frames} frames 1920x1080 rawvideo/MKV "
-                  f"(generated in {generate_s:.1f} s)")),
+        (
+            "file",
+            (
+                f"{big.name}: {mb:,.0f} MB, {frames} frames 1920x1080 rawvideo/MKV "
+                f"(generated in {generate_s:.1f} s)"
+            ),
+        ),
         ("HTTP status / sha256 matches client", f"{status} / yes ({client_hash[:16]}...)"),
         ("worker RSS before upload", f"{baseline_kb / 1024:.1f} MB"),
         ("worker peak RSS during upload (VmHWM)", f"{max(hwm_kb, peak_kb[0]) / 1024:.1f} MB"),
         ("peak RSS growth (target < 100 MB)", f"{growth_mb:.1f} MB"),
         ("body sent in", f"{sent_s:.1f} s -> {mb / sent_s:.0f} MB/s"),
-        ("request total (stream+hash, probe, poster, store)", f"{total_s:.1f} s -> {mb / total_s:.0f} MB/s"),
+        (
+            "request total (stream+hash, probe, poster, store)",
+            f"{total_s:.1f} s -> {mb / total_s:.0f} MB/s",
+        ),
     ]
 
 
@@ -350,7 +394,9 @@ def _print_table(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m portal.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m portal.bench", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--tapes", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--upload-mb", type=int, default=1024, help="0 skips the upload benchmark")
@@ -363,20 +409,30 @@ def main(argv: list[str] | None = None) -> int:
         _setup_django(workdir)
         started = time.perf_counter()
         _, user = _seed(args.tapes)
-        print(f"seeded {args.tapes:,} tapes (+ metadata) in {time.perf_counter() - started:.1f} s "
-              f"into {workdir} (SQLite, DEBUG=0)")
+        print(
+            f"seeded {args.tapes:,} tapes (+ metadata) in {time.perf_counter() - started:.1f} s "
+            f"into {workdir} (SQLite, DEBUG=0)"
+        )
         rows = bench_lists(args.requests, user)
         _print_table(
             f"Tape lists, {args.tapes:,} tapes ({int(args.tapes * 0.9):,} in the user's institution), "
             f"{args.requests} requests at 50 per page",
-            ("endpoint", "SQL queries per request", "median / p95 ms", "search median / p95 ms",
-             "constant"),
+            (
+                "endpoint",
+                "SQL queries per request",
+                "median / p95 ms",
+                "search median / p95 ms",
+                "constant",
+            ),
             rows,
         )
         if args.upload_mb:
             upload_rows = bench_upload(env, workdir, user, args.upload_mb)
-            _print_table("Capture upload through the API (gunicorn, 1 sync worker)",
-                         ("measure", "value"), upload_rows)
+            _print_table(
+                "Capture upload through the API (gunicorn, 1 sync worker)",
+                ("measure", "value"),
+                upload_rows,
+            )
     finally:
         if args.keep:
             print(f"kept {workdir}")

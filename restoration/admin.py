@@ -31,16 +31,33 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(RestorationJob)
 class RestorationJobAdmin(ReadOnlyAdmin):
-    list_display = ["id", "institution", "capture", "status", "stage", "frames_done",
-                    "frames_total", "worker_host", "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "institution",
+        "capture",
+        "status",
+        "stage",
+        "frames_done",
+        "frames_total",
+        "worker_host",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["status", "is_preview", "institution"]
     search_fields = ["id", "worker_host", "error_message"]
 
 
 @admin.register(RestoredVersion)
 class RestoredVersionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "institution", "tape", "capture", "model_variant", "is_preview",
-                    "created_at"]
+    list_display = [
+        "id",
+        "institution",
+        "tape",
+        "capture",
+        "model_variant",
+        "is_preview",
+        "created_at",
+    ]
     list_filter = ["institution", "model_variant", "is_preview"]
 
 
@@ -52,8 +69,15 @@ class ReviewDecisionAdmin(ReadOnlyAdmin):
 
 @admin.register(Publication)
 class PublicationAdmin(ReadOnlyAdmin):
-    list_display = ["id", "tape", "version", "published_by", "published_at", "unpublished_at",
-                    "end_reason"]
+    list_display = [
+        "id",
+        "tape",
+        "version",
+        "published_by",
+        "published_at",
+        "unpublished_at",
+        "end_reason",
+    ]
 
 
 @admin.register(WebhookEndpoint)

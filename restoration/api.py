@@ -65,10 +65,12 @@ class JobParametersSerializer(serializers.Serializer):
     """Options of a job; omitted ones take the defaults. Checked again by the service."""
 
     model = serializers.CharField(required=False, help_text="Model variant, e.g. tape-lite.")
-    scorer = serializers.ChoiceField(choices=SCORERS, required=False,
-                                     help_text="Reference selector.")
-    references = serializers.IntegerField(required=False, min_value=0, max_value=16,
-                                          allow_null=True)
+    scorer = serializers.ChoiceField(
+        choices=SCORERS, required=False, help_text="Reference selector."
+    )
+    references = serializers.IntegerField(
+        required=False, min_value=0, max_value=16, allow_null=True
+    )
     frame_start = serializers.IntegerField(required=False, min_value=0)
     frame_end = serializers.IntegerField(required=False, min_value=1, allow_null=True)
     deinterlace = serializers.ChoiceField(choices=DEINTERLACE, required=False)
@@ -109,11 +111,31 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = RestorationJob
         fields = [
-            "id", "capture", "tape", "requested_by", "retry_of", "is_preview", "parameters",
-            "status", "stage", "frames_done", "frames_total", "progress", "eta_seconds",
-            "queue_position", "worker_host", "device", "cancel_requested", "created_at",
-            "started_at", "finished_at", "heartbeat_at", "error_message", "error_permanent",
-            "timings", "version",
+            "id",
+            "capture",
+            "tape",
+            "requested_by",
+            "retry_of",
+            "is_preview",
+            "parameters",
+            "status",
+            "stage",
+            "frames_done",
+            "frames_total",
+            "progress",
+            "eta_seconds",
+            "queue_position",
+            "worker_host",
+            "device",
+            "cancel_requested",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+            "error_message",
+            "error_permanent",
+            "timings",
+            "version",
         ]
         read_only_fields = fields
 
@@ -151,8 +173,17 @@ class PublicationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Publication
-        fields = ["id", "tape", "version", "published_by", "published_at", "comment",
-                  "unpublished_by", "unpublished_at", "end_reason"]
+        fields = [
+            "id",
+            "tape",
+            "version",
+            "published_by",
+            "published_at",
+            "comment",
+            "unpublished_by",
+            "unpublished_at",
+            "end_reason",
+        ]
         read_only_fields = fields
 
 
@@ -160,17 +191,39 @@ class VersionSerializer(serializers.ModelSerializer):
     review_state = serializers.SerializerMethodField()
     decisions = serializers.SerializerMethodField()
     published = serializers.SerializerMethodField()
-    requested_by = serializers.CharField(source="job.requested_by.username", default=None,
-                                         read_only=True)
+    requested_by = serializers.CharField(
+        source="job.requested_by.username", default=None, read_only=True
+    )
 
     class Meta:
         model = RestoredVersion
         fields = [
-            "id", "job", "capture", "tape", "is_preview", "frame_start", "frame_end",
-            "frame_count", "frame_rate", "master_sha256", "master_size", "access_sha256",
-            "access_size", "model_variant", "weights_sha256", "scorer", "engine_version",
-            "parameters", "timings", "created_at", "requested_by", "review_state", "decisions",
-            "published", "scores_before", "scores_after",
+            "id",
+            "job",
+            "capture",
+            "tape",
+            "is_preview",
+            "frame_start",
+            "frame_end",
+            "frame_count",
+            "frame_rate",
+            "master_sha256",
+            "master_size",
+            "access_sha256",
+            "access_size",
+            "model_variant",
+            "weights_sha256",
+            "scorer",
+            "engine_version",
+            "parameters",
+            "timings",
+            "created_at",
+            "requested_by",
+            "review_state",
+            "decisions",
+            "published",
+            "scores_before",
+            "scores_after",
         ]
         read_only_fields = fields
 
@@ -190,8 +243,18 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "created_at", "actor", "action", "target_type", "target_id",
-                  "target_label", "tape", "changes", "details"]
+        fields = [
+            "id",
+            "created_at",
+            "actor",
+            "action",
+            "target_type",
+            "target_id",
+            "target_label",
+            "tape",
+            "changes",
+            "details",
+        ]
         read_only_fields = fields
 
 
@@ -318,10 +381,16 @@ class RestoredVersionViewSet(
     def master(self, request: Request, pk: Any = None) -> HttpResponse:
         version = self.get_object()
         if request.method == "GET" and "Range" not in request.headers:
-            services.version_record_download(actor=request.user, version=version,
-                                             rendition="master")
-        return serve_file_with_ranges(request._request, version.master, "video/x-matroska",
-                                      f"version-{version.pk}.master.mkv", as_attachment=True)
+            services.version_record_download(
+                actor=request.user, version=version, rendition="master"
+            )
+        return serve_file_with_ranges(
+            request._request,
+            version.master,
+            "video/x-matroska",
+            f"version-{version.pk}.master.mkv",
+            as_attachment=True,
+        )
 
     @extend_schema(
         responses={(200, "video/mp4"): OpenApiResponse(description="H.264/MP4 access copy")},
@@ -330,56 +399,76 @@ class RestoredVersionViewSet(
     @action(detail=True, methods=["get"], renderer_classes=[PassthroughRenderer])
     def access(self, request: Request, pk: Any = None) -> HttpResponse:
         version = self.get_object()
-        return serve_file_with_ranges(request._request, version.access, "video/mp4",
-                                      f"version-{version.pk}.access.mp4")
+        return serve_file_with_ranges(
+            request._request, version.access, "video/mp4", f"version-{version.pk}.access.mp4"
+        )
 
-    @extend_schema(responses={200: OpenApiResponse(description="PREMIS-style provenance")},
-                   parameters=[INSTITUTION_PARAMETER])
+    @extend_schema(
+        responses={200: OpenApiResponse(description="PREMIS-style provenance")},
+        parameters=[INSTITUTION_PARAMETER],
+    )
     @action(detail=True, methods=["get"])
     def provenance(self, request: Request, pk: Any = None) -> Response:
         return Response(version_provenance(version=self.get_object()))
 
-    @extend_schema(request=DecisionSerializer, responses={201: DecisionReadSerializer},
-                   parameters=[INSTITUTION_PARAMETER])
+    @extend_schema(
+        request=DecisionSerializer,
+        responses={201: DecisionReadSerializer},
+        parameters=[INSTITUTION_PARAMETER],
+    )
     @action(detail=True, methods=["post"])
     def decisions(self, request: Request, pk: Any = None) -> Response:
         payload = DecisionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        review = services.version_decide(actor=request.user, version=self.get_object(),
-                                         **payload.validated_data)
+        review = services.version_decide(
+            actor=request.user, version=self.get_object(), **payload.validated_data
+        )
         return Response(DecisionReadSerializer(review).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=PublishSerializer, responses={201: PublicationSerializer},
-                   parameters=[INSTITUTION_PARAMETER])
+    @extend_schema(
+        request=PublishSerializer,
+        responses={201: PublicationSerializer},
+        parameters=[INSTITUTION_PARAMETER],
+    )
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: Any = None) -> Response:
         payload = PublishSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        publication = services.version_publish(actor=request.user, version=self.get_object(),
-                                               **payload.validated_data)
+        publication = services.version_publish(
+            actor=request.user, version=self.get_object(), **payload.validated_data
+        )
         return Response(PublicationSerializer(publication).data, status=status.HTTP_201_CREATED)
 
 
 def _tape(request: Request, tape_id: int) -> Tape:
-    return get_for_institution(Tape.objects.select_related("institution"),
-                               api_institution(request), pk=tape_id)
+    return get_for_institution(
+        Tape.objects.select_related("institution"), api_institution(request), pk=tape_id
+    )
 
 
-@extend_schema(request=PublishSerializer, responses={200: PublicationSerializer},
-               parameters=[INSTITUTION_PARAMETER], tags=["restored-versions"])
+@extend_schema(
+    request=PublishSerializer,
+    responses={200: PublicationSerializer},
+    parameters=[INSTITUTION_PARAMETER],
+    tags=["restored-versions"],
+)
 @api_view(["POST"])
 @permission_classes([IsInstitutionMember])
 def tape_unpublish(request: Request, tape_id: int) -> Response:
     """Withdraw the tape's published version (kept in the publication history)."""
     payload = PublishSerializer(data=request.data)
     payload.is_valid(raise_exception=True)
-    publication = services.tape_unpublish(actor=request.user, tape=_tape(request, tape_id),
-                                          **payload.validated_data)
+    publication = services.tape_unpublish(
+        actor=request.user, tape=_tape(request, tape_id), **payload.validated_data
+    )
     return Response(PublicationSerializer(publication).data)
 
 
-@extend_schema(responses={200: AuditEventSerializer(many=True)},
-               parameters=[INSTITUTION_PARAMETER], tags=["audit"])
+@extend_schema(
+    responses={200: AuditEventSerializer(many=True)},
+    parameters=[INSTITUTION_PARAMETER],
+    tags=["audit"],
+)
 @api_view(["GET"])
 @permission_classes([IsInstitutionMember])
 def tape_timeline(request: Request, tape_id: int) -> Response:
@@ -397,7 +486,8 @@ def tape_timeline(request: Request, tape_id: int) -> Response:
         INSTITUTION_PARAMETER,
         OpenApiParameter("action", str, description="'job' (every job.*) or 'job.failed'"),
         OpenApiParameter("actor", int, description="User id"),
-        OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE),
+        OpenApiParameter("from", OpenApiTypes.DATE),
+        OpenApiParameter("to", OpenApiTypes.DATE),
     ],
     tags=["audit"],
 )

@@ -159,7 +159,11 @@ class Sandbox:
     def manage(self, *args: str, timeout: float = 300) -> str:
         completed = subprocess.run(
             [sys.executable, str(REPO / "manage.py"), *args],
-            cwd=REPO, env=self.env, capture_output=True, timeout=timeout, check=False,
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
         )
         if completed.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stderr.decode()}")
@@ -173,13 +177,17 @@ class Sandbox:
             f"print('RESULT=' + json.dumps({expression}))\n"
         )
         completed = subprocess.run(
-            [sys.executable, "-c", code], cwd=REPO, env=self.env, capture_output=True,
-            timeout=timeout, check=False,
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
         )
         if completed.returncode != 0:
             raise RuntimeError(f"{expression} failed:\n{completed.stderr.decode()}")
         line = [row for row in completed.stdout.decode().splitlines() if row.startswith("RESULT=")]
-        return json.loads(line[-1][len("RESULT="):])
+        return json.loads(line[-1][len("RESULT=") :])
 
     # -- workers -------------------------------------------------------------------------------
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
@@ -231,7 +239,11 @@ class Sandbox:
         return dict(rows[0])
 
     def wait_for(
-        self, predicate: Callable[[], bool], *, timeout: float = 120, interval: float = 0.02,
+        self,
+        predicate: Callable[[], bool],
+        *,
+        timeout: float = 120,
+        interval: float = 0.02,
         what: str = "condition",
     ) -> None:
         deadline = time.monotonic() + timeout
@@ -244,9 +256,14 @@ class Sandbox:
             time.sleep(interval)
         raise TimeoutError(f"timed out after {timeout} s waiting for {what}\n{self.worker_log()}")
 
-    def wait_job(self, job_id: int, statuses: tuple[str, ...], timeout: float = 180) -> dict[str, Any]:
-        self.wait_for(lambda: self.job(job_id)["status"] in statuses, timeout=timeout,
-                      what=f"job {job_id} to be {statuses}")
+    def wait_job(
+        self, job_id: int, statuses: tuple[str, ...], timeout: float = 180
+    ) -> dict[str, Any]:
+        self.wait_for(
+            lambda: self.job(job_id)["status"] in statuses,
+            timeout=timeout,
+            what=f"job {job_id} to be {statuses}",
+        )
         return self.job(job_id)
 
 
@@ -262,8 +279,15 @@ def _seconds(text: str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def bench_broker(broker: str, *, jobs: int, frames: int, size: tuple[int, int],
-                 progress_interval_ms: int, redis_url: str) -> dict[str, Any]:
+def bench_broker(
+    broker: str,
+    *,
+    jobs: int,
+    frames: int,
+    size: tuple[int, int],
+    progress_interval_ms: int,
+    redis_url: str,
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"bench-jobs-{broker}-") as folder:
         sandbox = Sandbox(
             Path(folder),
@@ -322,14 +346,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--size", default="320x240")
     parser.add_argument("--progress-interval-ms", type=int, default=1000)
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL")
-                        or "redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    )
     args = parser.parse_args(argv)
     width, height = (int(part) for part in args.size.split("x"))
     brokers = ("orm", "redis") if args.broker == "both" else (args.broker,)
     results = [
-        bench_broker(broker, jobs=args.jobs, frames=args.frames, size=(width, height),
-                     progress_interval_ms=args.progress_interval_ms, redis_url=args.redis_url)
+        bench_broker(
+            broker,
+            jobs=args.jobs,
+            frames=args.frames,
+            size=(width, height),
+            progress_interval_ms=args.progress_interval_ms,
+            redis_url=args.redis_url,
+        )
         for broker in brokers
     ]
     print(json.dumps(results, indent=2))

@@ -23,16 +23,22 @@ class JobRequestForm(forms.Form):
         label="Reference selector", choices=[(name, _SCORER_LABELS[name]) for name in SCORERS]
     )
     references = forms.IntegerField(
-        label="Number of references", min_value=0, max_value=16, required=False,
+        label="Number of references",
+        min_value=0,
+        max_value=16,
+        required=False,
         help_text="Blank: the model's default. 0 restores without references.",
     )
     frame_start = forms.IntegerField(label="First frame", min_value=0, required=False)
     frame_end = forms.IntegerField(
-        label="End frame (exclusive)", min_value=1, required=False,
+        label="End frame (exclusive)",
+        min_value=1,
+        required=False,
         help_text="Blank: to the end of the capture.",
     )
     deinterlace = forms.ChoiceField(
-        choices=[(mode, mode) for mode in DEINTERLACE], initial="off",
+        choices=[(mode, mode) for mode in DEINTERLACE],
+        initial="off",
         help_text="off keeps the scan type of the capture (archival default).",
     )
     preview = forms.BooleanField(

@@ -22,8 +22,18 @@ from portal.audit.models import AuditEvent
 from portal.audit.selectors import institution_history, tape_history
 from portal.catalog.models import Tape
 
-COLUMNS = ["id", "created_at", "actor", "action", "target_type", "target_id", "target_label",
-           "tape_id", "changes", "details"]
+COLUMNS = [
+    "id",
+    "created_at",
+    "actor",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "tape_id",
+    "changes",
+    "details",
+]
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 

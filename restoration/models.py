@@ -235,9 +235,7 @@ class ReviewDecision(AppendOnlyModel):
     institution = models.ForeignKey(
         "accounts.Institution", on_delete=models.PROTECT, related_name="review_decisions"
     )
-    version = models.ForeignKey(
-        RestoredVersion, on_delete=models.PROTECT, related_name="decisions"
-    )
+    version = models.ForeignKey(RestoredVersion, on_delete=models.PROTECT, related_name="decisions")
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_decisions"
     )

@@ -129,8 +129,7 @@ def parse_parameters(data: dict[str, Any] | None, *, frame_count: int | None) ->
     if frame_count is not None:
         if frame_start >= frame_count:
             raise InvalidParametersError(
-                f"frame_start {frame_start} is past the end of the capture "
-                f"({frame_count} frames)."
+                f"frame_start {frame_start} is past the end of the capture ({frame_count} frames)."
             )
         if frame_end is not None and frame_end > frame_count:
             frame_end = frame_count

@@ -143,7 +143,9 @@ def _fraction_text(value: Fraction) -> str:
 # The run
 
 
-def run_pipeline(*, job: RestorationJob, work_dir: Path, progress: ProgressWriter) -> PipelineResult:
+def run_pipeline(
+    *, job: RestorationJob, work_dir: Path, progress: ProgressWriter
+) -> PipelineResult:
     from portal.captures.services import local_file
     from restoration.engine.exceptions import WeightsError
     from restoration.engine.inference import resolve_device, restore_video

@@ -130,9 +130,7 @@ def job_cancel(*, actor: Any, job: RestorationJob) -> RestorationJob:
         )
     now = _now()
     with transaction.atomic():
-        cancelled_queued = RestorationJob.objects.filter(
-            pk=job.pk, status=JobStatus.QUEUED
-        ).update(
+        cancelled_queued = RestorationJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
             status=JobStatus.CANCELLED,
             cancel_requested=True,
             cancel_requested_at=now,
@@ -241,8 +239,7 @@ def version_publish(*, actor: Any, version: RestoredVersion, comment: str = "") 
             Decision.REQUEST_CHANGES: "changes were requested",
         }.get(state, f"its review state is {state!r}")
         raise PublicationError(
-            f"Only approved versions can be published; {said}. "
-            "Ask a reviewer to approve it first."
+            f"Only approved versions can be published; {said}. Ask a reviewer to approve it first."
         )
     now = _now()
     try:
@@ -343,4 +340,3 @@ def version_record_download(*, actor: Any, version: RestoredVersion, rendition: 
         tape=version.tape,
         details={"sha256": version.master_sha256, "size": version.master_size},
     )
-

@@ -112,7 +112,9 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
             "parameters": json.dumps(job.parameters, indent=2, sort_keys=True),
             "timings": {k: v for k, v in job.timings.items() if not k.endswith("_unix")},
             "can_cancel": job.is_active
-            and (role_at_least(membership, Role.REVIEWER) or job.requested_by_id == request.user.pk),
+            and (
+                role_at_least(membership, Role.REVIEWER) or job.requested_by_id == request.user.pk
+            ),
             "retries": job.retries.order_by("created_at"),
         },
     )
@@ -167,9 +169,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
     versions = selectors.version_list(
         institution=_institution(request), review_state=None if state == "all" else state
     )[:200]
-    return render(
-        request, "restoration/review_list.html", {"versions": versions, "state": state}
-    )
+    return render(request, "restoration/review_list.html", {"versions": versions, "state": state})
 
 
 @member_required(Role.ARCHIVIST)
@@ -277,7 +277,9 @@ def tape_unpublish(request: HttpRequest, tape_id: int) -> HttpResponse:
 
 @media_view
 def version_access(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = selectors.version_get(institution=_institution_of_media(request), version_id=version_id)
+    version = selectors.version_get(
+        institution=_institution_of_media(request), version_id=version_id
+    )
     return serve_file_with_ranges(
         request,
         version.access,
@@ -289,7 +291,9 @@ def version_access(request: HttpRequest, version_id: int) -> HttpResponse:
 
 @media_view
 def version_master(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = selectors.version_get(institution=_institution_of_media(request), version_id=version_id)
+    version = selectors.version_get(
+        institution=_institution_of_media(request), version_id=version_id
+    )
     # A download of the whole master (not a HEAD, not a range re-request) is on the record.
     if request.method == "GET" and "Range" not in request.headers:
         services.version_record_download(actor=request.user, version=version, rendition="master")
@@ -303,10 +307,14 @@ def version_master(request: HttpRequest, version_id: int) -> HttpResponse:
 
 
 @media_view
-def version_thumbnail(request: HttpRequest, version_id: int, frame: int, which: str) -> HttpResponse:
+def version_thumbnail(
+    request: HttpRequest, version_id: int, frame: int, which: str
+) -> HttpResponse:
     if which not in ("before", "after"):
         raise Http404("Unknown rendition.")
-    version = selectors.version_get(institution=_institution_of_media(request), version_id=version_id)
+    version = selectors.version_get(
+        institution=_institution_of_media(request), version_id=version_id
+    )
     field_file = frame_thumbnail(version=version, index=frame, which=which)
     return serve_file_with_ranges(request, field_file, "image/jpeg", f"frame-{frame}-{which}.jpg")
 
@@ -337,9 +345,7 @@ def version_scores(request: HttpRequest, version_id: int) -> JsonResponse:
 def version_provenance_json(request: HttpRequest, version_id: int) -> HttpResponse:
     version = selectors.version_get(institution=_institution(request), version_id=version_id)
     response = JsonResponse(version_provenance(version=version), json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = (
-        f'attachment; filename="version-{version.pk}-provenance.json"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="version-{version.pk}-provenance.json"'
     return response
 
 

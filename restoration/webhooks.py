@@ -50,7 +50,9 @@ def webhook_notify(*, job: RestorationJob) -> None:
     """Queue a delivery of the job's final state, if its institution has an active webhook."""
     if job.status not in FINAL_STATUSES:
         return
-    if not WebhookEndpoint.objects.filter(institution_id=job.institution_id, is_active=True).exists():
+    if not WebhookEndpoint.objects.filter(
+        institution_id=job.institution_id, is_active=True
+    ).exists():
         return
     event = f"job.{job.status}"
     job_id = job.pk
@@ -150,7 +152,9 @@ def webhook_deliver(*, job_id: int, event: str, attempt: int) -> bool:
         created_at=timezone.now(),
     )
     if not delivered:
-        logger.warning("webhook %s for job %s failed (attempt %d): %s", event, job_id, attempt, error)
+        logger.warning(
+            "webhook %s for job %s failed (attempt %d): %s", event, job_id, attempt, error
+        )
         if attempt < settings.RESTORATION_WEBHOOK_ATTEMPTS:
             _schedule_retry(job_id=job_id, event=event, attempt=attempt + 1)
     return delivered

@@ -197,9 +197,9 @@ class Heartbeat(threading.Thread):
         try:
             while not self._stop_event.wait(self.interval):
                 try:
-                    RestorationJob.objects.filter(
-                        pk=self.job_id, status=JobStatus.RUNNING
-                    ).update(heartbeat_at=_now())
+                    RestorationJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+                        heartbeat_at=_now()
+                    )
                 except Exception:  # a busy database must not kill the job: next beat retries
                     logger.warning("heartbeat of job %s failed", self.job_id, exc_info=True)
         finally:

@@ -31,7 +31,9 @@ def make_video(
         audio_stream = None
         sample_rate = 48000
         if audio:
-            audio_stream = container.add_stream("aac" if codec == "libx264" else "pcm_s16le", rate=sample_rate)
+            audio_stream = container.add_stream(
+                "aac" if codec == "libx264" else "pcm_s16le", rate=sample_rate
+            )
             audio_stream.layout = "stereo"
         ys, xs = np.mgrid[0:height, 0:width]
         for index in range(frames):
@@ -55,8 +57,13 @@ def make_video(
     return path
 
 
-def _write_tone(container: av.container.OutputContainer, stream: av.audio.stream.AudioStream,
-                *, seconds: float, sample_rate: int) -> None:
+def _write_tone(
+    container: av.container.OutputContainer,
+    stream: av.audio.stream.AudioStream,
+    *,
+    seconds: float,
+    sample_rate: int,
+) -> None:
     samples_per_frame = 1024
     total = int(seconds * sample_rate)
     position = 0

@@ -12,14 +12,18 @@ from accounts.models import Institution, Membership, Role
 PASSWORD = "correct-horse-battery-staple"
 
 
-def make_institution(name: str = "Test Archive", slug: str = "test-archive", **settings: Any) -> Institution:
+def make_institution(
+    name: str = "Test Archive", slug: str = "test-archive", **settings: Any
+) -> Institution:
     institution, _ = Institution.objects.get_or_create(
         slug=slug, defaults={"name": name, **settings}
     )
     return institution
 
 
-def make_user(username: str, institution: Institution | None = None, role: str = Role.ARCHIVIST) -> Any:
+def make_user(
+    username: str, institution: Institution | None = None, role: str = Role.ARCHIVIST
+) -> Any:
     user = get_user_model().objects.create_user(
         username=username, email=f"{username}@example.org", password=PASSWORD
     )

@@ -1,14 +1,11 @@
 """End to end in a real browser: Debian's chromium driven by Playwright against a live server."""
 
-
 import pytest
 
 from portal.catalog.models import Tape
 from tests.personas import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
 
 
 @pytest.mark.django_db(transaction=True)
@@ -33,7 +30,11 @@ def test_archivist_logs_in_and_catalogs_a_tape(page, live_server, archivist, ins
     assert "Town hall" in page.content()
     assert "tape.created" in page.inner_text("table.history")
     tape = Tape.objects.get(identifier="UM-1977-03")
-    assert (tape.institution, tape.carrier_format, tape.date_start.year) == (institution, "u-matic", 1970)
+    assert (tape.institution, tape.carrier_format, tape.date_start.year) == (
+        institution,
+        "u-matic",
+        1970,
+    )
 
     page.goto(f"{live_server.url}/tapes/?q=carnival")
     assert page.locator("tbody tr").count() == 1

@@ -74,7 +74,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         )
     if isinstance(exc, DjangoValidationError):
         # Model validation inside a service (full_clean): same shape as serializer errors.
-        details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        details = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
         message = _invalid_message(details)
         return Response(error_body("invalid", message, details), status=400)
     if isinstance(exc, Http404):

@@ -11,5 +11,7 @@ class PassthroughRenderer(BaseRenderer):
     media_type = "*/*"
     format = "bin"
 
-    def render(self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None) -> Any:
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> Any:
         return data

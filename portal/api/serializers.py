@@ -51,10 +51,24 @@ class TapeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Tape
-        fields = ["id", *TAPE_WRITABLE, "date_start", "date_end", "metadata", "capture_count",
-                  "created_at", "updated_at"]
-        read_only_fields = ["id", "date_start", "date_end", "capture_count", "created_at",
-                            "updated_at"]
+        fields = [
+            "id",
+            *TAPE_WRITABLE,
+            "date_start",
+            "date_end",
+            "metadata",
+            "capture_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "date_start",
+            "date_end",
+            "capture_count",
+            "created_at",
+            "updated_at",
+        ]
         validators: list[Any] = []  # (institution, identifier) is unique: checked by the service
 
     def to_representation(self, instance: Tape) -> dict[str, Any]:
@@ -78,11 +92,31 @@ class CaptureSerializer(serializers.ModelSerializer):
     class Meta:
         model = Capture
         fields = [
-            "id", "uuid", "tape", "original_filename", "size_bytes", "sha256",
-            "container", "video_codec", "pixel_format", "width", "height", "sample_aspect",
-            "display_aspect", "frame_rate", "frame_count", "duration_s", "interlaced",
-            "field_order", "bit_rate", "audio_streams", "proxy_status", "proxy_error",
-            "uploaded_by", "created_at", "links",
+            "id",
+            "uuid",
+            "tape",
+            "original_filename",
+            "size_bytes",
+            "sha256",
+            "container",
+            "video_codec",
+            "pixel_format",
+            "width",
+            "height",
+            "sample_aspect",
+            "display_aspect",
+            "frame_rate",
+            "frame_count",
+            "duration_s",
+            "interlaced",
+            "field_order",
+            "bit_rate",
+            "audio_streams",
+            "proxy_status",
+            "proxy_error",
+            "uploaded_by",
+            "created_at",
+            "links",
         ]
         read_only_fields = fields
 
@@ -106,9 +140,11 @@ class CaptureSerializer(serializers.ModelSerializer):
         return {
             "download": absolute(reverse("api:capture-download", args=[capture.pk])),
             "proxy": absolute(reverse("api:capture-proxy", args=[capture.pk]))
-            if capture.proxy_ready else None,
+            if capture.proxy_ready
+            else None,
             "poster": absolute(reverse("api:capture-poster", args=[capture.pk]))
-            if capture.poster else None,
+            if capture.poster
+            else None,
             "page": absolute(reverse("captures:detail", args=[capture.pk])),
         }
 

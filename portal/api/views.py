@@ -100,12 +100,16 @@ class TapeFilter(filters.FilterSet):
     carrier_format = filters.ChoiceFilter(choices=CarrierFormat.choices)
     video_standard = filters.ChoiceFilter(choices=VideoStandard.choices)
     has_captures = filters.BooleanFilter(method="filter_has_captures")
-    recorded_from = filters.DateFilter(field_name="date_end", lookup_expr="gte",
-                                       help_text="Recorded on or after (YYYY-MM-DD).")
-    recorded_until = filters.DateFilter(field_name="date_start", lookup_expr="lte",
-                                        help_text="Recorded on or before (YYYY-MM-DD).")
-    search = filters.CharFilter(method="filter_search", help_text=(
-        "Words in identifier, title, description or metadata values."))
+    recorded_from = filters.DateFilter(
+        field_name="date_end", lookup_expr="gte", help_text="Recorded on or after (YYYY-MM-DD)."
+    )
+    recorded_until = filters.DateFilter(
+        field_name="date_start", lookup_expr="lte", help_text="Recorded on or before (YYYY-MM-DD)."
+    )
+    search = filters.CharFilter(
+        method="filter_search",
+        help_text=("Words in identifier, title, description or metadata values."),
+    )
 
     class Meta:
         model = Tape
@@ -131,8 +135,15 @@ class TapeViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 
     serializer_class = TapeSerializer
     filterset_class = TapeFilter
-    ordering_fields = ["identifier", "title", "date_start", "carrier_format", "created_at",
-                       "updated_at", "capture_count"]
+    ordering_fields = [
+        "identifier",
+        "title",
+        "date_start",
+        "carrier_format",
+        "created_at",
+        "updated_at",
+        "capture_count",
+    ]
     ordering = ["identifier"]
 
     def get_queryset(self) -> QuerySet[Tape]:
@@ -207,7 +218,9 @@ class CaptureViewSet(
         upload = request.FILES.get("file")  # parses the body through the hashing handler
         if getattr(request._request, TOO_LARGE_ATTR, False):
             raise upload_too_large_error()
-        serializer = CaptureUploadSerializer(data={"tape": request.data.get("tape"), "file": upload})
+        serializer = CaptureUploadSerializer(
+            data={"tape": request.data.get("tape"), "file": upload}
+        )
         serializer.is_valid(raise_exception=True)
         tape: Tape = get_for_institution(
             Tape.objects.select_related("institution"),
@@ -229,12 +242,18 @@ class CaptureViewSet(
         return super().handle_exception(exc)
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
-                   (206, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiTypes.BINARY,
+        },
         parameters=[
             INSTITUTION_PARAMETER,
-            OpenApiParameter("Range", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                             description="e.g. `bytes=0-1048575`; answered with 206 or 416."),
+            OpenApiParameter(
+                "Range",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="e.g. `bytes=0-1048575`; answered with 206 or 416.",
+            ),
         ],
         description="The original file, byte for byte (HTTP range requests supported).",
     )
@@ -242,12 +261,18 @@ class CaptureViewSet(
     def download(self, request: Request, pk: Any = None) -> HttpResponse:
         capture = self.get_object()
         return serve_file_with_ranges(
-            request._request, capture.original, original_content_type(capture),
-            capture.original_filename, as_attachment=True,
+            request._request,
+            capture.original,
+            original_content_type(capture),
+            capture.original_filename,
+            as_attachment=True,
         )
 
     @extend_schema(
-        responses={(200, "video/mp4"): OpenApiTypes.BINARY, (206, "video/mp4"): OpenApiTypes.BINARY},
+        responses={
+            (200, "video/mp4"): OpenApiTypes.BINARY,
+            (206, "video/mp4"): OpenApiTypes.BINARY,
+        },
         parameters=[INSTITUTION_PARAMETER],
         description="The H.264/AAC MP4 browser copy (404 until `proxy_status` is `ready`).",
     )
@@ -255,8 +280,9 @@ class CaptureViewSet(
     def proxy(self, request: Request, pk: Any = None) -> HttpResponse:
         capture = self.get_object()
         stem = capture.original_filename.rsplit(".", 1)[0]
-        return serve_file_with_ranges(request._request, capture.proxy, "video/mp4",
-                                      f"{stem}.proxy.mp4")
+        return serve_file_with_ranges(
+            request._request, capture.proxy, "video/mp4", f"{stem}.proxy.mp4"
+        )
 
     @extend_schema(
         responses={(200, "image/jpeg"): OpenApiTypes.BINARY},
@@ -267,5 +293,6 @@ class CaptureViewSet(
     def poster(self, request: Request, pk: Any = None) -> HttpResponse:
         capture = self.get_object()
         stem = capture.original_filename.rsplit(".", 1)[0]
-        return serve_file_with_ranges(request._request, capture.poster, "image/jpeg",
-                                      f"{stem}.poster.jpg")
+        return serve_file_with_ranges(
+            request._request, capture.poster, "image/jpeg", f"{stem}.poster.jpg"
+        )

@@ -25,8 +25,10 @@ def institution_history(
     events = AuditEvent.objects.for_institution(institution)
     if action:
         # "tape" matches every tape.* action; "tape.updated" matches exactly.
-        events = events.filter(action=action) if "." in action else events.filter(
-            action__startswith=f"{action}."
+        events = (
+            events.filter(action=action)
+            if "." in action
+            else events.filter(action__startswith=f"{action}.")
         )
     if actor_id is not None:
         events = events.filter(actor_id=actor_id)

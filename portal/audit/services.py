@@ -55,9 +55,7 @@ def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]:
     """{field: [old, new]} for every field whose value differs."""
     keys = list(old) + [key for key in new if key not in old]
-    return {
-        key: [old.get(key), new.get(key)] for key in keys if old.get(key) != new.get(key)
-    }
+    return {key: [old.get(key), new.get(key)] for key in keys if old.get(key) != new.get(key)}
 
 
 def audit_record(

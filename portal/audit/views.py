@@ -39,8 +39,8 @@ def institution_history_view(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, 100).get_page(params.get("page"))
     query = params.copy()
     query.pop("page", None)
-    actors = get_user_model().objects.filter(memberships__institution=institution).order_by(
-        "username"
+    actors = (
+        get_user_model().objects.filter(memberships__institution=institution).order_by("username")
     )
     return render(
         request,

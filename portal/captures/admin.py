@@ -10,8 +10,15 @@ from portal.captures.models import Capture
 class CaptureAdmin(admin.ModelAdmin):
     """Read-only: captures are created and deleted through the audited services only."""
 
-    list_display = ["original_filename", "tape", "institution", "video_codec", "duration_s",
-                    "proxy_status", "created_at"]
+    list_display = [
+        "original_filename",
+        "tape",
+        "institution",
+        "video_codec",
+        "duration_s",
+        "proxy_status",
+        "created_at",
+    ]
     list_filter = ["institution", "proxy_status", "video_codec"]
     search_fields = ["original_filename", "sha256", "tape__identifier"]
     raw_id_fields = ["tape", "uploaded_by"]

@@ -118,6 +118,4 @@ def ensure_demo_capture(*, tape: Any, actor: Any) -> Capture:
     with tempfile.TemporaryDirectory(prefix="demo-capture-") as folder:
         clip = write_demo_clip(Path(folder) / DEMO_FILENAME)
         with open(clip, "rb") as handle:
-            return capture_create(
-                tape=tape, upload=File(handle, name=DEMO_FILENAME), actor=actor
-            )
+            return capture_create(tape=tape, upload=File(handle, name=DEMO_FILENAME), actor=actor)

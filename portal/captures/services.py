@@ -174,13 +174,17 @@ def capture_create(*, tape: Any, upload: File, actor: Any, filename: str | None 
     if size > settings.CAPTURE_MAX_UPLOAD_SIZE:
         raise UploadTooLarge(_too_large_message())
     if size == 0:
-        raise CaptureRejected(f"“{original_filename}” is empty (0 bytes). Choose the video file again.")
+        raise CaptureRejected(
+            f"“{original_filename}” is empty (0 bytes). Choose the video file again."
+        )
 
     with _local_upload(upload) as (path, sha256, size):
         info, poster_rgb = _probe(path, original_filename)
         capture = _capture_from_probe(info, tape=tape, actor=actor)
         capture.original_filename, capture.size_bytes, capture.sha256 = (
-            original_filename, size, sha256
+            original_filename,
+            size,
+            sha256,
         )
         try:
             with transaction.atomic():
@@ -358,7 +362,9 @@ def capture_proxy_build(*, capture_id: int) -> bool:
     from restoration.engine.video import make_access_copy
 
     claimed = Capture.objects.filter(pk=capture_id, proxy_status=ProxyStatus.PENDING).update(
-        proxy_status=ProxyStatus.RUNNING, proxy_started_at=_now(), proxy_error="",
+        proxy_status=ProxyStatus.RUNNING,
+        proxy_started_at=_now(),
+        proxy_error="",
         proxy_progress=0.0,
     )
     if not claimed:
@@ -412,7 +418,9 @@ def capture_proxy_build(*, capture_id: int) -> bool:
                 tape=capture.tape,
                 details={"error": message[:500], "permanent": permanent},
             )
-        raise ProxyError(f"Could not make the browser proxy: {message}", permanent=permanent) from exc
+        raise ProxyError(
+            f"Could not make the browser proxy: {message}", permanent=permanent
+        ) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(dst)
@@ -431,7 +439,9 @@ def capture_delete(*, capture: Capture, actor: Any) -> None:
             changes={"file": [capture.original_filename, None]},
             details={"sha256": capture.sha256},
         )
-        names = [(f.storage, f.name) for f in (capture.original, capture.poster, capture.proxy) if f]
+        names = [
+            (f.storage, f.name) for f in (capture.original, capture.poster, capture.proxy) if f
+        ]
         try:
             capture.delete()
         except ProtectedError as exc:  # restoration jobs/versions keep their source (provenance)

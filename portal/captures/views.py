@@ -50,7 +50,11 @@ MIME_BY_EXTENSION = {
 
 
 def original_content_type(capture: Capture) -> str:
-    suffix = "." + capture.original.name.rsplit(".", 1)[-1].lower() if "." in capture.original.name else ""
+    suffix = (
+        "." + capture.original.name.rsplit(".", 1)[-1].lower()
+        if "." in capture.original.name
+        else ""
+    )
     return MIME_BY_EXTENSION.get(suffix, "application/octet-stream")
 
 
@@ -59,10 +63,9 @@ def tape_url(tape: Tape) -> str:
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    return (
-        request.headers.get("X-Requested-With") == "XMLHttpRequest"
-        or "application/json" in request.headers.get("Accept", "")
-    )
+    return request.headers.get(
+        "X-Requested-With"
+    ) == "XMLHttpRequest" or "application/json" in request.headers.get("Accept", "")
 
 
 @member_required(Role.ARCHIVIST)
@@ -131,7 +134,9 @@ def capture_status(request: HttpRequest, pk: int) -> JsonResponse:
             "proxy_status_label": capture.get_proxy_status_display(),
             "proxy_error": capture.proxy_error,
             "proxy_progress": round(capture.proxy_progress, 3),
-            "proxy_url": reverse("captures:proxy", args=[capture.pk]) if capture.proxy_ready else None,
+            "proxy_url": reverse("captures:proxy", args=[capture.pk])
+            if capture.proxy_ready
+            else None,
         }
     )
 

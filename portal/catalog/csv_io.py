@@ -183,7 +183,7 @@ def _parse_row(
         tape = existing.get(identifier)
         metadata = {item.key: item.value for item in tape.metadata.all()} if tape else {}
         for column in meta_columns:
-            metadata[column[len(META_PREFIX):].strip()] = (row[column] or "").strip()
+            metadata[column[len(META_PREFIX) :].strip()] = (row[column] or "").strip()
     tape = existing.get(identifier)
     # Validate the whole row as a model without writing: field lengths, choices, the date text.
     # Columns that failed to convert above are left out, so every problem of the row is listed.
@@ -196,7 +196,8 @@ def _parse_row(
     for name, value in values.items():
         setattr(candidate, name, value)
     failed = [
-        name for name in COLUMNS
+        name
+        for name in COLUMNS
         if name in header and name not in values and name not in ("identifier", "collection")
     ]
     try:

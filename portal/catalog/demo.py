@@ -91,7 +91,9 @@ class DemoSummary:
     capture_error: str = ""
 
 
-def _ensure_user(institution: Institution, username: str, role: str, password: str) -> tuple[Any, bool]:
+def _ensure_user(
+    institution: Institution, username: str, role: str, password: str
+) -> tuple[Any, bool]:
     users = get_user_model()
     user = users.objects.filter(username=username).first()
     created = user is None
@@ -115,7 +117,9 @@ def seed_catalog() -> tuple[DemoSummary, Any, Tape]:
         people[role] = user
         summary.users.append((username, str(role), password, created))
     archivist = people[Role.ARCHIVIST]
-    collection = Collection.objects.for_institution(institution).filter(name=DEMO_COLLECTION).first()
+    collection = (
+        Collection.objects.for_institution(institution).filter(name=DEMO_COLLECTION).first()
+    )
     if collection is None:
         collection = collection_create(
             actor=archivist,
@@ -126,7 +130,11 @@ def seed_catalog() -> tuple[DemoSummary, Any, Tape]:
     for spec in DEMO_TAPES:
         fields = dict(spec)
         metadata = fields.pop("metadata", None)
-        if Tape.objects.for_institution(institution).filter(identifier=fields["identifier"]).exists():
+        if (
+            Tape.objects.for_institution(institution)
+            .filter(identifier=fields["identifier"])
+            .exists()
+        ):
             continue
         tape_create(
             actor=archivist,
@@ -136,7 +144,9 @@ def seed_catalog() -> tuple[DemoSummary, Any, Tape]:
             **fields,
         )
         summary.created_tapes += 1
-    first_tape = Tape.objects.for_institution(institution).get(identifier=DEMO_TAPES[0]["identifier"])
+    first_tape = Tape.objects.for_institution(institution).get(
+        identifier=DEMO_TAPES[0]["identifier"]
+    )
     return summary, archivist, first_tape
 
 

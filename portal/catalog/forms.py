@@ -16,7 +16,9 @@ def parse_metadata_lines(text: str) -> dict[str, str]:
             continue
         key, sep, value = line.partition(":")
         if not sep or not key.strip():
-            raise forms.ValidationError(f'Line {number}: write "key: value" (got {line.strip()!r}).')
+            raise forms.ValidationError(
+                f'Line {number}: write "key: value" (got {line.strip()!r}).'
+            )
         if len(key.strip()) > 100:
             raise forms.ValidationError(f"Line {number}: keys are at most 100 characters.")
         result[key.strip()] = value.strip()

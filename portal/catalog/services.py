@@ -41,8 +41,11 @@ def _set_metadata(tape: Tape, metadata: Mapping[str, str]) -> None:
             item.value = wanted[key]
             item.save(update_fields=["value"])
     TapeMetadata.objects.bulk_create(
-        [TapeMetadata(tape=tape, key=key, value=value) for key, value in wanted.items()
-         if key not in existing]
+        [
+            TapeMetadata(tape=tape, key=key, value=value)
+            for key, value in wanted.items()
+            if key not in existing
+        ]
     )
     getattr(tape, "_prefetched_objects_cache", {}).pop("metadata", None)
 
@@ -159,7 +162,9 @@ def collection_create(
             institution=institution,
             action="collection.created",
             target=collection,
-            changes=diff({}, {k: v for k, v in snapshot(collection, COLLECTION_FIELDS).items() if v}),
+            changes=diff(
+                {}, {k: v for k, v in snapshot(collection, COLLECTION_FIELDS).items() if v}
+            ),
         )
     return collection
 

@@ -107,7 +107,9 @@ def _optional_template(name: str) -> str | None:
 @member_required(Role.ARCHIVIST)
 def tape_detail(request: HttpRequest, pk: int) -> HttpResponse:
     institution = request.institution  # type: ignore[attr-defined]
-    tape = get_for_institution(selectors.tape_with_metadata(institution=institution), institution, pk=pk)
+    tape = get_for_institution(
+        selectors.tape_with_metadata(institution=institution), institution, pk=pk
+    )
     captures_include = _optional_template(CAPTURES_INCLUDE)
     context: dict[str, Any] = {
         "tape": tape,
@@ -227,7 +229,9 @@ def collection_create(request: HttpRequest) -> HttpResponse:
     institution = request.institution  # type: ignore[attr-defined]
     form = CollectionForm(request.POST or None, institution=institution)
     if request.method == "POST" and form.is_valid():
-        collection = services.collection_create(actor=request.user, institution=institution, **form.cleaned_data)
+        collection = services.collection_create(
+            actor=request.user, institution=institution, **form.cleaned_data
+        )
         messages.success(request, f"Collection {collection.name} created.")
         return redirect("catalog:collection_list")
     return render(request, "catalog/collection_form.html", {"form": form, "collection": None})
@@ -243,9 +247,7 @@ def collection_edit(request: HttpRequest, pk: int) -> HttpResponse:
         services.collection_update(actor=request.user, collection=stored, **form.cleaned_data)
         messages.success(request, f"Collection {stored.name} saved.")
         return redirect("catalog:collection_list")
-    return render(
-        request, "catalog/collection_form.html", {"form": form, "collection": collection}
-    )
+    return render(request, "catalog/collection_form.html", {"form": form, "collection": collection})
 
 
 @member_required(Role.ARCHIVIST)

@@ -10,7 +10,10 @@ COMMANDS = {"speed": "restoration.bench.speed", "quality": "restoration.bench.qu
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
-        print(f"usage: python -m restoration.bench {{{','.join(COMMANDS)}}} [options]", file=sys.stderr)
+        print(
+            f"usage: python -m restoration.bench {{{','.join(COMMANDS)}}} [options]",
+            file=sys.stderr,
+        )
         return 2
     module = importlib.import_module(COMMANDS[argv[0]])
     return int(module.main(argv[1:]) or 0)

@@ -89,7 +89,9 @@ def ceiling_fps(src: Path, dst: Path) -> dict[str, float]:
     }
 
 
-def network_seconds_per_frame(model: RestorationNet, frames: list[np.ndarray], margin: int) -> dict[str, float]:
+def network_seconds_per_frame(
+    model: RestorationNet, frames: list[np.ndarray], margin: int
+) -> dict[str, float]:
     """Network time per output frame with the given window margin (2 = one window per frame)."""
     window = int(model.config["window"])
     references = int(model.config["references"])
@@ -99,7 +101,11 @@ def network_seconds_per_frame(model: RestorationNet, frames: list[np.ndarray], m
     plan = plan_windows(len(frames), window, margin)
     wall, cpu = time.perf_counter(), time.process_time()
     for item in plan:
-        restorer.restore(frames[item.begin : item.end], refs, keep=(item.out_begin - item.begin, item.out_end - item.begin))
+        restorer.restore(
+            frames[item.begin : item.end],
+            refs,
+            keep=(item.out_begin - item.begin, item.out_end - item.begin),
+        )
     return {
         "frame_passes_per_frame": round(sum(w.end - w.begin for w in plan) / len(frames), 3),
         "wall_s_per_frame": round((time.perf_counter() - wall) / len(frames), 3),
@@ -146,12 +152,18 @@ def peak_rss_mb(src: Path, frames: int, model: str, threads: int) -> dict[str, A
     with tempfile.TemporaryDirectory() as folder:
         result = subprocess.run(
             [sys.executable, "-c", code, str(Path(folder) / "out.mkv")],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     if result.returncode != 0:
         raise RuntimeError(f"RSS subprocess failed: {result.stderr.strip().splitlines()[-1:]}")
     data = json.loads(result.stdout.strip().splitlines()[-1])
-    return {"frames": data["frames"], "peak_rss_mb": round(data["rss_mb"], 1), "seconds": round(data["seconds"], 1)}
+    return {
+        "frames": data["frames"],
+        "peak_rss_mb": round(data["rss_mb"], 1),
+        "seconds": round(data["seconds"], 1),
+    }
 
 
 def vm_hwm_mb() -> float:
@@ -182,17 +194,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"tape-lite end to end: {report['tape_lite']}", file=sys.stderr)
         if "amortised" in args.only:
             amortised = network_seconds_per_frame(lite, frames, margin=1)
-            full = network_seconds_per_frame(lite, frames, margin=(int(lite.config["window"]) - 1) // 2)
+            full = network_seconds_per_frame(
+                lite, frames, margin=(int(lite.config["window"]) - 1) // 2
+            )
             report["amortised_vs_full_window"] = {
                 "variant": "tape-lite",
                 "frames": len(frames),
                 "amortised (T=5, margin 1)": amortised,
                 "full window per output frame": full,
-                "speedup_cpu_time": round(full["cpu_s_per_frame"] / amortised["cpu_s_per_frame"], 2),
+                "speedup_cpu_time": round(
+                    full["cpu_s_per_frame"] / amortised["cpu_s_per_frame"], 2
+                ),
                 "speedup_wall": round(full["wall_s_per_frame"] / amortised["wall_s_per_frame"], 2),
                 "note": "a full window per frame costs 5 frame passes per frame away from the clip's ends",
             }
-            print(f"amortised vs full window: {report['amortised_vs_full_window']}", file=sys.stderr)
+            print(
+                f"amortised vs full window: {report['amortised_vs_full_window']}", file=sys.stderr
+            )
         if "rss" in args.only and args.rss_frames:
             src = make_clip(tmp / "long.mkv", max(args.rss_frames))
             runs = []
@@ -208,10 +226,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _lite_end_to_end(
-    args: argparse.Namespace, short: Path, tmp: Path, lite: RestorationNet, ceiling: dict[str, float]
+    args: argparse.Namespace,
+    short: Path,
+    tmp: Path,
+    lite: RestorationNet,
+    ceiling: dict[str, float],
 ) -> dict[str, Any]:
     cpu = time.process_time()
-    result = restore_video(short, tmp / "lite.mkv", model=lite, scorer=get_scorer(args.scorer), device="cpu")
+    result = restore_video(
+        short, tmp / "lite.mkv", model=lite, scorer=get_scorer(args.scorer), device="cpu"
+    )
     cpu = time.process_time() - cpu
     fps_cpu = result.frames / cpu * args.threads
     return {
@@ -227,15 +251,20 @@ def _lite_end_to_end(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m restoration.bench speed", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m restoration.bench speed", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--frames", type=int, default=24, help="frames of the timed clip")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--scorer", default="auto", help="scorer used by the end-to-end run")
-    parser.add_argument("--rss-frames", default="100,1000", help="comma-separated lengths ('' to skip)")
+    parser.add_argument(
+        "--rss-frames", default="100,1000", help="comma-separated lengths ('' to skip)"
+    )
     parser.add_argument("--rss-model", default="tape-lite")
     parser.add_argument("--skip-base", action="store_true", help="skip the tape-base window")
     parser.add_argument(
-        "--only", default="ceiling,lite,amortised,base,rss",
+        "--only",
+        default="ceiling,lite,amortised,base,rss",
         help="comma-separated sections to run (ceiling, lite, amortised, base, rss)",
     )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON report here")

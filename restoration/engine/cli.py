@@ -84,8 +84,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     source = Path(args.input)
     if source.suffix.lower() in {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}:
         info = restore_image(
-            source, args.output, model=args.model, checkpoint=args.checkpoint,
-            tile=args.tile, device=args.device,
+            source,
+            args.output,
+            model=args.model,
+            checkpoint=args.checkpoint,
+            tile=args.tile,
+            device=args.device,
         )
         print(json.dumps({"output": args.output, **info}, default=str))
         return 0
@@ -94,14 +98,26 @@ def cmd_restore(args: argparse.Namespace) -> int:
         scorer_options = {"model_name": args.clip_model, "pretrained": args.clip_pretrained}
     scorer = get_scorer(args.scorer, **scorer_options)
     result = restore_video(
-        source, args.output, model=args.model, checkpoint=args.checkpoint, scorer=scorer,
-        window=args.window or None, references=args.references, tile=args.tile,
-        start=args.start, end=args.end, deinterlace=args.deinterlace,
-        access_copy=args.access_copy, keep_clean=args.keep_clean, device=args.device,
+        source,
+        args.output,
+        model=args.model,
+        checkpoint=args.checkpoint,
+        scorer=scorer,
+        window=args.window or None,
+        references=args.references,
+        tile=args.tile,
+        start=args.start,
+        end=args.end,
+        deinterlace=args.deinterlace,
+        access_copy=args.access_copy,
+        keep_clean=args.keep_clean,
+        device=args.device,
         progress=None if args.quiet else ProgressBar("restore"),
     )
     summary = {
-        k: v for k, v in result.to_dict().items() if k not in {"scores_before", "scores_after", "references_used"}
+        k: v
+        for k, v in result.to_dict().items()
+        if k not in {"scores_before", "scores_after", "references_used"}
     }
     if args.report:
         Path(args.report).write_text(json.dumps(result.to_dict(), indent=1, default=str) + "\n")
@@ -142,15 +158,21 @@ def cmd_scores(args: argparse.Namespace) -> int:
         scorer_options = {"model_name": args.clip_model, "pretrained": args.clip_pretrained}
     info = probe(args.input)
     scores = score_video(
-        args.input, get_scorer(args.scorer, **scorer_options), total=info.frame_count,
+        args.input,
+        get_scorer(args.scorer, **scorer_options),
+        total=info.frame_count,
         progress=None if args.quiet else ProgressBar("score"),
     )
     rows = scores.to_rows()
     if args.format == "json":
-        text = json.dumps({"scorer": scores.scorer, "threshold": scores.threshold(), "frames": rows}, indent=1)
+        text = json.dumps(
+            {"scorer": scores.scorer, "threshold": scores.threshold(), "frames": rows}, indent=1
+        )
     else:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["frame", "artifact", "clean"])
+        writer = csv.DictWriter(
+            buffer, fieldnames=list(rows[0]) if rows else ["frame", "artifact", "clean"]
+        )
         writer.writeheader()
         writer.writerows(rows)
         text = buffer.getvalue()
@@ -163,16 +185,21 @@ def cmd_scores(args: argparse.Namespace) -> int:
 
 def _add_scorer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--scorer", choices=("auto", "offline", "clip", "none"), default="auto",
+        "--scorer",
+        choices=("auto", "offline", "clip", "none"),
+        default="auto",
         help="frame scorer: offline (trained CNN), clip (zero-shot, local weights), none "
         "(classical fallback); auto = offline if its weights are installed, else none",
     )
     parser.add_argument("--clip-model", default="ViT-B-32", help="open_clip model name")
     parser.add_argument(
-        "--clip-pretrained", default="openai",
+        "--clip-pretrained",
+        default="openai",
         help="open_clip pretrained tag already in the local cache, or a local checkpoint file",
     )
-    parser.add_argument("--threads", type=_positive, default=0, help="CPU threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=_positive, default=0, help="CPU threads (default: torch's)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -184,26 +211,45 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     restore = subparsers.add_parser(
-        "restore", help="restore a video (FFV1/MKV master) or a photo",
+        "restore",
+        help="restore a video (FFV1/MKV master) or a photo",
         description="Restore IN into OUT (an FFV1 Matroska master; a photo when IN is an image).",
     )
     restore.add_argument("input", metavar="IN")
     restore.add_argument("output", metavar="OUT")
-    restore.add_argument("--model", default="tape-lite", help="variant (tiny, tape-lite, tape-base)")
-    restore.add_argument("--checkpoint", default=None, help="weights (.safetensors with its .json card)")
-    restore.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
-    restore.add_argument("--window", type=_positive, default=0, help="frames per window (default: the model's T)")
-    restore.add_argument("--references", type=_positive, default=None, help="references per window, 0 disables")
-    restore.add_argument("--tile", type=_tile, default="auto", help="tile size in pixels, auto or none")
+    restore.add_argument(
+        "--model", default="tape-lite", help="variant (tiny, tape-lite, tape-base)"
+    )
+    restore.add_argument(
+        "--checkpoint", default=None, help="weights (.safetensors with its .json card)"
+    )
+    restore.add_argument(
+        "--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps"
+    )
+    restore.add_argument(
+        "--window", type=_positive, default=0, help="frames per window (default: the model's T)"
+    )
+    restore.add_argument(
+        "--references", type=_positive, default=None, help="references per window, 0 disables"
+    )
+    restore.add_argument(
+        "--tile", type=_tile, default="auto", help="tile size in pixels, auto or none"
+    )
     restore.add_argument("--start", type=_positive, default=0, help="first frame (index)")
     restore.add_argument("--end", type=_positive, default=None, help="stop before this frame")
     restore.add_argument("--deinterlace", choices=("off", "bwdif"), default="off")
-    restore.add_argument("--access-copy", default=None, metavar="PATH", help="also write an H.264 MP4")
     restore.add_argument(
-        "--keep-clean", action=argparse.BooleanOptionalAction, default=True,
+        "--access-copy", default=None, metavar="PATH", help="also write an H.264 MP4"
+    )
+    restore.add_argument(
+        "--keep-clean",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="write frames the scorer calls clean unchanged, restore only the corrupted ones (default: on)",
     )
-    restore.add_argument("--report", default=None, metavar="JSON", help="write the full result (scores, references)")
+    restore.add_argument(
+        "--report", default=None, metavar="JSON", help="write the full result (scores, references)"
+    )
     _add_scorer_options(restore)
     restore.set_defaults(handler=cmd_restore)
 
@@ -211,14 +257,18 @@ def build_parser() -> argparse.ArgumentParser:
     probe_parser.add_argument("input", metavar="IN")
     probe_parser.set_defaults(handler=cmd_probe)
 
-    score = subparsers.add_parser("score", help="PSNR/SSIM (LPIPS if available) of RESTORED against CLEAN")
+    score = subparsers.add_parser(
+        "score", help="PSNR/SSIM (LPIPS if available) of RESTORED against CLEAN"
+    )
     score.add_argument("clean", metavar="CLEAN")
     score.add_argument("restored", metavar="RESTORED")
     score.add_argument("--per-frame", action="store_true")
     score.add_argument("--no-lpips", action="store_true")
     score.set_defaults(handler=cmd_score)
 
-    scores = subparsers.add_parser("scores", help="per-frame artifact scores of a video (CSV or JSON)")
+    scores = subparsers.add_parser(
+        "scores", help="per-frame artifact scores of a video (CSV or JSON)"
+    )
     scores.add_argument("input", metavar="IN")
     scores.add_argument("--format", choices=("csv", "json"), default="csv")
     scores.add_argument("--output", "-o", default=None, help="file to write (default stdout)")

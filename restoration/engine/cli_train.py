@@ -67,7 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (0 = default)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.*")
     parser.add_argument(
-        "--init", default=None, metavar="CHECKPOINT",
+        "--init",
+        default=None,
+        metavar="CHECKPOINT",
         help="start from these weights (e.g. the shipped tape-lite.safetensors), new optimizer",
     )
     parser.set_defaults(handler=run)

@@ -69,7 +69,7 @@ AUTO_TILE = 512
 
 
 def resolve_device(device: str | None = "auto") -> torch.device:
-    """"auto": cuda, then mps, then cpu; anything else is passed to torch.device."""
+    """ "auto": cuda, then mps, then cpu; anything else is passed to torch.device."""
     if device in (None, "auto"):
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -79,7 +79,9 @@ def resolve_device(device: str | None = "auto") -> torch.device:
     try:
         resolved = torch.device(device)
     except RuntimeError as exc:
-        raise ConfigError(f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)") from exc
+        raise ConfigError(
+            f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)"
+        ) from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device cuda requested but no CUDA GPU is available")
     if resolved.type == "mps" and not torch.backends.mps.is_available():
@@ -155,7 +157,9 @@ def _axis_tiles(length: int, tile: int, overlap: int, multiple: int) -> list[tup
     count = math.ceil((length - overlap) / (tile - overlap))
     size = min(math.ceil((length + (count - 1) * overlap) / count / multiple) * multiple, length)
     step = max(multiple, (size - overlap) // multiple * multiple)
-    starts = sorted({min(i * step, length - size) for i in range(math.ceil((length - size) / step) + 1)})
+    starts = sorted(
+        {min(i * step, length - size) for i in range(math.ceil((length - size) / step) + 1)}
+    )
     return [(start, start + size) for start in starts]
 
 
@@ -174,7 +178,9 @@ def plan_tiles(
     ]
 
 
-def _blend_weights(box: tuple[int, int, int, int], height: int, width: int, overlap: int) -> torch.Tensor:
+def _blend_weights(
+    box: tuple[int, int, int, int], height: int, width: int, overlap: int
+) -> torch.Tensor:
     """Linear ramps over `overlap` pixels on the sides that touch another tile."""
     y0, y1, x0, x1 = box
 
@@ -216,7 +222,9 @@ class WindowRestorer:
         self.multiple = int(model.config["pad_multiple"])
         self.tile = tile
         self.overlap = tile_overlap
-        self._cache: OrderedDict[tuple[int, tuple[int, int, int, int]], dict[int, torch.Tensor]] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, tuple[int, int, int, int]], dict[int, torch.Tensor]] = (
+            OrderedDict()
+        )
         self.cache_size = cache_size
         self.network_seconds = 0.0
         self.frame_passes = 0  # frames pushed through the network (x tiles)
@@ -256,7 +264,9 @@ class WindowRestorer:
                     self._cache.popitem(last=False)
             self._cache.move_to_end(key)
             per_reference.append(self._cache[key])
-        return {level: torch.cat([f[level] for f in per_reference], dim=1) for level in per_reference[0]}
+        return {
+            level: torch.cat([f[level] for f in per_reference], dim=1) for level in per_reference[0]
+        }
 
     @torch.inference_mode()
     def restore(
@@ -278,7 +288,9 @@ class WindowRestorer:
         if len(boxes) == 1:
             with self._autocast():
                 out = self.model(
-                    clip, reference_features=self._reference_features(padded_refs, boxes[0]), outputs=keep
+                    clip,
+                    reference_features=self._reference_features(padded_refs, boxes[0]),
+                    outputs=keep,
                 )
             result = out[0].float()
         else:
@@ -288,7 +300,9 @@ class WindowRestorer:
                 y0, y1, x0, x1 = box
                 features = self._reference_features(padded_refs, box)
                 with self._autocast():
-                    out = self.model(clip[..., y0:y1, x0:x1], reference_features=features, outputs=keep)
+                    out = self.model(
+                        clip[..., y0:y1, x0:x1], reference_features=features, outputs=keep
+                    )
                 weight = _blend_weights(box, ph, pw, self.overlap).to(self.device)
                 result[..., y0:y1, x0:x1] += out[0].float() * weight
                 total[y0:y1, x0:x1] += weight
@@ -338,10 +352,14 @@ class RestoreResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary, with per-frame artifact scores before/after for plotting."""
-        data = {k: v for k, v in self.__dict__.items() if k not in {"scores_before", "scores_after"}}
+        data = {
+            k: v for k, v in self.__dict__.items() if k not in {"scores_before", "scores_after"}
+        }
         data["fps"] = round(self.fps, 3)
         data["scores_before"] = self.scores_before.to_rows()
-        data["scores_after"] = self.scores_after.to_rows() if self.scores_after is not None else None
+        data["scores_after"] = (
+            self.scores_after.to_rows() if self.scores_after is not None else None
+        )
         return data
 
 
@@ -353,7 +371,9 @@ def _tile_size(tile: int | str | None, width: int, height: int) -> int | None:
     raise ConfigError(f"tile must be a number of pixels, 'auto' or None, not {tile!r}")
 
 
-def _check_options(window: int, references: int, start: int, end: int | None, deinterlace: str) -> None:
+def _check_options(
+    window: int, references: int, start: int, end: int | None, deinterlace: str
+) -> None:
     if window < 1:
         raise ConfigError(f"window must be at least 1 frame, not {window}")
     if references < 0:
@@ -361,7 +381,9 @@ def _check_options(window: int, references: int, start: int, end: int | None, de
     if start < 0 or (end is not None and end <= start):
         raise ConfigError(f"invalid frame range: start={start} end={end}")
     if deinterlace not in DEINTERLACE_MODES:
-        raise ConfigError(f"deinterlace must be one of {', '.join(DEINTERLACE_MODES)}, not {deinterlace!r}")
+        raise ConfigError(
+            f"deinterlace must be one of {', '.join(DEINTERLACE_MODES)}, not {deinterlace!r}"
+        )
 
 
 def restore_video(
@@ -412,10 +434,14 @@ def restore_video(
     info = probe(src)
     end = min(end if end is not None else info.frame_count, info.frame_count)
     if start >= end:
-        raise ConfigError(f"start frame {start} is past the end of the video ({info.frame_count} frames)")
+        raise ConfigError(
+            f"start frame {start} is past the end of the video ({info.frame_count} frames)"
+        )
     count = end - start
     tile_size = _tile_size(tile, info.width, info.height)
-    restorer = WindowRestorer(net, device=resolve_device(device), tile=tile_size, tile_overlap=tile_overlap)
+    restorer = WindowRestorer(
+        net, device=resolve_device(device), tile=tile_size, tile_overlap=tile_overlap
+    )
     frame_scorer = get_scorer(scorer) if isinstance(scorer, str) else scorer
     if frame_scorer is None and (references > 0 or scores is None):
         frame_scorer = get_scorer("none")
@@ -424,9 +450,13 @@ def restore_video(
     phase = time.perf_counter()
     if scores is None:
         assert frame_scorer is not None
-        scores = score_video(src, frame_scorer, start=start, end=end, deinterlace=deinterlace, cancel=cancel)
+        scores = score_video(
+            src, frame_scorer, start=start, end=end, deinterlace=deinterlace, cancel=cancel
+        )
     if not (scores.start <= start and scores.start + len(scores) >= end):
-        raise ConfigError(f"scores cover frames {scores.start}..{scores.start + len(scores)}, not {start}..{end}")
+        raise ConfigError(
+            f"scores cover frames {scores.start}..{scores.start + len(scores)}, not {start}..{end}"
+        )
     timings["score_input"] = time.perf_counter() - phase
     phase = time.perf_counter()
     pool = ReferencePool.build(scores, size=pool_size) if references > 0 else None
@@ -444,19 +474,29 @@ def restore_video(
         time_range = (begin_s, info.start_time_s + float(end / info.frame_rate))
     progressive = deinterlace != "off"
     used: list[dict[str, Any]] = []
-    output_scorer = BatchScorer(frame_scorer, start=start) if score_output and frame_scorer else None
+    output_scorer = (
+        BatchScorer(frame_scorer, start=start) if score_output and frame_scorer else None
+    )
     phase = time.perf_counter()
     with MasterWriter(
-        dst, info, audio_source=src, time_range=time_range, progressive=progressive,
+        dst,
+        info,
+        audio_source=src,
+        time_range=time_range,
+        progressive=progressive,
         pixel_format=master_pixel_format,
     ) as master:
         access = (
-            AccessWriter(access_copy, info, audio_source=src, time_range=time_range, progressive=progressive)
+            AccessWriter(
+                access_copy, info, audio_source=src, time_range=time_range, progressive=progressive
+            )
             if access_copy is not None
             else None
         )
         try:
-            frames = _FrameBuffer(iter_av_frames(src, start=start, end=end, deinterlace=deinterlace))
+            frames = _FrameBuffer(
+                iter_av_frames(src, start=start, end=end, deinterlace=deinterlace)
+            )
             done = 0
             for item in plan:
                 if cancel is not None and cancel():
@@ -474,16 +514,25 @@ def restore_video(
                         window_frames = list(range(start + item.begin, start + item.end))
                         query = window_query(scores, window_frames)
                         chosen = pool.select(query, references, exclude=set(window_frames))
-                        used.append({"frames": [start + item.out_begin, start + item.out_end], "references": chosen})
+                        used.append(
+                            {
+                                "frames": [start + item.out_begin, start + item.out_end],
+                                "references": chosen,
+                            }
+                        )
                     restored = restorer.restore(
                         clip,
-                        [(index, pool.frames[index]) for index in chosen] if pool is not None else None,
+                        [(index, pool.frames[index]) for index in chosen]
+                        if pool is not None
+                        else None,
                         keep=keep,
                     )
                     network_frames += item.end - item.begin
                     restored = [
                         clip[keep[0] + offset] if is_clean else image
-                        for offset, (image, is_clean) in enumerate(zip(restored, out_clean, strict=True))
+                        for offset, (image, is_clean) in enumerate(
+                            zip(restored, out_clean, strict=True)
+                        )
                     ]
                 passed_through += int(out_clean.sum())
                 for offset, image in enumerate(restored):
@@ -609,9 +658,15 @@ def restore_image(
     refs = [read(p) for p in references or []]
     if any(r.shape != photo.shape for r in refs):
         raise ConfigError("reference photos must have the same size as the photo")
-    restorer = WindowRestorer(net, device=resolve_device(device), tile=_tile_size(tile, photo.shape[1], photo.shape[0]))
+    restorer = WindowRestorer(
+        net, device=resolve_device(device), tile=_tile_size(tile, photo.shape[1], photo.shape[0])
+    )
     started = time.perf_counter()
     restored = restorer.restore([photo], list(enumerate(refs)) or None)[0]
     Path(path_out).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(restored).save(path_out)
-    return {"seconds": round(time.perf_counter() - started, 4), "device": str(restorer.device), "size": photo.shape[:2]}
+    return {
+        "seconds": round(time.perf_counter() - started, 4),
+        "device": str(restorer.device),
+        "size": photo.shape[:2],
+    }

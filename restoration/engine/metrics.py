@@ -23,7 +23,9 @@ def _as_float(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     tensor = torch.as_tensor(frames)
     if tensor.ndim == 3:
         tensor = tensor[None]
-    assert tensor.ndim == 4 and tensor.shape[-1] == 3, f"expected (B, H, W, 3) frames, got {tuple(tensor.shape)}"
+    assert tensor.ndim == 4 and tensor.shape[-1] == 3, (
+        f"expected (B, H, W, 3) frames, got {tuple(tensor.shape)}"
+    )
     return tensor.permute(0, 3, 1, 2).double()
 
 
@@ -65,7 +67,9 @@ def ssim(clean: np.ndarray | torch.Tensor, restored: np.ndarray | torch.Tensor) 
     n = 11 * 11
     correction = n / (n - 1)
     var_a, var_b, cov = var_a * correction, var_b * correction, cov * correction
-    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    )
     return ssim_map.mean(dim=(1, 2, 3)).numpy()
 
 

@@ -141,7 +141,9 @@ class ReferencePool:
             clean_count=int(clean.size),
         )
 
-    def fetch(self, path: str | os.PathLike[str], *, deinterlace: str = "off", seek_gap: int = 250) -> None:
+    def fetch(
+        self, path: str | os.PathLike[str], *, deinterlace: str = "off", seek_gap: int = 250
+    ) -> None:
         """Decode the pool frames: read forward between close ones, seek across long gaps."""
         from .video import frame_to_rgb, iter_av_frames
 
@@ -149,7 +151,10 @@ class ReferencePool:
         position = 0  # index of the next frame `frames` yields
         for wanted in sorted({int(i) for i in self.indices}):
             if frames is None or wanted < position or wanted - position > seek_gap:
-                frames, position = iter_av_frames(path, start=wanted, deinterlace=deinterlace), wanted
+                frames, position = (
+                    iter_av_frames(path, start=wanted, deinterlace=deinterlace),
+                    wanted,
+                )
             for frame in frames:
                 position += 1
                 if position - 1 == wanted:
@@ -229,14 +234,20 @@ class BatchScorer:
         self._flush()
         if not self._artifact:
             return FrameScores(
-                np.zeros(0, np.float32), np.zeros((0, 1), np.float32), {}, self.scorer.name,
-                self.start, getattr(self.scorer, "clean_ceiling", None),
+                np.zeros(0, np.float32),
+                np.zeros((0, 1), np.float32),
+                {},
+                self.scorer.name,
+                self.start,
+                getattr(self.scorer, "clean_ceiling", None),
             )
         names = set.intersection(*(set(e) for e in self._effects)) if self._effects else set()
         return FrameScores(
             artifact=np.clip(np.concatenate(self._artifact), 0.0, 1.0),
             embeddings=np.concatenate(self._embeddings),
-            effects={name: np.concatenate([e[name] for e in self._effects]) for name in sorted(names)},
+            effects={
+                name: np.concatenate([e[name] for e in self._effects]) for name in sorted(names)
+            },
             scorer=self.scorer.name,
             start=self.start,
             clean_ceiling=getattr(self.scorer, "clean_ceiling", None),
@@ -258,7 +269,9 @@ def score_video(
     """Score frames [start, end) in one streaming pass."""
     batcher = BatchScorer(scorer, batch_size=batch_size, start=start)
     started = time.monotonic()
-    for done, frame in enumerate(iter_frames(path, start=start, end=end, deinterlace=deinterlace), 1):
+    for done, frame in enumerate(
+        iter_frames(path, start=start, end=end, deinterlace=deinterlace), 1
+    ):
         if cancel is not None and done % batch_size == 1 and cancel():
             raise CancelledError("scoring cancelled")
         batcher.add(frame)
@@ -277,13 +290,19 @@ class ClassicalScorer:
     name = "none"
     max_input_side = 768
 
-    def score_batch(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        assert frames.ndim == 4 and frames.shape[-1] == 3, f"expected (B, H, W, 3), got {frames.shape}"
+    def score_batch(
+        self, frames: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        assert frames.ndim == 4 and frames.shape[-1] == 3, (
+            f"expected (B, H, W, 3), got {frames.shape}"
+        )
         rgb = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0
         luma = (rgb * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
         # Noise sigma from the Laplacian-difference mask (Immerkaer 1996), with the median
         # instead of the mean so that picture edges don't count as noise: response std = 6 sigma.
-        kernel = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]).view(1, 1, 3, 3)
+        kernel = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]).view(
+            1, 1, 3, 3
+        )
         response = F.conv2d(luma, kernel).abs().flatten(1)
         sigma = 1.4826 * response.median(dim=1).values / 6
         # One-row spikes (dropouts, fringing lines, torn rows): a pixel brighter (or darker) than
@@ -347,11 +366,15 @@ class ClipScorer:
             _register_open_clip_config(model_name, model_config)
         weights = _local_clip_weights(model_name, pretrained)
         try:
-            model, _, _ = open_clip.create_model_and_transforms(model_name, pretrained=weights, device=device)
+            model, _, _ = open_clip.create_model_and_transforms(
+                model_name, pretrained=weights, device=device
+            )
         except RuntimeError as exc:
             raise ConfigError(f"open_clip cannot build {model_name!r}: {exc}") from exc
         except Exception as exc:  # unreadable or mismatching checkpoint file
-            raise WeightsError(f"CLIP weights {weights} cannot be loaded into {model_name}: {exc}") from exc
+            raise WeightsError(
+                f"CLIP weights {weights} cannot be loaded into {model_name}: {exc}"
+            ) from exc
         self.model = model.eval()
         self.device = device
         self.logit_scale = logit_scale
@@ -365,21 +388,31 @@ class ClipScorer:
         with torch.inference_mode():
             self.clean_text = self._text(CLEAN_PROMPTS)
             self.defect_text = self._text(DEFECT_PROMPTS)
-            self.effect_text = {name: self._text(prompts) for name, prompts in EFFECT_PROMPTS.items()}
+            self.effect_text = {
+                name: self._text(prompts) for name, prompts in EFFECT_PROMPTS.items()
+            }
 
     def _text(self, prompts: tuple[str, ...]) -> torch.Tensor:
         tokens = self.tokenizer(list(prompts)).to(self.device)
         embedding = F.normalize(self.model.encode_text(tokens).float(), dim=-1).mean(0)
         return F.normalize(embedding, dim=0)
 
-    def score_batch(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        assert frames.ndim == 4 and frames.shape[-1] == 3, f"expected (B, H, W, 3), got {frames.shape}"
+    def score_batch(
+        self, frames: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        assert frames.ndim == 4 and frames.shape[-1] == 3, (
+            f"expected (B, H, W, 3), got {frames.shape}"
+        )
         with torch.inference_mode():
             rgb = torch.from_numpy(frames).to(self.device).permute(0, 3, 1, 2).float() / 255.0
             # Whole frame, squashed to the model's input: tape defects sit at the edges too
             # (head-switching noise at the bottom), so no centre crop.
-            rgb = F.interpolate(rgb, size=self.image_size, mode="bicubic", antialias=True, align_corners=False)
-            image = F.normalize(self.model.encode_image((rgb - self.mean) / self.std).float(), dim=-1)
+            rgb = F.interpolate(
+                rgb, size=self.image_size, mode="bicubic", antialias=True, align_corners=False
+            )
+            image = F.normalize(
+                self.model.encode_image((rgb - self.mean) / self.std).float(), dim=-1
+            )
             clean = image @ self.clean_text
             artifact = torch.sigmoid(self.logit_scale * (image @ self.defect_text - clean))
             effects = {
@@ -444,7 +477,9 @@ def _auto_scorer(**options: Any) -> FrameScorer:
     try:
         return _offline_scorer(**options)
     except (WeightsError, ModuleNotFoundError) as exc:
-        logger.warning("offline artifact scorer unavailable (%s); using the classical fallback", exc)
+        logger.warning(
+            "offline artifact scorer unavailable (%s); using the classical fallback", exc
+        )
         return ClassicalScorer()
 
 

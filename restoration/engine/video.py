@@ -140,7 +140,9 @@ def _count_packets(path: str) -> int:
         stream = _video_stream(container, path)
         return sum(1 for packet in container.demux(stream) if packet.size > 0)
     except av.error.FFmpegError as exc:
-        raise InvalidVideoError(f"{path}: damaged video stream while counting frames: {exc}") from exc
+        raise InvalidVideoError(
+            f"{path}: damaged video stream while counting frames: {exc}"
+        ) from exc
     finally:
         container.close()
 
@@ -157,9 +159,13 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             for first_frame in container.decode(stream):
                 break
         except av.error.FFmpegError as exc:
-            raise InvalidVideoError(f"{path}: the first video frame cannot be decoded: {exc}") from exc
+            raise InvalidVideoError(
+                f"{path}: the first video frame cannot be decoded: {exc}"
+            ) from exc
         if first_frame is None:
-            raise InvalidVideoError(f"{path}: contains no decodable video frames (empty or truncated)")
+            raise InvalidVideoError(
+                f"{path}: contains no decodable video frames (empty or truncated)"
+            )
         frame_rate = _frame_rate(stream)
         time_base = Fraction(stream.time_base) if stream.time_base else 1 / frame_rate
         sar = Fraction(stream.sample_aspect_ratio or ctx.sample_aspect_ratio or _tagged_sar(stream))
@@ -182,7 +188,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             )
             for a in container.streams.audio
         )
-        start_time_s = float(stream.start_time * time_base) if stream.start_time is not None else 0.0
+        start_time_s = (
+            float(stream.start_time * time_base) if stream.start_time is not None else 0.0
+        )
         if stream.duration:
             duration_s = float(stream.duration * time_base)
         elif container.duration:
@@ -224,9 +232,7 @@ def _replace(info: VideoInfo, **changes: Any) -> VideoInfo:
     return replace(info, **changes)
 
 
-def _deinterlacer(
-    stream: av.video.stream.VideoStream, field_order: str | None
-) -> av.filter.Graph:
+def _deinterlacer(stream: av.video.stream.VideoStream, field_order: str | None) -> av.filter.Graph:
     graph = av.filter.Graph()
     source = graph.add_buffer(template=stream)
     parity = _BWDIF_PARITY.get(field_order or "", "auto")
@@ -298,7 +304,9 @@ def iter_av_frames(
             if first is None or position(first) > start:
                 # Landed past the start (odd timestamps) or nowhere: decode from the top.
                 container.close()
-                yield from iter_av_frames(path, start=start, end=end, deinterlace=deinterlace, seek=False)
+                yield from iter_av_frames(
+                    path, start=start, end=end, deinterlace=deinterlace, seek=False
+                )
                 return
             index = position(first)
             decoded = itertools.chain([first], decoded)
@@ -312,9 +320,7 @@ def iter_av_frames(
         container.close()
 
 
-def _seek_before(
-    container: Any, stream: Any, start: int
-) -> Callable[[av.VideoFrame], int] | None:
+def _seek_before(container: Any, stream: Any, start: int) -> Callable[[av.VideoFrame], int] | None:
     """Seek to a keyframe a little before frame `start`; returns how to number the first frame
     decoded there (from its timestamp), or None when decoding from the top is simpler."""
     rate, time_base = stream.average_rate or stream.guessed_rate, stream.time_base
@@ -428,7 +434,9 @@ class _AudioCarrier:
                 self._routes[in_stream.index] = (in_stream, out_stream, False)
             else:
                 layout = {1: "mono", 2: "stereo"}.get(in_stream.channels, "5.1")
-                out_stream = output.add_stream(transcode_to, rate=in_stream.rate or 48000, layout=layout)
+                out_stream = output.add_stream(
+                    transcode_to, rate=in_stream.rate or 48000, layout=layout
+                )
                 self._routes[in_stream.index] = (in_stream, out_stream, True)
         audio_streams = [route[0] for route in self._routes.values()]
         self._packets = iter(self._input.demux(*audio_streams)) if audio_streams else iter(())
@@ -665,8 +673,12 @@ def _display_size_elements(width: int, height: int, sar: Fraction, room: int) ->
     height_bytes = 2 if display[1] < 1 << 16 else 3
     for width_bytes in (3, 4):
         elements = (
-            b"\x54\xb0" + bytes([0x80 | width_bytes]) + display[0].to_bytes(width_bytes, "big")
-            + b"\x54\xba" + bytes([0x80 | height_bytes]) + display[1].to_bytes(height_bytes, "big")
+            b"\x54\xb0"
+            + bytes([0x80 | width_bytes])
+            + display[0].to_bytes(width_bytes, "big")
+            + b"\x54\xba"
+            + bytes([0x80 | height_bytes])
+            + display[1].to_bytes(height_bytes, "big")
         )
         padding = room - len(elements)
         if padding == 0:
@@ -695,7 +707,9 @@ def write_matroska_display_size(path: str, width: int, height: int, sar: Fractio
             return False
         if segment[0] != 0x18538067:
             return False
-        tracks = next((c for c in _ebml_children(head, segment[2], len(head)) if c[0] == 0x1654AE6B), None)
+        tracks = next(
+            (c for c in _ebml_children(head, segment[2], len(head)) if c[0] == 0x1654AE6B), None
+        )
         if tracks is None or tracks[3] > len(head):
             return False
         data = bytearray(head)
@@ -706,7 +720,10 @@ def write_matroska_display_size(path: str, width: int, height: int, sar: Fractio
             if not any(c[0] == 0x83 and head[c[2] : c[3]] == b"\x01" for c in children):
                 continue  # not a video track
             video_element = next((c for c in children if c[0] == 0xE0), None)
-            void = next((c for c in children if c[0] == 0xEC and video_element and c[1] > video_element[1]), None)
+            void = next(
+                (c for c in children if c[0] == 0xEC and video_element and c[1] > video_element[1]),
+                None,
+            )
             if video_element is None or void is None:
                 return False
             _, video_id_length = _ebml_id(head, video_element[1])
@@ -717,10 +734,15 @@ def write_matroska_display_size(path: str, width: int, height: int, sar: Fractio
             new_size = video_element[3] - video_element[2] + len(elements)
             if new_size >= (1 << (7 * video_size_length)) - 1:
                 return False
-            size_field = (new_size | (1 << (7 * video_size_length))).to_bytes(video_size_length, "big")
+            size_field = (new_size | (1 << (7 * video_size_length))).to_bytes(
+                video_size_length, "big"
+            )
             rebuilt = (
-                head[video_element[1] : video_element[1] + video_id_length] + size_field
-                + head[video_element[2] : video_element[3]] + elements + head[video_element[3] : void[1]]
+                head[video_element[1] : video_element[1] + video_id_length]
+                + size_field
+                + head[video_element[2] : video_element[3]]
+                + elements
+                + head[video_element[3] : void[1]]
             )
             assert len(rebuilt) == void[3] - video_element[1]
             data[video_element[1] : void[3]] = rebuilt
@@ -729,7 +751,9 @@ def write_matroska_display_size(path: str, width: int, height: int, sar: Fractio
             for unit in _ebml_children(bytes(data), video_element[2], video_element[2] + new_size):
                 if unit[0] == 0x54B2:
                     data[unit[2] : unit[3]] = bytes(unit[3] - unit[2])
-            crc = next((c for c in _ebml_children(bytes(data), tracks[2], tracks[3]) if c[0] == 0xBF), None)
+            crc = next(
+                (c for c in _ebml_children(bytes(data), tracks[2], tracks[3]) if c[0] == 0xBF), None
+            )
             if crc is not None:
                 checksum = zlib.crc32(bytes(data[crc[3] : tracks[3]]))
                 data[crc[2] : crc[3]] = checksum.to_bytes(4, "little")
@@ -754,7 +778,9 @@ class MasterWriter(VideoWriter):
             return
         super().close()
         sar = self.info.sample_aspect
-        if sar != 1 and not write_matroska_display_size(self.dst, self._stream.width, self._stream.height, sar):
+        if sar != 1 and not write_matroska_display_size(
+            self.dst, self._stream.width, self._stream.height, sar
+        ):
             logger.warning("%s: sample aspect ratio kept only in the %s tag", self.dst, _SAR_TAG)
 
     def _pixel_format(self) -> str:

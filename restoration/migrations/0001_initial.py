@@ -8,152 +8,386 @@ import restoration.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('captures', '0001_initial'),
-        ('catalog', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("captures", "0001_initial"),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RestorationJob',
+            name="RestorationJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('parameters', models.JSONField(default=dict)),
-                ('is_preview', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=16)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('frames_done', models.PositiveIntegerField(default=0)),
-                ('frames_total', models.PositiveIntegerField(blank=True, null=True)),
-                ('eta_seconds', models.FloatField(blank=True, null=True)),
-                ('stage', models.CharField(blank=True, default='', max_length=32)),
-                ('task_id', models.CharField(blank=True, default='', max_length=64)),
-                ('worker_host', models.CharField(blank=True, default='', max_length=255)),
-                ('worker_pid', models.PositiveIntegerField(blank=True, null=True)),
-                ('device', models.CharField(blank=True, default='', max_length=32)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('cancel_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('error_message', models.TextField(blank=True, default='')),
-                ('error_permanent', models.BooleanField(blank=True, null=True)),
-                ('timings', models.JSONField(blank=True, default=dict)),
-                ('cancel_requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('capture', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='restoration_jobs', to='captures.capture')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='restoration_jobs', to='accounts.institution')),
-                ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='restoration_jobs', to=settings.AUTH_USER_MODEL)),
-                ('retry_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='retries', to='restoration.restorationjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("parameters", models.JSONField(default=dict)),
+                ("is_preview", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("frames_done", models.PositiveIntegerField(default=0)),
+                ("frames_total", models.PositiveIntegerField(blank=True, null=True)),
+                ("eta_seconds", models.FloatField(blank=True, null=True)),
+                ("stage", models.CharField(blank=True, default="", max_length=32)),
+                ("task_id", models.CharField(blank=True, default="", max_length=64)),
+                ("worker_host", models.CharField(blank=True, default="", max_length=255)),
+                ("worker_pid", models.PositiveIntegerField(blank=True, null=True)),
+                ("device", models.CharField(blank=True, default="", max_length=32)),
+                ("cancel_requested", models.BooleanField(default=False)),
+                ("cancel_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("error_message", models.TextField(blank=True, default="")),
+                ("error_permanent", models.BooleanField(blank=True, null=True)),
+                ("timings", models.JSONField(blank=True, default=dict)),
+                (
+                    "cancel_requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "capture",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="restoration_jobs",
+                        to="captures.capture",
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="restoration_jobs",
+                        to="accounts.institution",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="restoration_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "retry_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="retries",
+                        to="restoration.restorationjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RestoredVersion',
+            name="RestoredVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_preview', models.BooleanField(default=False)),
-                ('frame_start', models.PositiveIntegerField(default=0)),
-                ('frame_end', models.PositiveIntegerField()),
-                ('frame_count', models.PositiveIntegerField()),
-                ('frame_rate', models.CharField(max_length=32)),
-                ('master', models.FileField(max_length=500, upload_to=restoration.models._version_upload_to)),
-                ('master_sha256', models.CharField(max_length=64)),
-                ('master_size', models.BigIntegerField()),
-                ('access', models.FileField(max_length=500, upload_to=restoration.models._version_upload_to)),
-                ('access_sha256', models.CharField(max_length=64)),
-                ('access_size', models.BigIntegerField()),
-                ('model_variant', models.CharField(max_length=64)),
-                ('weights_sha256', models.CharField(blank=True, default='', max_length=64)),
-                ('scorer', models.CharField(blank=True, default='', max_length=64)),
-                ('engine_version', models.CharField(max_length=64)),
-                ('parameters', models.JSONField(default=dict)),
-                ('scores_before', models.JSONField(default=list)),
-                ('scores_after', models.JSONField(default=list)),
-                ('timings', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField()),
-                ('capture', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='restored_versions', to='captures.capture')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='restored_versions', to='accounts.institution')),
-                ('job', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='version', to='restoration.restorationjob')),
-                ('tape', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='restored_versions', to='catalog.tape')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("is_preview", models.BooleanField(default=False)),
+                ("frame_start", models.PositiveIntegerField(default=0)),
+                ("frame_end", models.PositiveIntegerField()),
+                ("frame_count", models.PositiveIntegerField()),
+                ("frame_rate", models.CharField(max_length=32)),
+                (
+                    "master",
+                    models.FileField(
+                        max_length=500, upload_to=restoration.models._version_upload_to
+                    ),
+                ),
+                ("master_sha256", models.CharField(max_length=64)),
+                ("master_size", models.BigIntegerField()),
+                (
+                    "access",
+                    models.FileField(
+                        max_length=500, upload_to=restoration.models._version_upload_to
+                    ),
+                ),
+                ("access_sha256", models.CharField(max_length=64)),
+                ("access_size", models.BigIntegerField()),
+                ("model_variant", models.CharField(max_length=64)),
+                ("weights_sha256", models.CharField(blank=True, default="", max_length=64)),
+                ("scorer", models.CharField(blank=True, default="", max_length=64)),
+                ("engine_version", models.CharField(max_length=64)),
+                ("parameters", models.JSONField(default=dict)),
+                ("scores_before", models.JSONField(default=list)),
+                ("scores_after", models.JSONField(default=list)),
+                ("timings", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "capture",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="restored_versions",
+                        to="captures.capture",
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="restored_versions",
+                        to="accounts.institution",
+                    ),
+                ),
+                (
+                    "job",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="version",
+                        to="restoration.restorationjob",
+                    ),
+                ),
+                (
+                    "tape",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="restored_versions",
+                        to="catalog.tape",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Publication',
+            name="Publication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('published_at', models.DateTimeField()),
-                ('comment', models.TextField(blank=True, default='')),
-                ('unpublished_at', models.DateTimeField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, choices=[('unpublished', 'Unpublished'), ('replaced', 'Replaced by another version')], max_length=16)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='publications', to='accounts.institution')),
-                ('published_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tape', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='publications', to='catalog.tape')),
-                ('unpublished_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='publications', to='restoration.restoredversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("published_at", models.DateTimeField()),
+                ("comment", models.TextField(blank=True, default="")),
+                ("unpublished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "end_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("unpublished", "Unpublished"),
+                            ("replaced", "Replaced by another version"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="publications",
+                        to="accounts.institution",
+                    ),
+                ),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tape",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="publications",
+                        to="catalog.tape",
+                    ),
+                ),
+                (
+                    "unpublished_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="publications",
+                        to="restoration.restoredversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_at', '-id'],
+                "ordering": ["-published_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ReviewDecision',
+            name="ReviewDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('approve', 'Approve'), ('reject', 'Reject'), ('request_changes', 'Request changes')], max_length=16)),
-                ('comment', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField()),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='review_decisions', to='accounts.institution')),
-                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='review_decisions', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='decisions', to='restoration.restoredversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve"),
+                            ("reject", "Reject"),
+                            ("request_changes", "Request changes"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField()),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="review_decisions",
+                        to="accounts.institution",
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="review_decisions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decisions",
+                        to="restoration.restoredversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookEndpoint',
+            name="WebhookEndpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=500)),
-                ('secret', models.CharField(max_length=128)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('institution', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='restoration_webhook', to='accounts.institution')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("url", models.URLField(max_length=500)),
+                ("secret", models.CharField(max_length=128)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "institution",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="restoration_webhook",
+                        to="accounts.institution",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(max_length=32)),
-                ('attempt', models.PositiveSmallIntegerField()),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True, default='')),
-                ('delivered', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField()),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.institution')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='restoration.restorationjob')),
-                ('endpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='restoration.webhookendpoint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event", models.CharField(max_length=32)),
+                ("attempt", models.PositiveSmallIntegerField()),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True, default="")),
+                ("delivered", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.institution",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="restoration.restorationjob",
+                    ),
+                ),
+                (
+                    "endpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="restoration.webhookendpoint",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='restorationjob',
-            index=models.Index(fields=['institution', 'status', 'created_at'], name='restoration_institu_de0c18_idx'),
+            model_name="restorationjob",
+            index=models.Index(
+                fields=["institution", "status", "created_at"],
+                name="restoration_institu_de0c18_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='publication',
-            constraint=models.UniqueConstraint(condition=models.Q(('unpublished_at__isnull', True)), fields=('tape',), name='one_current_publication_per_tape'),
+            model_name="publication",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("unpublished_at__isnull", True)),
+                fields=("tape",),
+                name="one_current_publication_per_tape",
+            ),
         ),
     ]

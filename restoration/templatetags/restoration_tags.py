@@ -28,6 +28,4 @@ def tape_restorations(tape: Any) -> dict[str, Any]:
 
 @register.simple_tag
 def capture_jobs(capture: Any) -> list[RestorationJob]:
-    return list(
-        selectors.job_list(institution=capture.institution, capture_id=capture.pk)[:20]
-    )
+    return list(selectors.job_list(institution=capture.institution, capture_id=capture.pk)[:20])

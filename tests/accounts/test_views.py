@@ -7,15 +7,23 @@ from tests.personas import PASSWORD, make_user
 
 
 def test_login_logout_and_password_change(client, archivist):
-    response = client.post(reverse("accounts:login"), {"username": "archivist", "password": "wrong"})
+    response = client.post(
+        reverse("accounts:login"), {"username": "archivist", "password": "wrong"}
+    )
     assert response.status_code == 200 and b"correct username and password" in response.content
-    response = client.post(reverse("accounts:login"), {"username": "archivist", "password": PASSWORD})
+    response = client.post(
+        reverse("accounts:login"), {"username": "archivist", "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert client.get(reverse("catalog:tape_list")).status_code == 200
-    response = client.post(reverse("accounts:password_change"), {
-        "old_password": PASSWORD, "new_password1": "a-new-long-passphrase-42",
-        "new_password2": "a-new-long-passphrase-42",
-    })
+    response = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-long-passphrase-42",
+            "new_password2": "a-new-long-passphrase-42",
+        },
+    )
     assert response.status_code == 302
     archivist.refresh_from_db()
     assert archivist.check_password("a-new-long-passphrase-42")
@@ -23,7 +31,9 @@ def test_login_logout_and_password_change(client, archivist):
     assert client.get(reverse("catalog:tape_list")).status_code == 302
 
 
-def test_user_switches_between_their_institutions(client, institution, other_institution, archivist, outsider):
+def test_user_switches_between_their_institutions(
+    client, institution, other_institution, archivist, outsider
+):
     both = make_user("both", institution, Role.ARCHIVIST)
     Membership.objects.create(user=both, institution=other_institution, role=Role.ARCHIVIST)
     ours = tape_create(actor=archivist, institution=institution, identifier="OURS-1")
@@ -41,8 +51,9 @@ def test_user_switches_between_their_institutions(client, institution, other_ins
 
 
 def test_switching_to_a_foreign_institution_is_404(archivist_client, other_institution):
-    response = archivist_client.post(reverse("accounts:switch_institution"),
-                                     {"institution": other_institution.pk})
+    response = archivist_client.post(
+        reverse("accounts:switch_institution"), {"institution": other_institution.pk}
+    )
     assert response.status_code == 404
 
 
@@ -63,9 +74,13 @@ def test_members_page_is_for_managers_only(archivist_client, reviewer_client, ma
     assert response.content.count(b'action="/accounts/institution/"') == 1
 
 
-def test_manager_adds_changes_and_removes_members_with_audit(manager_client, institution, manager, db):
+def test_manager_adds_changes_and_removes_members_with_audit(
+    manager_client, institution, manager, db
+):
     newcomer = make_user("newcomer")
-    response = manager_client.post(reverse("accounts:members"), {"username": "newcomer", "role": "archivist"})
+    response = manager_client.post(
+        reverse("accounts:members"), {"username": "newcomer", "role": "archivist"}
+    )
     assert response.status_code == 302
     membership = Membership.objects.get(user=newcomer, institution=institution)
     manager_client.post(reverse("accounts:member_role", args=[membership.pk]), {"role": "reviewer"})
@@ -73,7 +88,9 @@ def test_manager_adds_changes_and_removes_members_with_audit(manager_client, ins
     assert membership.role == Role.REVIEWER
     manager_client.post(reverse("accounts:member_remove", args=[membership.pk]))
     assert not Membership.objects.filter(pk=membership.pk).exists()
-    events = list(AuditEvent.objects.order_by("id").values_list("action", "target_label", "changes"))
+    events = list(
+        AuditEvent.objects.order_by("id").values_list("action", "target_label", "changes")
+    )
     assert events == [
         ("membership.created", "newcomer", {"role": [None, "archivist"]}),
         ("membership.role_changed", "newcomer", {"role": ["archivist", "reviewer"]}),
@@ -83,7 +100,9 @@ def test_manager_adds_changes_and_removes_members_with_audit(manager_client, ins
 
 def test_last_manager_cannot_be_demoted_or_removed(manager_client, manager, institution):
     own = Membership.objects.get(user=manager, institution=institution)
-    response = manager_client.post(reverse("accounts:member_role", args=[own.pk]), {"role": "archivist"}, follow=True)
+    response = manager_client.post(
+        reverse("accounts:member_role", args=[own.pk]), {"role": "archivist"}, follow=True
+    )
     assert b"last manager" in response.content
     manager_client.post(reverse("accounts:member_remove", args=[own.pk]))
     own.refresh_from_db()
@@ -92,15 +111,25 @@ def test_last_manager_cannot_be_demoted_or_removed(manager_client, manager, inst
 
 def test_outsider_cannot_touch_our_memberships(outsider_client, archivist, institution):
     membership = Membership.objects.get(user=archivist, institution=institution)
-    assert outsider_client.post(reverse("accounts:member_role", args=[membership.pk]), {"role": "manager"}).status_code == 404
-    assert outsider_client.post(reverse("accounts:member_remove", args=[membership.pk])).status_code == 404
+    assert (
+        outsider_client.post(
+            reverse("accounts:member_role", args=[membership.pk]), {"role": "manager"}
+        ).status_code
+        == 404
+    )
+    assert (
+        outsider_client.post(reverse("accounts:member_remove", args=[membership.pk])).status_code
+        == 404
+    )
     membership.refresh_from_db()
     assert membership.role == Role.ARCHIVIST
     page = outsider_client.get(reverse("accounts:members")).content
     assert b"archivist@example.org" not in page and b"outsider@example.org" in page
 
 
-def test_manager_changes_institution_settings_with_audit(manager_client, archivist_client, institution):
+def test_manager_changes_institution_settings_with_audit(
+    manager_client, archivist_client, institution
+):
     url = reverse("accounts:institution_settings")
     assert archivist_client.post(url, {"name": "X", "allow_self_approval": "on"}).status_code == 403
     response = manager_client.post(url, {"name": "Test Archive", "allow_self_approval": "on"})
@@ -121,9 +150,14 @@ def test_error_pages_tell_the_user_what_to_do(archivist_client, outsider, other_
     assert response.status_code == 403 and b"needs the manager role" in response.content
 
 
-def test_every_navigation_link_works_for_each_role(archivist_client, reviewer_client, manager_client):
-    for client, hidden in ((archivist_client, {"History", "Members"}), (reviewer_client, {"History", "Members"}),
-                           (manager_client, set())):
+def test_every_navigation_link_works_for_each_role(
+    archivist_client, reviewer_client, manager_client
+):
+    for client, hidden in (
+        (archivist_client, {"History", "Members"}),
+        (reviewer_client, {"History", "Members"}),
+        (manager_client, set()),
+    ):
         response = client.get(reverse("catalog:tape_list"))
         links = response.context["nav_links"]
         labels = {link["label"] for link in links}

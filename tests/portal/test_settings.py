@@ -16,11 +16,21 @@ PRODUCTION = {
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items()
-                   if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
     environment.update(env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_check_deploy_has_no_security_warnings_in_production_mode():
@@ -42,7 +52,10 @@ def test_check_deploy_has_no_security_warnings_in_production_mode():
 def test_bad_configuration_fails_loudly(env, message):
     environment = {k: v for k, v in env.items() if v is not None}
     if env.get("ALLOWED_HOSTS", "") is None:
-        environment["DEBUG"], environment["SECRET_KEY"] = PRODUCTION["DEBUG"], PRODUCTION["SECRET_KEY"]
+        environment["DEBUG"], environment["SECRET_KEY"] = (
+            PRODUCTION["DEBUG"],
+            PRODUCTION["SECRET_KEY"],
+        )
     result = _manage("check", **environment)
     assert result.returncode != 0
     assert message in result.stderr

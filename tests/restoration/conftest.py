@@ -76,8 +76,9 @@ def make_capture(tmp_path: Path, archivist: Any) -> Callable[..., Capture]:
     """``make_capture(tape, frames=12, size=(64, 48))``: a real FFV1/MKV uploaded via the service."""
     counter = {"n": 0}
 
-    def factory(tape: Tape, *, frames: int = 12, size: tuple[int, int] = (64, 48),
-                actor: Any = None) -> Capture:
+    def factory(
+        tape: Tape, *, frames: int = 12, size: tuple[int, int] = (64, 48), actor: Any = None
+    ) -> Capture:
         counter["n"] += 1
         path = make_video(tmp_path / f"capture-{counter['n']}.mkv", frames=frames, size=size)
         upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="video/x-matroska")

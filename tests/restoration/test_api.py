@@ -52,19 +52,34 @@ def test_create_list_filter_and_follow_a_job(archivist: Any, capture: Any) -> No
 def test_bad_options_answer_in_the_error_shape(archivist: Any, capture: Any) -> None:
     api = client_for(archivist)
     error = error_of(
-        api.post("/api/v1/restoration-jobs/",
-                 {"capture": capture.pk, "parameters": {"model": "huge"}}, format="json"),
-        400, "invalid_parameters",
+        api.post(
+            "/api/v1/restoration-jobs/",
+            {"capture": capture.pk, "parameters": {"model": "huge"}},
+            format="json",
+        ),
+        400,
+        "invalid_parameters",
     )
     assert "Unknown model 'huge'" in error["message"]
     error_of(api.post("/api/v1/restoration-jobs/", {"capture": "x"}, format="json"), 400, "invalid")
     # Options beside "parameters", or misspelt inside it, are refused instead of ignored.
-    error = error_of(api.post("/api/v1/restoration-jobs/", {"capture": capture.pk, "model": "tiny"},
-                              format="json"), 400, "invalid")
+    error = error_of(
+        api.post(
+            "/api/v1/restoration-jobs/", {"capture": capture.pk, "model": "tiny"}, format="json"
+        ),
+        400,
+        "invalid",
+    )
     assert "parameters" in error["details"]["model"][0]
-    error = error_of(api.post("/api/v1/restoration-jobs/",
-                              {"capture": capture.pk, "parameters": {"modle": "tiny"}},
-                              format="json"), 400, "invalid")
+    error = error_of(
+        api.post(
+            "/api/v1/restoration-jobs/",
+            {"capture": capture.pk, "parameters": {"modle": "tiny"}},
+            format="json",
+        ),
+        400,
+        "invalid",
+    )
     assert "parameters.modle" in error["details"]
     assert not RestorationJob.objects.exists()
 
@@ -75,8 +90,11 @@ def test_outsider_sees_nothing_and_cannot_use_our_capture(
     job = finished_job(capture, archivist)
     version = version_for(job)
     api = client_for(outsider)
-    error_of(api.post("/api/v1/restoration-jobs/", {"capture": capture.pk}, format="json"),
-             404, "not_found")
+    error_of(
+        api.post("/api/v1/restoration-jobs/", {"capture": capture.pk}, format="json"),
+        404,
+        "not_found",
+    )
     assert api.get("/api/v1/restoration-jobs/").json()["results"] == []
     for url in (
         f"/api/v1/restoration-jobs/{job.pk}/",
@@ -87,8 +105,15 @@ def test_outsider_sees_nothing_and_cannot_use_our_capture(
         f"/api/v1/tapes/{capture.tape_id}/timeline/",
     ):
         error_of(api.get(url), 404, "not_found")
-    error_of(api.post(f"/api/v1/restored-versions/{version.pk}/decisions/",
-                      {"decision": "approve"}, format="json"), 404, "not_found")
+    error_of(
+        api.post(
+            f"/api/v1/restored-versions/{version.pk}/decisions/",
+            {"decision": "approve"},
+            format="json",
+        ),
+        404,
+        "not_found",
+    )
     error_of(api.post(f"/api/v1/restoration-jobs/{job.pk}/cancel/"), 404, "not_found")
     assert not AuditEvent.objects.filter(action__startswith="review.").exists()
 
@@ -113,20 +138,31 @@ def test_review_publish_unpublish_download_and_timeline(
 ) -> None:
     version = version_for(finished_job(capture, archivist))
     error = error_of(
-        client_for(archivist).post(f"/api/v1/restored-versions/{version.pk}/decisions/",
-                                   {"decision": "approve"}, format="json"),
-        403, "permission_denied",
+        client_for(archivist).post(
+            f"/api/v1/restored-versions/{version.pk}/decisions/",
+            {"decision": "approve"},
+            format="json",
+        ),
+        403,
+        "permission_denied",
     )
     assert "reviewer" in error["message"]
-    error_of(client_for(manager).post(f"/api/v1/restored-versions/{version.pk}/publish/"),
-             409, "publication_refused")
+    error_of(
+        client_for(manager).post(f"/api/v1/restored-versions/{version.pk}/publish/"),
+        409,
+        "publication_refused",
+    )
     decided = client_for(reviewer).post(
         f"/api/v1/restored-versions/{version.pk}/decisions/",
-        {"decision": "approve", "comment": "clean"}, format="json",
+        {"decision": "approve", "comment": "clean"},
+        format="json",
     )
     assert decided.status_code == 201 and decided.json()["reviewer"] == "reviewer"
-    published = client_for(manager).post(f"/api/v1/restored-versions/{version.pk}/publish/",
-                                         {"comment": "for the web"}, format="json")
+    published = client_for(manager).post(
+        f"/api/v1/restored-versions/{version.pk}/publish/",
+        {"comment": "for the web"},
+        format="json",
+    )
     assert published.status_code == 201 and published.json()["version"] == version.pk
     approved = client_for(archivist).get("/api/v1/restored-versions/", {"review_state": "approve"})
     assert [row["id"] for row in approved.json()["results"]] == [version.pk]
@@ -139,8 +175,9 @@ def test_review_publish_unpublish_download_and_timeline(
     download = client_for(archivist).get(f"/api/v1/restored-versions/{version.pk}/master/")
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == version.master.open("rb").read()
-    ranged = client_for(archivist).get(f"/api/v1/restored-versions/{version.pk}/access/",
-                                       HTTP_RANGE="bytes=1-3")
+    ranged = client_for(archivist).get(
+        f"/api/v1/restored-versions/{version.pk}/access/", HTTP_RANGE="bytes=1-3"
+    )
     assert ranged.status_code == 206 and b"".join(ranged.streaming_content) == b"cce"
 
     unpublished = client_for(manager).post(f"/api/v1/tapes/{tape.pk}/unpublish/")
@@ -148,24 +185,31 @@ def test_review_publish_unpublish_download_and_timeline(
 
     timeline = client_for(archivist).get(f"/api/v1/tapes/{tape.pk}/timeline/").json()
     seen = {event["action"] for event in timeline["results"]}
-    assert {"review.approved", "publication.published", "publication.unpublished",
-            "version.master_downloaded", "capture.created"} <= seen
+    assert {
+        "review.approved",
+        "publication.published",
+        "publication.unpublished",
+        "version.master_downloaded",
+        "capture.created",
+    } <= seen
 
 
 def test_institution_timeline_for_managers_with_filters(
     archivist: Any, reviewer: Any, manager: Any, capture: Any
 ) -> None:
     version = version_for(finished_job(capture, archivist))
-    client_for(reviewer).post(f"/api/v1/restored-versions/{version.pk}/decisions/",
-                              {"decision": "approve"}, format="json")
+    client_for(reviewer).post(
+        f"/api/v1/restored-versions/{version.pk}/decisions/", {"decision": "approve"}, format="json"
+    )
     error_of(client_for(archivist).get("/api/v1/audit-events/"), 403, "permission_denied")
     events = client_for(manager).get("/api/v1/audit-events/", {"action": "review"}).json()
     assert [event["action"] for event in events["results"]] == ["review.approved"]
     assert events["results"][0]["actor"] == "reviewer"
     everything = client_for(manager).get("/api/v1/audit-events/").json()["results"]
     assert {"capture.created", "review.approved"} <= {event["action"] for event in everything}
-    error_of(client_for(manager).get("/api/v1/audit-events/", {"from": "yesterday"}),
-             400, "invalid")
+    error_of(
+        client_for(manager).get("/api/v1/audit-events/", {"from": "yesterday"}), 400, "invalid"
+    )
 
 
 def test_provenance_is_premis_style(archivist: Any, capture: Any) -> None:

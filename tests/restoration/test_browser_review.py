@@ -15,8 +15,6 @@ from tests.personas import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("sync_tasks")]
 
 
-
-
 def log_in(page: Any, base: str, username: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", username)
@@ -62,9 +60,12 @@ def test_reviewer_compares_steps_zooms_and_approves(
     assert "wipe" in page.get_attribute("[data-role=stage]", "class")
     page.fill("[data-role=wipe]", "30")
     page.dispatch_event("[data-role=wipe]", "input")
-    assert page.evaluate(
-        "getComputedStyle(document.querySelector('[data-role=stage]')).getPropertyValue('--wipe')"
-    ).strip() == "30%"
+    assert (
+        page.evaluate(
+            "getComputedStyle(document.querySelector('[data-role=stage]')).getPropertyValue('--wipe')"
+        ).strip()
+        == "30%"
+    )
 
     page.click(".pane.before .viewport", position={"x": 10, "y": 10})
     assert state(page)["zoom"] == 2
@@ -116,8 +117,11 @@ def test_job_list_updates_live_while_a_worker_progresses(
     from tests.restoration.factories import version_for
 
     job = RestorationJob.objects.create(
-        institution=capture.institution, capture=capture, requested_by=archivist,
-        parameters={"model": "tiny"}, created_at=timezone.now(),
+        institution=capture.institution,
+        capture=capture,
+        requested_by=archivist,
+        parameters={"model": "tiny"},
+        created_at=timezone.now(),
     )
     log_in(page, live_server.url, "archivist")
     page.goto(f"{live_server.url}/jobs/")
@@ -125,8 +129,13 @@ def test_job_list_updates_live_while_a_worker_progresses(
     assert "position 1" in row.inner_text() or "waiting" in row.inner_text()
 
     RestorationJob.objects.filter(pk=job.pk).update(  # a worker claims it and reports progress
-        status=JobStatus.RUNNING, stage="restoring", frames_done=6, frames_total=12,
-        eta_seconds=75, worker_host="gpu-1", started_at=timezone.now(),
+        status=JobStatus.RUNNING,
+        stage="restoring",
+        frames_done=6,
+        frames_total=12,
+        eta_seconds=75,
+        worker_host="gpu-1",
+        started_at=timezone.now(),
         heartbeat_at=timezone.now(),
     )
     page.wait_for_function(

@@ -29,8 +29,11 @@ def count(box: Sandbox, sql: str, *params: object) -> int:
 
 
 def started_events(box: Sandbox, job_id: int) -> int:
-    return count(box, "SELECT count(*) FROM audit_auditevent WHERE action = 'job.started' "
-                      "AND target_id = ?", str(job_id))
+    return count(
+        box,
+        "SELECT count(*) FROM audit_auditevent WHERE action = 'job.started' AND target_id = ?",
+        str(job_id),
+    )
 
 
 def sha256(path: Path) -> str:
@@ -48,13 +51,20 @@ def test_two_orm_workers_run_a_job_once_even_with_two_tasks(sandbox: Sandbox) ->
     assert job["worker_host"] in ("worker-a", "worker-b")
     # Both tasks were delivered and processed; the job started exactly once.
     sandbox.wait_for(
-        lambda: count(sandbox, "SELECT count(*) FROM django_q_ormq WHERE key = ?",
-                      sandbox.queue) == 0,
+        lambda: (
+            count(sandbox, "SELECT count(*) FROM django_q_ormq WHERE key = ?", sandbox.queue) == 0
+        ),
         what="the restoration queue to drain",
     )
     sandbox.wait_for(
-        lambda: count(sandbox, "SELECT count(*) FROM django_q_task WHERE func = "
-                               "'restoration.tasks.run_restoration_job'") == 2,
+        lambda: (
+            count(
+                sandbox,
+                "SELECT count(*) FROM django_q_task WHERE func = "
+                "'restoration.tasks.run_restoration_job'",
+            )
+            == 2
+        ),
         what="both tasks to be recorded",
     )
     assert started_events(sandbox, job_id) == 1
@@ -83,10 +93,13 @@ def test_killed_worker_is_reaped_and_its_partial_outputs_removed(sandbox: Sandbo
     first = sandbox.django(f"request_job({seeded['capture']}, {seeded['user']}, {{}})")
     assert sandbox.wait_job(first, ("succeeded", "failed"))["status"] == "succeeded"
     version = dict(sandbox.query("SELECT * FROM restoration_restoredversion")[0])
-    kept = {sandbox.media_root / version["master"]: version["master_sha256"],
-            sandbox.media_root / version["access"]: version["access_sha256"]}
-    capture = dict(sandbox.query("SELECT * FROM captures_capture WHERE id = ?",
-                                 seeded["capture"])[0])
+    kept = {
+        sandbox.media_root / version["master"]: version["master_sha256"],
+        sandbox.media_root / version["access"]: version["access_sha256"],
+    }
+    capture = dict(
+        sandbox.query("SELECT * FROM captures_capture WHERE id = ?", seeded["capture"])[0]
+    )
 
     long_capture = sandbox.django(f"add_capture({seeded['tape']}, {seeded['user']}, 200, 64, 48)")
     job_id = sandbox.django(f"request_job({long_capture}, {seeded['user']}, {{}})")
@@ -111,8 +124,14 @@ def test_killed_worker_is_reaped_and_its_partial_outputs_removed(sandbox: Sandbo
     assert count(sandbox, "SELECT count(*) FROM restoration_restoredversion") == 1
     assert all(sha256(path) == digest for path, digest in kept.items())
     assert sha256(sandbox.media_root / capture["original"]) == capture["sha256"]
-    assert count(sandbox, "SELECT count(*) FROM audit_auditevent WHERE action = 'job.failed' "
-                          "AND target_id = ?", str(job_id)) == 1
+    assert (
+        count(
+            sandbox,
+            "SELECT count(*) FROM audit_auditevent WHERE action = 'job.failed' AND target_id = ?",
+            str(job_id),
+        )
+        == 1
+    )
 
     # The reaper ran on another machine (the web host), so the dead worker's local scratch is
     # still there; the next job on that worker machine sweeps it before it starts.

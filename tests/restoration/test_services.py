@@ -27,9 +27,9 @@ pytestmark = pytest.mark.django_db
 
 def actions(tape: Any) -> list[str]:
     return list(
-        AuditEvent.objects.filter(tape_id=tape.pk).order_by("created_at", "id").values_list(
-            "action", flat=True
-        )
+        AuditEvent.objects.filter(tape_id=tape.pk)
+        .order_by("created_at", "id")
+        .values_list("action", flat=True)
     )
 
 
@@ -102,9 +102,7 @@ def test_retry_makes_a_new_job_and_keeps_the_failed_one(archivist: Any, capture:
 def test_queue_position_counts_older_queued_jobs_of_all_institutions(
     archivist: Any, capture: Any, outsider: Any, make_capture: Any, other_tape: Any
 ) -> None:
-    theirs = services.job_request(
-        actor=outsider, capture=make_capture(other_tape, actor=outsider)
-    )
+    theirs = services.job_request(actor=outsider, capture=make_capture(other_tape, actor=outsider))
     first = services.job_request(actor=archivist, capture=capture)
     second = services.job_request(actor=archivist, capture=capture)
     assert selectors.job_queue_position(job=theirs) == 1
@@ -196,7 +194,9 @@ def approve(version: Any, by: Any) -> None:
 def test_only_approved_full_versions_are_published_by_managers(
     reviewer: Any, manager: Any, archivist: Any, version: Any, capture: Any
 ) -> None:
-    with pytest.raises(PublicationError, match="approved versions can be published; it is awaiting review"):
+    with pytest.raises(
+        PublicationError, match="approved versions can be published; it is awaiting review"
+    ):
         services.version_publish(actor=manager, version=version)
     approve(version, reviewer)
     with pytest.raises(PermissionDenied):
@@ -228,7 +228,10 @@ def test_publishing_another_version_replaces_and_keeps_history(
     # The database refuses two current publications of one tape, whatever the code does.
     with pytest.raises(IntegrityError):
         Publication.objects.create(
-            institution=tape.institution, tape=tape, version=first, published_by=manager,
+            institution=tape.institution,
+            tape=tape,
+            version=first,
+            published_by=manager,
             published_at=history[1].published_at,
         )
 

@@ -26,7 +26,11 @@ def content(response: Any) -> str:
 
 
 def test_job_list_and_progress_json(
-    archivist: Any, capture: Any, archivist_client: Client, outsider: Any, make_capture: Any,
+    archivist: Any,
+    capture: Any,
+    archivist_client: Client,
+    outsider: Any,
+    make_capture: Any,
     other_tape: Any,
 ) -> None:
     queued = services.job_request(actor=archivist, capture=capture)
@@ -82,8 +86,8 @@ def test_job_form_validates_and_shows_errors(archivist_client: Client, capture: 
     form = content(archivist_client.get(f"/jobs/new/{capture.pk}/?preview=1"))
     assert 'name="preview"' in form and "checked" in form
     response = archivist_client.post(
-        f"/jobs/new/{capture.pk}/", {"model": "tiny", "scorer": "none", "deinterlace": "off",
-                                     "frame_start": "50"}
+        f"/jobs/new/{capture.pk}/",
+        {"model": "tiny", "scorer": "none", "deinterlace": "off", "frame_start": "50"},
     )
     assert response.status_code == 200 and "past the end of the capture" in content(response)
     assert not RestorationJob.objects.exists()
@@ -120,14 +124,20 @@ def test_other_institutions_pages_and_files_are_404(
     ):
         assert outsider_client.get(url).status_code == 404, url
     assert outsider_client.post(f"/jobs/{job.pk}/cancel/").status_code == 404
-    assert outsider_client.post(f"/versions/{version.pk}/decide/",
-                                {"decision": "approve"}).status_code == 404
+    assert (
+        outsider_client.post(f"/versions/{version.pk}/decide/", {"decision": "approve"}).status_code
+        == 404
+    )
     # Anonymous visitors do not even learn that a file exists.
     assert Client().get(f"/versions/{version.pk}/master.mkv").status_code == 404
 
 
 def test_tape_and_capture_pages_show_restorations(
-    archivist: Any, reviewer: Any, manager: Any, capture: Any, tape: Any,
+    archivist: Any,
+    reviewer: Any,
+    manager: Any,
+    capture: Any,
+    tape: Any,
     archivist_client: Client,
 ) -> None:
     version = version_for(finished_job(capture, archivist))
@@ -141,7 +151,11 @@ def test_tape_and_capture_pages_show_restorations(
 
 
 def test_history_exports(
-    archivist: Any, reviewer: Any, capture: Any, tape: Any, manager_client: Client,
+    archivist: Any,
+    reviewer: Any,
+    capture: Any,
+    tape: Any,
+    manager_client: Client,
     archivist_client: Client,
 ) -> None:
     version = version_for(finished_job(capture, archivist))

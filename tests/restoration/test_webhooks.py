@@ -123,7 +123,10 @@ def test_unreachable_endpoint_is_recorded(archivist: Any, capture: Any) -> None:
 
 @pytest.mark.django_db
 def test_deliveries_go_to_the_default_queue_even_from_a_restoration_worker(
-    archivist: Any, capture: Any, monkeypatch: pytest.MonkeyPatch, settings: Any,
+    archivist: Any,
+    capture: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     import uuid
@@ -136,7 +139,9 @@ def test_deliveries_go_to_the_default_queue_even_from_a_restoration_worker(
     default_queue = f"portal-test-{uuid.uuid4().hex[:8]}"
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "cluster_name": default_queue}
     monkeypatch.setattr(Conf, "CLUSTER_NAME", "restoration")  # as inside a restoration worker
-    WebhookEndpoint.objects.create(institution=capture.institution, url="http://x.invalid/", secret="k")
+    WebhookEndpoint.objects.create(
+        institution=capture.institution, url="http://x.invalid/", secret="k"
+    )
     default, own = get_broker(default_queue), get_broker("restoration")
     own_before = own.queue_size()
     try:

@@ -38,13 +38,19 @@ def body(response: Any) -> bytes:
 
 
 def test_request_run_review_publish_with_audit_of_every_step(
-    archivist: Any, reviewer: Any, manager: Any, capture: Any, tape: Any,
-    archivist_client: Client, reviewer_client: Client, manager_client: Client,
+    archivist: Any,
+    reviewer: Any,
+    manager: Any,
+    capture: Any,
+    tape: Any,
+    archivist_client: Client,
+    reviewer_client: Client,
+    manager_client: Client,
 ) -> None:
     capture_sha = sha256_of(capture.original)
     response = archivist_client.post(
-        f"/jobs/new/{capture.pk}/", {"model": "tiny", "scorer": "none", "deinterlace": "off",
-                                     "references": "1"}
+        f"/jobs/new/{capture.pk}/",
+        {"model": "tiny", "scorer": "none", "deinterlace": "off", "references": "1"},
     )
     job = RestorationJob.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
@@ -55,8 +61,9 @@ def test_request_run_review_publish_with_audit_of_every_step(
     assert job_actions(job) == ["job.requested", "job.started", "job.succeeded"]
     # History labels name the job and its capture, never a state that was true only at the time.
     labels = set(
-        AuditEvent.objects.filter(target_type="restoration.restorationjob", target_id=str(job.pk))
-        .values_list("target_label", flat=True)
+        AuditEvent.objects.filter(
+            target_type="restoration.restorationjob", target_id=str(job.pk)
+        ).values_list("target_label", flat=True)
     )
     assert labels == {f"restoration job #{job.pk} of {capture.original_filename}"}
     assert not job_work_dir(job.pk).exists()
@@ -79,7 +86,7 @@ def test_request_run_review_publish_with_audit_of_every_step(
     page = reviewer_client.get(f"/versions/{version.pk}/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'id="review-data"' in html and "data-role=\"timeline\"" in html
+    assert 'id="review-data"' in html and 'data-role="timeline"' in html
     assert f"/versions/{version.pk}/access.mp4" in html
     scores = reviewer_client.get(f"/versions/{version.pk}/scores.json").json()
     assert scores["before"] == version.scores_before and len(scores["after"]) == 12
@@ -90,10 +97,15 @@ def test_request_run_review_publish_with_audit_of_every_step(
     assert ranged.status_code == 206 and len(body(ranged)) == 100
 
     # The requester is an archivist: cannot decide. Reviewers decide, managers publish.
-    assert archivist_client.post(f"/versions/{version.pk}/decide/",
-                                 {"decision": "approve"}).status_code == 403
-    reviewer_client.post(f"/versions/{version.pk}/decide/",
-                         {"decision": "approve", "comment": "good"})
+    assert (
+        archivist_client.post(
+            f"/versions/{version.pk}/decide/", {"decision": "approve"}
+        ).status_code
+        == 403
+    )
+    reviewer_client.post(
+        f"/versions/{version.pk}/decide/", {"decision": "approve", "comment": "good"}
+    )
     manager_client.post(f"/versions/{version.pk}/publish/", {"comment": ""})
     assert version.publications.get().is_current
 
@@ -101,28 +113,44 @@ def test_request_run_review_publish_with_audit_of_every_step(
     tape.institution.public_access = True
     tape.institution.save()
     public = Client().get(f"/public/tapes/{tape.pk}/")
-    assert public.status_code == 200 and f"/public/tapes/{tape.pk}/video.mp4" in public.content.decode()
+    assert (
+        public.status_code == 200
+        and f"/public/tapes/{tape.pk}/video.mp4" in public.content.decode()
+    )
     video = Client().get(f"/public/tapes/{tape.pk}/video.mp4", HTTP_RANGE="bytes=4-11")
     assert video.status_code == 206 and body(video) == b"ftyp" + b"isom"
 
     download = archivist_client.get(f"/versions/{version.pk}/master.mkv")
-    assert download.status_code == 200 and hashlib.sha256(body(download)).hexdigest() == version.master_sha256
+    assert (
+        download.status_code == 200
+        and hashlib.sha256(body(download)).hexdigest() == version.master_sha256
+    )
     manager_client.post(f"/tapes/{tape.pk}/unpublish/")
     assert Client().get(f"/public/tapes/{tape.pk}/").status_code == 404
 
     provenance = archivist_client.get(f"/versions/{version.pk}/provenance.json").json()
     assert [e["eventType"] for e in provenance["events"]] == [
-        "restoration", "review", "dissemination", "dissemination withdrawn"
+        "restoration",
+        "review",
+        "dissemination",
+        "dissemination withdrawn",
     ]
 
     timeline = list(
-        AuditEvent.objects.filter(tape_id=tape.pk).order_by("created_at", "id").values_list(
-            "action", flat=True
-        )
+        AuditEvent.objects.filter(tape_id=tape.pk)
+        .order_by("created_at", "id")
+        .values_list("action", flat=True)
     )
-    expected = ["job.requested", "job.started", "job.succeeded", "version.created",
-                "review.approved", "publication.published", "version.master_downloaded",
-                "publication.unpublished"]
+    expected = [
+        "job.requested",
+        "job.started",
+        "job.succeeded",
+        "version.created",
+        "review.approved",
+        "publication.published",
+        "version.master_downloaded",
+        "publication.unpublished",
+    ]
     positions = [timeline.index(action) for action in expected]
     assert positions == sorted(positions), timeline
 
@@ -164,8 +192,12 @@ def test_cancel_while_running_stops_the_engine_and_keeps_nothing(
     assert not job_work_dir(job.pk).exists()
     stored = Path(default_storage.path(job_storage_dir(job)))
     assert not stored.exists() or not any(stored.iterdir())  # nothing stored for this job
-    assert job_actions(job) == ["job.requested", "job.started", "job.cancel_requested",
-                                "job.cancelled"]
+    assert job_actions(job) == [
+        "job.requested",
+        "job.started",
+        "job.cancel_requested",
+        "job.cancelled",
+    ]
 
 
 def test_missing_weights_fail_the_job_with_an_actionable_message(
@@ -215,14 +247,17 @@ def test_corrupt_weights_fail_and_a_retry_is_a_new_job(
     assert job.status == JobStatus.FAILED  # the failed job stays on the record
 
 
-def test_frame_range_deinterlace_and_the_offline_scorer(
-    archivist: Any, capture: Any
-) -> None:
+def test_frame_range_deinterlace_and_the_offline_scorer(archivist: Any, capture: Any) -> None:
     job = services.job_request(
         actor=archivist,
         capture=capture,
-        parameters={"frame_start": 2, "frame_end": 8, "deinterlace": "bwdif", "scorer": "offline",
-                    "references": 0},
+        parameters={
+            "frame_start": 2,
+            "frame_end": 8,
+            "deinterlace": "bwdif",
+            "scorer": "offline",
+            "references": 0,
+        },
     )
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error_message
@@ -235,7 +270,9 @@ def test_frame_range_deinterlace_and_the_offline_scorer(
     assert probe(default_storage.path(version.master.name)).frame_count == 6
 
 
-def test_preview_segment_contains_the_damaged_frames(archivist: Any, tape: Any, tmp_path: Path) -> None:
+def test_preview_segment_contains_the_damaged_frames(
+    archivist: Any, tape: Any, tmp_path: Path
+) -> None:
     """Frames 40-45 of a 60-frame capture are hit by heavy noise: the preview is around them."""
     from fractions import Fraction
 
@@ -252,10 +289,14 @@ def test_preview_segment_contains_the_damaged_frames(archivist: Any, tape: Any, 
         stream = container.add_stream("ffv1", rate=25)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv444p"
         for index in range(60):
-            rgb = np.stack([xs * 3 + index, ys * 4, np.full_like(xs, 90)], axis=-1).astype(np.float32)
+            rgb = np.stack([xs * 3 + index, ys * 4, np.full_like(xs, 90)], axis=-1).astype(
+                np.float32
+            )
             if 40 <= index <= 45:
                 rgb += rng.normal(0, 60, rgb.shape)
-            frame = av.VideoFrame.from_ndarray(np.clip(rgb, 0, 255).astype(np.uint8), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                np.clip(rgb, 0, 255).astype(np.uint8), format="rgb24"
+            )
             frame.pts, frame.time_base = index, Fraction(1, 25)
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -263,7 +304,8 @@ def test_preview_segment_contains_the_damaged_frames(archivist: Any, tape: Any, 
         tape=tape, upload=SimpleUploadedFile(path.name, path.read_bytes()), actor=archivist
     )
     job = services.job_request(
-        actor=archivist, capture=capture,
+        actor=archivist,
+        capture=capture,
         parameters={"preview": True, "preview_seconds": 0.5, "scorer": "none"},
     )
     job.refresh_from_db()

@@ -10,53 +10,113 @@ import portal.captures.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('catalog', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Capture',
+            name="Capture",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('original', models.FileField(max_length=300, upload_to=portal.captures.models.original_upload_to)),
-                ('original_filename', models.CharField(max_length=255)),
-                ('size_bytes', models.BigIntegerField()),
-                ('sha256', models.CharField(db_index=True, max_length=64)),
-                ('container', models.CharField(max_length=100)),
-                ('video_codec', models.CharField(max_length=64)),
-                ('pixel_format', models.CharField(blank=True, max_length=32)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('sample_aspect', models.CharField(blank=True, max_length=32)),
-                ('display_aspect', models.CharField(blank=True, max_length=32)),
-                ('frame_rate', models.CharField(blank=True, max_length=32)),
-                ('frame_count', models.PositiveIntegerField()),
-                ('duration_s', models.FloatField()),
-                ('interlaced', models.BooleanField(null=True)),
-                ('field_order', models.CharField(blank=True, max_length=16)),
-                ('bit_rate', models.BigIntegerField(blank=True, null=True)),
-                ('audio_streams', models.JSONField(blank=True, default=list)),
-                ('poster', models.FileField(blank=True, max_length=300, upload_to=portal.captures.models.poster_upload_to)),
-                ('proxy', models.FileField(blank=True, max_length=300, upload_to=portal.captures.models.proxy_upload_to)),
-                ('proxy_status', models.CharField(choices=[('pending', 'Waiting for a worker'), ('running', 'Being made'), ('ready', 'Ready'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('proxy_error', models.TextField(blank=True)),
-                ('proxy_started_at', models.DateTimeField(blank=True, null=True)),
-                ('proxy_finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='captures', to='accounts.institution')),
-                ('tape', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='captures', to='catalog.tape')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "original",
+                    models.FileField(
+                        max_length=300, upload_to=portal.captures.models.original_upload_to
+                    ),
+                ),
+                ("original_filename", models.CharField(max_length=255)),
+                ("size_bytes", models.BigIntegerField()),
+                ("sha256", models.CharField(db_index=True, max_length=64)),
+                ("container", models.CharField(max_length=100)),
+                ("video_codec", models.CharField(max_length=64)),
+                ("pixel_format", models.CharField(blank=True, max_length=32)),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("sample_aspect", models.CharField(blank=True, max_length=32)),
+                ("display_aspect", models.CharField(blank=True, max_length=32)),
+                ("frame_rate", models.CharField(blank=True, max_length=32)),
+                ("frame_count", models.PositiveIntegerField()),
+                ("duration_s", models.FloatField()),
+                ("interlaced", models.BooleanField(null=True)),
+                ("field_order", models.CharField(blank=True, max_length=16)),
+                ("bit_rate", models.BigIntegerField(blank=True, null=True)),
+                ("audio_streams", models.JSONField(blank=True, default=list)),
+                (
+                    "poster",
+                    models.FileField(
+                        blank=True,
+                        max_length=300,
+                        upload_to=portal.captures.models.poster_upload_to,
+                    ),
+                ),
+                (
+                    "proxy",
+                    models.FileField(
+                        blank=True, max_length=300, upload_to=portal.captures.models.proxy_upload_to
+                    ),
+                ),
+                (
+                    "proxy_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for a worker"),
+                            ("running", "Being made"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("proxy_error", models.TextField(blank=True)),
+                ("proxy_started_at", models.DateTimeField(blank=True, null=True)),
+                ("proxy_finished_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="captures",
+                        to="accounts.institution",
+                    ),
+                ),
+                (
+                    "tape",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="captures",
+                        to="catalog.tape",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['institution', '-created_at'], name='captures_ca_institu_f2617a_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["institution", "-created_at"], name="captures_ca_institu_f2617a_idx"
+                    )
+                ],
             },
         ),
     ]

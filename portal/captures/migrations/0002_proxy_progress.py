@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('captures', '0001_initial'),
+        ("captures", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='capture',
-            name='proxy_progress',
+            model_name="capture",
+            name="proxy_progress",
             field=models.FloatField(default=0.0),
         ),
     ]

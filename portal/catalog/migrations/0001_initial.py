@@ -6,84 +6,203 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Collection',
+            name="Collection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='collections', to='accounts.institution')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="collections",
+                        to="accounts.institution",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Tape',
+            name="Tape",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('identifier', models.CharField(help_text='Shelf mark or barcode, unique within your institution.', max_length=100)),
-                ('title', models.CharField(blank=True, max_length=300)),
-                ('carrier_format', models.CharField(choices=[('vhs', 'VHS'), ('s-vhs', 'S-VHS'), ('vhs-c', 'VHS-C'), ('u-matic', 'U-matic'), ('betacam', 'Betacam'), ('betacam-sp', 'Betacam SP'), ('video8', 'Video8'), ('hi8', 'Hi8'), ('digital8', 'Digital8'), ('minidv', 'MiniDV'), ('1-inch', '1-inch'), ('other', 'Other')], default='vhs', max_length=16, verbose_name='format')),
-                ('video_standard', models.CharField(blank=True, choices=[('pal', 'PAL'), ('ntsc', 'NTSC'), ('secam', 'SECAM')], max_length=8, verbose_name='standard')),
-                ('recording_date', models.CharField(blank=True, help_text='As precise as known: "1973-05-12", "1973", "c. 1975", "1980s".', max_length=50)),
-                ('date_start', models.DateField(blank=True, editable=False, null=True)),
-                ('date_end', models.DateField(blank=True, editable=False, null=True)),
-                ('duration', models.DurationField(blank=True, help_text='HH:MM:SS', null=True)),
-                ('condition', models.CharField(choices=[('unknown', 'Unknown'), ('good', 'Good'), ('fair', 'Fair'), ('poor', 'Poor'), ('critical', 'Critical (do not play before treatment)')], default='unknown', max_length=16)),
-                ('condition_notes', models.TextField(blank=True)),
-                ('description', models.TextField(blank=True)),
-                ('subjects', models.TextField(blank=True, help_text='Separated by ";".')),
-                ('language', models.CharField(blank=True, help_text='e.g. en, de, fr', max_length=50)),
-                ('rights_statement', models.TextField(blank=True)),
-                ('shelf_location', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('collection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tapes', to='catalog.collection')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tapes', to='accounts.institution')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "identifier",
+                    models.CharField(
+                        help_text="Shelf mark or barcode, unique within your institution.",
+                        max_length=100,
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=300)),
+                (
+                    "carrier_format",
+                    models.CharField(
+                        choices=[
+                            ("vhs", "VHS"),
+                            ("s-vhs", "S-VHS"),
+                            ("vhs-c", "VHS-C"),
+                            ("u-matic", "U-matic"),
+                            ("betacam", "Betacam"),
+                            ("betacam-sp", "Betacam SP"),
+                            ("video8", "Video8"),
+                            ("hi8", "Hi8"),
+                            ("digital8", "Digital8"),
+                            ("minidv", "MiniDV"),
+                            ("1-inch", "1-inch"),
+                            ("other", "Other"),
+                        ],
+                        default="vhs",
+                        max_length=16,
+                        verbose_name="format",
+                    ),
+                ),
+                (
+                    "video_standard",
+                    models.CharField(
+                        blank=True,
+                        choices=[("pal", "PAL"), ("ntsc", "NTSC"), ("secam", "SECAM")],
+                        max_length=8,
+                        verbose_name="standard",
+                    ),
+                ),
+                (
+                    "recording_date",
+                    models.CharField(
+                        blank=True,
+                        help_text='As precise as known: "1973-05-12", "1973", "c. 1975", "1980s".',
+                        max_length=50,
+                    ),
+                ),
+                ("date_start", models.DateField(blank=True, editable=False, null=True)),
+                ("date_end", models.DateField(blank=True, editable=False, null=True)),
+                ("duration", models.DurationField(blank=True, help_text="HH:MM:SS", null=True)),
+                (
+                    "condition",
+                    models.CharField(
+                        choices=[
+                            ("unknown", "Unknown"),
+                            ("good", "Good"),
+                            ("fair", "Fair"),
+                            ("poor", "Poor"),
+                            ("critical", "Critical (do not play before treatment)"),
+                        ],
+                        default="unknown",
+                        max_length=16,
+                    ),
+                ),
+                ("condition_notes", models.TextField(blank=True)),
+                ("description", models.TextField(blank=True)),
+                ("subjects", models.TextField(blank=True, help_text='Separated by ";".')),
+                (
+                    "language",
+                    models.CharField(blank=True, help_text="e.g. en, de, fr", max_length=50),
+                ),
+                ("rights_statement", models.TextField(blank=True)),
+                ("shelf_location", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "collection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tapes",
+                        to="catalog.collection",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tapes",
+                        to="accounts.institution",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['identifier'],
+                "ordering": ["identifier"],
             },
         ),
         migrations.CreateModel(
-            name='TapeMetadata',
+            name="TapeMetadata",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100)),
-                ('value', models.TextField(blank=True)),
-                ('tape', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='metadata', to='catalog.tape')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=100)),
+                ("value", models.TextField(blank=True)),
+                (
+                    "tape",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="metadata",
+                        to="catalog.tape",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['key'],
+                "ordering": ["key"],
             },
         ),
         migrations.AddConstraint(
-            model_name='collection',
-            constraint=models.UniqueConstraint(fields=('institution', 'name'), name='unique_collection_name_per_institution'),
+            model_name="collection",
+            constraint=models.UniqueConstraint(
+                fields=("institution", "name"), name="unique_collection_name_per_institution"
+            ),
         ),
         migrations.AddIndex(
-            model_name='tape',
-            index=models.Index(fields=['institution', 'date_start'], name='catalog_tap_institu_68cf6d_idx'),
+            model_name="tape",
+            index=models.Index(
+                fields=["institution", "date_start"], name="catalog_tap_institu_68cf6d_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tape',
-            constraint=models.UniqueConstraint(fields=('institution', 'identifier'), name='unique_tape_identifier_per_institution'),
+            model_name="tape",
+            constraint=models.UniqueConstraint(
+                fields=("institution", "identifier"), name="unique_tape_identifier_per_institution"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tapemetadata',
-            constraint=models.UniqueConstraint(fields=('tape', 'key'), name='unique_metadata_key_per_tape'),
+            model_name="tapemetadata",
+            constraint=models.UniqueConstraint(
+                fields=("tape", "key"), name="unique_metadata_key_per_tape"
+            ),
         ),
     ]

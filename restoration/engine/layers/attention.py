@@ -37,7 +37,9 @@ class WindowAttention3D(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.bias = RelativePositionBias(window, heads)
 
-    def forward(self, tokens: torch.Tensor, window: Size3, mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, tokens: torch.Tensor, window: Size3, mask: torch.Tensor | None
+    ) -> torch.Tensor:
         b, n_windows, n, c = tokens.shape
         qkv = self.qkv(tokens).reshape(b, n_windows, n, 3, self.heads, c // self.heads)
         q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # each (b, nW, heads, N, hd)
@@ -52,8 +54,10 @@ class WindowAttention3D(nn.Module):
         else:
             mask_4d = bias.expand(b, -1, -1, -1, -1).reshape(-1, self.heads, n, n)
         attn = F.scaled_dot_product_attention(
-            q.reshape(-1, self.heads, n, hd), k.reshape(-1, self.heads, n, hd),
-            v.reshape(-1, self.heads, n, hd), attn_mask=mask_4d,
+            q.reshape(-1, self.heads, n, hd),
+            k.reshape(-1, self.heads, n, hd),
+            v.reshape(-1, self.heads, n, hd),
+            attn_mask=mask_4d,
         ).reshape(b, n_windows, self.heads, n, hd)
         out = attn.transpose(2, 3).reshape(b, n_windows, n, c)
         return self.proj(out)
@@ -97,7 +101,9 @@ class WindowCrossAttention(nn.Module):
         return out.reshape(b, d, n_windows, nq, c)
 
 
-def _cross_bias(table: RelativePositionBias, query_window: Size3, key_window: Size3) -> torch.Tensor:
+def _cross_bias(
+    table: RelativePositionBias, query_window: Size3, key_window: Size3
+) -> torch.Tensor:
     """Bias for queries of a (t, h, w) window against keys of a (1, h, w) window.
 
     Every query frame sees the reference window as if it were its own frame: the bias depends on

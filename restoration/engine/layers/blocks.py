@@ -33,10 +33,14 @@ class Mlp(nn.Module):
 class SwinBlock3D(nn.Module):
     """Pre-norm (shifted) window attention + MLP on (b, t, h, w, c)."""
 
-    def __init__(self, dim: int, heads: int, window: Size3, shifted: bool, mlp_ratio: float) -> None:
+    def __init__(
+        self, dim: int, heads: int, window: Size3, shifted: bool, mlp_ratio: float
+    ) -> None:
         super().__init__()
         self.window: Size3 = window
-        self.shift: Size3 = (window[0] // 2, window[1] // 2, window[2] // 2) if shifted else (0, 0, 0)
+        self.shift: Size3 = (
+            (window[0] // 2, window[1] // 2, window[2] // 2) if shifted else (0, 0, 0)
+        )
         self.norm1 = nn.LayerNorm(dim)
         self.attn = WindowAttention3D(dim, heads, self.window)
         self.norm2 = nn.LayerNorm(dim)

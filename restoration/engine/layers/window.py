@@ -45,7 +45,12 @@ def window_reverse(windows: torch.Tensor, window: Size3, size: Size3) -> torch.T
     return rearrange(
         windows,
         "b (nt nh nw) (wt wh ww) c -> b (nt wt) (nh wh) (nw ww) c",
-        nt=t // wt, nh=h // wh, nw=w // ww, wt=wt, wh=wh, ww=ww,
+        nt=t // wt,
+        nh=h // wh,
+        nw=w // ww,
+        wt=wt,
+        wh=wh,
+        ww=ww,
     )
 
 
@@ -59,9 +64,9 @@ def relative_position_index(window: Size3, table_window: Size3) -> torch.Tensor:
 
 @lru_cache(maxsize=64)
 def _relative_position_index(window: Size3, table_window: Size3) -> torch.Tensor:
-    coords = torch.stack(
-        torch.meshgrid(*(torch.arange(s) for s in window), indexing="ij")
-    ).flatten(1)  # (3, N)
+    coords = torch.stack(torch.meshgrid(*(torch.arange(s) for s in window), indexing="ij")).flatten(
+        1
+    )  # (3, N)
     relative = coords[:, :, None] - coords[:, None, :]  # (3, N, N)
     relative = relative.permute(1, 2, 0)
     for axis, size in enumerate(table_window):

@@ -118,7 +118,9 @@ def load_checkpoint(
     if not weights.exists():
         raise WeightsError(f"checkpoint not found: {weights}")
     if not card_path.exists():
-        raise WeightsError(f"checkpoint card not found: {card_path} (it holds the sha256 and variant)")
+        raise WeightsError(
+            f"checkpoint card not found: {card_path} (it holds the sha256 and variant)"
+        )
     try:
         card = json.loads(card_path.read_text())
     except json.JSONDecodeError as exc:

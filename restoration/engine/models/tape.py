@@ -82,7 +82,6 @@ class MultiReferenceFusion(nn.Module):
         fused = window_reverse(fused, query_window, padded)[:, :t, :h, :w]
         return x + self.cross.proj(fused)
 
-
     def _pool(self, per_reference: torch.Tensor) -> torch.Tensor:
         """Attention pooling over references (dim 1); the mean over references is the query.
 
@@ -97,7 +96,9 @@ class MultiReferenceFusion(nn.Module):
         folded = torch.einsum("...hk,hkc->...hc", query, key_weight)  # (b, nW, tN, heads, c)
         scores = torch.einsum("b...hc,bd...c->bd...h", folded, per_reference) / hd**0.5
         weights = scores.softmax(dim=1)  # (b, d, nW, tN, heads)
-        pooled = torch.einsum("bd...h,bd...hk->b...hk", weights, per_reference.unflatten(-1, (self.heads, hd)))
+        pooled = torch.einsum(
+            "bd...h,bd...hk->b...hk", weights, per_reference.unflatten(-1, (self.heads, hd))
+        )
         return pooled.flatten(-2)
 
 
@@ -120,7 +121,9 @@ class FullResolutionRefine(nn.Module):
         nn.init.zeros_(last.weight)  # starts as "no correction": the coarse output passes through
         nn.init.zeros_(last.bias)
 
-    def forward(self, frames: torch.Tensor, coarse: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, frames: torch.Tensor, coarse: torch.Tensor, features: torch.Tensor
+    ) -> torch.Tensor:
         """frames, coarse (n, 3, h, w); features (n, c, h/s, w/s) -> refined (n, 3, h, w)."""
         guide = F.pixel_shuffle(self.guide(features), self.stride)
         x = torch.cat([frames, coarse, guide], dim=1)
@@ -132,14 +135,18 @@ class FullResolutionRefine(nn.Module):
 class Stage(nn.Module):
     """`depth` blocks at one scale: convolutional, or Swin-3D alternating regular/shifted."""
 
-    def __init__(self, kind: str, dim: int, depth: int, heads: int, window: Size3, mlp_ratio: float):
+    def __init__(
+        self, kind: str, dim: int, depth: int, heads: int, window: Size3, mlp_ratio: float
+    ):
         super().__init__()
         blocks: list[nn.Module] = []
         for index in range(depth):
             if kind == "conv":
                 blocks.append(ConvBlock(dim))
             else:
-                blocks.append(SwinBlock3D(dim, heads, window, shifted=index % 2 == 1, mlp_ratio=mlp_ratio))
+                blocks.append(
+                    SwinBlock3D(dim, heads, window, shifted=index % 2 == 1, mlp_ratio=mlp_ratio)
+                )
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -193,11 +200,18 @@ class TapeNet(RestorationNet):
 
         self.stem = nn.Conv2d(3 * self.stride**2, dims[0], 3, padding=1)
         self.encoder = nn.ModuleList(
-            Stage(kinds[i], dims[i], depths[i], heads[i], window, mlp_ratio) for i in range(self.levels)
+            Stage(kinds[i], dims[i], depths[i], heads[i], window, mlp_ratio)
+            for i in range(self.levels)
         )
-        self.merges = nn.ModuleList(PatchMerging(dims[i], dims[i + 1]) for i in range(self.levels - 1))
-        self.expands = nn.ModuleList(PatchExpanding(dims[i + 1], dims[i]) for i in range(self.levels - 1))
-        self.skip_fusions = nn.ModuleList(nn.Linear(2 * dims[i], dims[i]) for i in range(self.levels - 1))
+        self.merges = nn.ModuleList(
+            PatchMerging(dims[i], dims[i + 1]) for i in range(self.levels - 1)
+        )
+        self.expands = nn.ModuleList(
+            PatchExpanding(dims[i + 1], dims[i]) for i in range(self.levels - 1)
+        )
+        self.skip_fusions = nn.ModuleList(
+            nn.Linear(2 * dims[i], dims[i]) for i in range(self.levels - 1)
+        )
         self.decoder = nn.ModuleList(
             Stage(kinds[i], dims[i], decoder_depths[i], heads[i], window, mlp_ratio)
             for i in range(self.levels - 1)
@@ -211,7 +225,9 @@ class TapeNet(RestorationNet):
         self.head = nn.Conv2d(dims[0], 3 * self.stride**2, 3, padding=1)
         refine = config.get("refine")
         self.refine = (
-            FullResolutionRefine(dims[0], self.stride, int(refine["guide"]), int(refine["channels"]))
+            FullResolutionRefine(
+                dims[0], self.stride, int(refine["guide"]), int(refine["channels"])
+            )
             if refine
             else None
         )
@@ -224,7 +240,9 @@ class TapeNet(RestorationNet):
         return rearrange(self.stem(x), "(b t) c h w -> b t h w c", b=b)
 
     def _check(self, frames: torch.Tensor, what: str) -> None:
-        assert frames.ndim == 5 and frames.shape[2] == 3, f"{what} must be (b, n, 3, h, w), got {tuple(frames.shape)}"
+        assert frames.ndim == 5 and frames.shape[2] == 3, (
+            f"{what} must be (b, n, 3, h, w), got {tuple(frames.shape)}"
+        )
         multiple = self.config["pad_multiple"]
         assert frames.shape[-2] % multiple == 0 and frames.shape[-1] % multiple == 0, (
             f"{what} height and width must be multiples of {multiple}, got {tuple(frames.shape[-2:])}"
@@ -279,7 +297,9 @@ class TapeNet(RestorationNet):
             restored = self.refine(flat, restored, features)
         return rearrange(restored, "(b t) c h w -> b t c h w", b=b)
 
-    def _fuse(self, x: torch.Tensor, level: int, features: dict[int, torch.Tensor] | None) -> torch.Tensor:
+    def _fuse(
+        self, x: torch.Tensor, level: int, features: dict[int, torch.Tensor] | None
+    ) -> torch.Tensor:
         if features is None or str(level) not in self.fusions:
             return x  # no references: the ablation path, plain multi-frame restoration
         return self.fusions[str(level)](x, features[level])

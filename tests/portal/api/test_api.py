@@ -50,8 +50,12 @@ def collection(institution: Any) -> Collection:
 @pytest.fixture
 def tape(institution: Any, collection: Collection) -> Tape:
     tape = Tape.objects.create(
-        institution=institution, collection=collection, identifier="VHS-001", title="Carnival 1984",
-        carrier_format="vhs", video_standard="pal",
+        institution=institution,
+        collection=collection,
+        identifier="VHS-001",
+        title="Carnival 1984",
+        carrier_format="vhs",
+        video_standard="pal",
     )
     TapeMetadata.objects.create(tape=tape, key="donor", value="Anna Meier")
     return tape
@@ -76,6 +80,7 @@ def _assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
 
 # --- authentication and the error shape -----------------------------------------------------
 
+
 def test_api_root_lists_catalog_and_restoration_resources(archivist: Any) -> None:
     client = APIClient()
     client.force_authenticate(archivist)
@@ -91,7 +96,8 @@ def test_token_obtained_with_password_then_used(archivist: Any, tape: Tape) -> N
     _assert_error(anonymous.get("/api/v1/tapes/"), 401, "not_authenticated")
     wrong = _assert_error(
         anonymous.post("/api/v1/auth/token/", {"username": "archivist", "password": "wrong"}),
-        400, "invalid",
+        400,
+        "invalid",
     )
     # The message says what went wrong, not "Some fields are invalid: non_field_errors."
     assert "credentials" in wrong["message"] and "non_field_errors" not in wrong["message"]
@@ -131,23 +137,34 @@ def test_management_command_creates_a_token(archivist: Any) -> None:
 
 # --- collections and tapes ------------------------------------------------------------------
 
+
 def test_tape_crud_goes_through_services_and_is_audited(
     api: APIClient, collection: Collection, archivist: Any
 ) -> None:
     created = api.post(
         "/api/v1/tapes/",
-        {"identifier": "UM-7", "title": "Council meeting", "carrier_format": "u-matic",
-         "recording_date": "1980s", "collection": collection.pk, "metadata": {"donor": "City"}},
+        {
+            "identifier": "UM-7",
+            "title": "Council meeting",
+            "carrier_format": "u-matic",
+            "recording_date": "1980s",
+            "collection": collection.pk,
+            "metadata": {"donor": "City"},
+        },
         format="json",
     )
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["metadata"] == {"donor": "City"} and body["date_start"] == "1980-01-01"
     tape_id = body["id"]
-    updated = api.patch(f"/api/v1/tapes/{tape_id}/", {"title": "Council meeting 1983"}, format="json")
+    updated = api.patch(
+        f"/api/v1/tapes/{tape_id}/", {"title": "Council meeting 1983"}, format="json"
+    )
     assert updated.status_code == 200 and updated.json()["title"] == "Council meeting 1983"
     assert api.delete(f"/api/v1/tapes/{tape_id}/").status_code == 204
-    actions = list(AuditEvent.objects.filter(target_id=str(tape_id)).values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(target_id=str(tape_id)).values_list("action", flat=True)
+    )
     assert sorted(actions) == ["tape.created", "tape.deleted", "tape.updated"]
     assert AuditEvent.objects.filter(action="tape.updated", actor=archivist).exists()
 
@@ -167,16 +184,25 @@ def test_collection_crud(api: APIClient) -> None:
     created = api.post("/api/v1/collections/", {"name": "Fonds A"}, format="json")
     assert created.status_code == 201
     cid = created.json()["id"]
-    assert api.patch(f"/api/v1/collections/{cid}/", {"description": "d"}, format="json").status_code == 200
+    assert (
+        api.patch(f"/api/v1/collections/{cid}/", {"description": "d"}, format="json").status_code
+        == 200
+    )
     assert api.get("/api/v1/collections/").json()["results"][0]["name"] == "Fonds A"
     assert api.delete(f"/api/v1/collections/{cid}/").status_code == 204
     assert AuditEvent.objects.filter(action="collection.deleted").exists()
 
 
-def test_tape_filters_search_ordering_pagination(api: APIClient, institution: Any, tape: Tape) -> None:
+def test_tape_filters_search_ordering_pagination(
+    api: APIClient, institution: Any, tape: Tape
+) -> None:
     for number in range(5):
-        Tape.objects.create(institution=institution, identifier=f"HI8-{number}", carrier_format="hi8",
-                            title=f"Trip {number}")
+        Tape.objects.create(
+            institution=institution,
+            identifier=f"HI8-{number}",
+            carrier_format="hi8",
+            title=f"Trip {number}",
+        )
     listing = api.get("/api/v1/tapes/", {"page_size": 2, "ordering": "-identifier"}).json()
     assert listing["count"] == 6 and len(listing["results"]) == 2 and listing["next"]
     assert listing["results"][0]["identifier"] == "VHS-001"
@@ -197,17 +223,22 @@ def test_reviewer_and_outsider_header(institution: Any, tape: Tape) -> None:
     client = _client(user)
     assert client.get("/api/v1/tapes/", HTTP_X_INSTITUTION="test-archive").json()["count"] == 1
     assert client.get("/api/v1/tapes/", HTTP_X_INSTITUTION="second").json()["count"] == 0
-    _assert_error(client.get("/api/v1/tapes/", HTTP_X_INSTITUTION="other-archive"), 404, "not_found")
+    _assert_error(
+        client.get("/api/v1/tapes/", HTTP_X_INSTITUTION="other-archive"), 404, "not_found"
+    )
 
 
 # --- captures -------------------------------------------------------------------------------
+
 
 def test_capture_upload_by_multipart(
     api: APIClient, tape: Tape, video_factory: Callable[..., Path]
 ) -> None:
     path = video_factory("api-upload.mkv")
     with path.open("rb") as handle:
-        response = api.post("/api/v1/captures/", {"tape": tape.pk, "file": handle}, format="multipart")
+        response = api.post(
+            "/api/v1/captures/", {"tape": tape.pk, "file": handle}, format="multipart"
+        )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -223,7 +254,8 @@ def test_capture_upload_rejections_leave_nothing(
     api: APIClient, tape: Tape, name: str, content: bytes
 ) -> None:
     response = api.post(
-        "/api/v1/captures/", {"tape": tape.pk, "file": SimpleUploadedFile(name, content)},
+        "/api/v1/captures/",
+        {"tape": tape.pk, "file": SimpleUploadedFile(name, content)},
         format="multipart",
     )
     # An empty file part is refused by the serializer (400 invalid) or the service.
@@ -238,7 +270,9 @@ def test_capture_upload_too_large(
 ) -> None:
     settings.CAPTURE_MAX_UPLOAD_SIZE = 100
     with video_factory().open("rb") as handle:
-        response = api.post("/api/v1/captures/", {"tape": tape.pk, "file": handle}, format="multipart")
+        response = api.post(
+            "/api/v1/captures/", {"tape": tape.pk, "file": handle}, format="multipart"
+        )
     _assert_error(response, 413, "upload_too_large")
     assert Capture.objects.count() == 0
 
@@ -253,12 +287,19 @@ def test_capture_list_detail_download_ranges(api: APIClient, capture: Capture) -
     whole = api.get(f"/api/v1/captures/{capture.pk}/download/")
     assert whole.status_code == 200 and b"".join(whole.streaming_content) == data
     assert whole["Content-Disposition"].startswith("attachment")
-    part = api.get(f"/api/v1/captures/{capture.pk}/download/", HTTP_RANGE="bytes=4-11",
-                   HTTP_ACCEPT="video/x-matroska")
+    part = api.get(
+        f"/api/v1/captures/{capture.pk}/download/",
+        HTTP_RANGE="bytes=4-11",
+        HTTP_ACCEPT="video/x-matroska",
+    )
     assert part.status_code == 206 and b"".join(part.streaming_content) == data[4:12]
     assert part["Content-Range"] == f"bytes 4-11/{len(data)}"
-    assert api.get(f"/api/v1/captures/{capture.pk}/download/",
-                   HTTP_RANGE="bytes=999999999-").status_code == 416
+    assert (
+        api.get(
+            f"/api/v1/captures/{capture.pk}/download/", HTTP_RANGE="bytes=999999999-"
+        ).status_code
+        == 416
+    )
 
     _assert_error(api.get(f"/api/v1/captures/{capture.pk}/proxy/"), 404, "not_found")
     build_capture_proxy(capture.pk)
@@ -281,8 +322,12 @@ def test_capture_delete_needs_manager(api: APIClient, manager: Any, capture: Cap
 
 # --- isolation: every endpoint is 404 for another institution --------------------------------
 
+
 def test_outsider_sees_nothing_and_gets_404_everywhere(
-    outsider_api: APIClient, collection: Collection, tape: Tape, capture: Capture,
+    outsider_api: APIClient,
+    collection: Collection,
+    tape: Tape,
+    capture: Capture,
     video_factory: Callable[..., Path],
 ) -> None:
     for url in ("/api/v1/collections/", "/api/v1/tapes/", "/api/v1/captures/"):
@@ -298,15 +343,21 @@ def test_outsider_sees_nothing_and_gets_404_everywhere(
     for url in detail_urls:
         _assert_error(outsider_api.get(url), 404, "not_found")
     for url in detail_urls[:3]:
-        _assert_error(outsider_api.patch(url, {"title": "x", "name": "x"}, format="json"),
-                      404 if "captures" not in url else 405,
-                      "not_found" if "captures" not in url else "method_not_allowed")
+        _assert_error(
+            outsider_api.patch(url, {"title": "x", "name": "x"}, format="json"),
+            404 if "captures" not in url else 405,
+            "not_found" if "captures" not in url else "method_not_allowed",
+        )
         _assert_error(outsider_api.delete(url), 404, "not_found")
     with video_factory().open("rb") as handle:
-        upload = outsider_api.post("/api/v1/captures/", {"tape": tape.pk, "file": handle},
-                                   format="multipart")
+        upload = outsider_api.post(
+            "/api/v1/captures/", {"tape": tape.pk, "file": handle}, format="multipart"
+        )
     _assert_error(upload, 404, "not_found")
-    assert Capture.objects.count() == 1 and Tape.objects.filter(pk=tape.pk, title="Carnival 1984").exists()
+    assert (
+        Capture.objects.count() == 1
+        and Tape.objects.filter(pk=tape.pk, title="Carnival 1984").exists()
+    )
 
 
 def test_user_without_membership_gets_404(tape: Tape) -> None:
@@ -315,6 +366,7 @@ def test_user_without_membership_gets_404(tape: Tape) -> None:
 
 
 # --- schema and docs ------------------------------------------------------------------------
+
 
 def test_schema_is_valid_openapi(api: APIClient) -> None:
     from drf_spectacular.validation import validate_schema

@@ -11,16 +11,16 @@ from tests.personas import PASSWORD
 pytestmark = pytest.mark.browser
 
 
-
-
 @pytest.mark.django_db(transaction=True)
 def test_swagger_ui_renders_offline(page: Any, live_server: Any, archivist: Any) -> None:
     outside: list[str] = []
     page.on(
         "request",
-        lambda request: outside.append(request.url)
-        if not request.url.startswith(live_server.url) and not request.url.startswith("data:")
-        else None,
+        lambda request: (
+            outside.append(request.url)
+            if not request.url.startswith(live_server.url) and not request.url.startswith("data:")
+            else None
+        ),
     )
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "archivist")

@@ -6,14 +6,18 @@ from portal.audit.models import AuditEvent
 from portal.catalog.services import tape_create, tape_update
 
 
-def test_institution_history_is_for_managers_only(archivist_client, reviewer_client, manager_client):
+def test_institution_history_is_for_managers_only(
+    archivist_client, reviewer_client, manager_client
+):
     url = reverse("audit:institution_history")
     assert archivist_client.get(url).status_code == 403
     assert reviewer_client.get(url).status_code == 403
     assert manager_client.get(url).status_code == 200
 
 
-def test_history_filters_by_action_actor_and_date(manager_client, institution, archivist, manager, other_institution, outsider):
+def test_history_filters_by_action_actor_and_date(
+    manager_client, institution, archivist, manager, other_institution, outsider
+):
     tape = tape_create(actor=archivist, institution=institution, identifier="T-1")
     tape_update(actor=manager, tape=tape, title="Renamed")
     tape_create(actor=outsider, institution=other_institution, identifier="FOREIGN-1")
@@ -21,7 +25,9 @@ def test_history_filters_by_action_actor_and_date(manager_client, institution, a
 
     def shown(**params):
         content = manager_client.get(url, params).content.decode()
-        return sorted(a for a in ("tape.created", "tape.updated") if f"<span class=\"badge\">{a}<" in content), content
+        return sorted(
+            a for a in ("tape.created", "tape.updated") if f'<span class="badge">{a}<' in content
+        ), content
 
     assert shown()[0] == ["tape.created", "tape.updated"]
     assert "FOREIGN-1" not in shown()[1]
@@ -50,7 +56,14 @@ def test_admin_history_is_read_only(client, institution, archivist, django_user_
     client.force_login(admin)
     assert client.get(reverse("admin:audit_auditevent_changelist")).status_code == 200
     assert client.get(reverse("admin:audit_auditevent_add")).status_code == 403
-    assert client.post(reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
-    response = client.post(reverse("admin:audit_auditevent_change", args=[event.pk]), {"action": "forged"})
+    assert (
+        client.post(
+            reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    response = client.post(
+        reverse("admin:audit_auditevent_change", args=[event.pk]), {"action": "forged"}
+    )
     assert response.status_code == 403
     assert AuditEvent.objects.get().action == "tape.created"

@@ -30,9 +30,7 @@ def stored_files(media_root: Path) -> list[Path]:
 
 
 @pytest.fixture
-def make_capture(
-    video_factory: Callable[..., Path], archivist: Any
-) -> Callable[..., Capture]:
+def make_capture(video_factory: Callable[..., Path], archivist: Any) -> Callable[..., Capture]:
     """``make_capture(tape)`` uploads a real 12-frame FFV1/MKV through the service."""
 
     def factory(tape: Tape, *, actor: Any = None, name: str = "capture.mkv") -> Capture:

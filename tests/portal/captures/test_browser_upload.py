@@ -38,7 +38,10 @@ def page(browser_context: Any) -> Any:
 
 @pytest.mark.django_db(transaction=True)
 def test_upload_shows_progress_then_detail_then_player(
-    page: Any, live_server: Any, archivist: Any, institution: Any,
+    page: Any,
+    live_server: Any,
+    archivist: Any,
+    institution: Any,
     video_factory: Callable[..., Path],
 ) -> None:
     tape = Tape.objects.create(institution=institution, identifier="VHS-42", title="Wedding")
@@ -77,7 +80,11 @@ def test_upload_shows_progress_then_detail_then_player(
 
 @pytest.mark.django_db(transaction=True)
 def test_progress_bar_moves_and_errors_are_shown(
-    page: Any, live_server: Any, archivist: Any, institution: Any, tmp_path: Path,
+    page: Any,
+    live_server: Any,
+    archivist: Any,
+    institution: Any,
+    tmp_path: Path,
 ) -> None:
     tape = Tape.objects.create(institution=institution, identifier="VHS-43")
     page.goto(f"{live_server.url}/accounts/login/")

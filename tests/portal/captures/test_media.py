@@ -128,13 +128,20 @@ def test_object_storage_redirects_to_a_short_lived_signed_url(rf: Any) -> None:
     from portal.captures.media import serve_file_with_ranges
 
     storage = S3Storage(
-        bucket_name="archive", endpoint_url="http://127.0.0.1:9", access_key="key",
-        secret_key="secret", region_name="us-east-1", querystring_expire=3600,
+        bucket_name="archive",
+        endpoint_url="http://127.0.0.1:9",
+        access_key="key",
+        secret_key="secret",
+        region_name="us-east-1",
+        querystring_expire=3600,
     )
     capture = Capture(original="captures/1/abc/original.mkv")
     capture.original.storage = storage
     response = serve_file_with_ranges(
-        rf.get("/", HTTP_RANGE="bytes=0-9"), capture.original, "video/x-matroska", "tape 1.mkv",
+        rf.get("/", HTTP_RANGE="bytes=0-9"),
+        capture.original,
+        "video/x-matroska",
+        "tape 1.mkv",
         as_attachment=True,
     )
     assert response.status_code == 302

@@ -157,7 +157,10 @@ def test_proxy_failure_is_recorded_with_its_message(
 
 
 def test_delete_needs_manager_and_removes_files(
-    tape: Any, make_capture: Callable[..., Capture], archivist: Any, manager: Any,
+    tape: Any,
+    make_capture: Callable[..., Capture],
+    archivist: Any,
+    manager: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     capture = make_capture(tape)

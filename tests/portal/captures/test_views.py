@@ -59,7 +59,9 @@ def test_plain_form_upload_of_non_video_shows_the_reason(
 
 def test_xhr_upload_errors_are_json(archivist_client: Client, tape: Any) -> None:
     empty = SimpleUploadedFile("empty.mkv", b"")
-    response = archivist_client.post(reverse("captures:upload", args=[tape.pk]), {"file": empty}, **XHR)
+    response = archivist_client.post(
+        reverse("captures:upload", args=[tape.pk]), {"file": empty}, **XHR
+    )
     assert response.status_code == 400
     assert "empty" in response.json()["error"]["message"]
     missing = archivist_client.post(reverse("captures:upload", args=[tape.pk]), {}, **XHR)
@@ -110,7 +112,9 @@ def test_outsider_cannot_upload_to_another_institutions_tape(
     outsider_client: Client, tape: Any, video_factory: Callable[..., Path]
 ) -> None:
     with video_factory().open("rb") as handle:
-        response = outsider_client.post(reverse("captures:upload", args=[tape.pk]), {"file": handle})
+        response = outsider_client.post(
+            reverse("captures:upload", args=[tape.pk]), {"file": handle}
+        )
     assert response.status_code == 404
     assert Capture.objects.count() == 0
 
@@ -120,7 +124,9 @@ def test_outsider_cannot_delete_or_retry(
 ) -> None:
     capture = make_capture(tape)
     for name in ("delete", "retry_proxy"):
-        assert outsider_client.post(reverse(f"captures:{name}", args=[capture.pk])).status_code == 404
+        assert (
+            outsider_client.post(reverse(f"captures:{name}", args=[capture.pk])).status_code == 404
+        )
     assert Capture.objects.filter(pk=capture.pk).exists()
 
 
@@ -130,8 +136,11 @@ def test_anonymous_is_sent_to_login(client: Client, tape: Any) -> None:
 
 
 def test_manager_deletes_capture_from_page(
-    manager_client: Client, archivist_client: Client, tape: Any,
-    make_capture: Callable[..., Capture], django_capture_on_commit_callbacks: Any,
+    manager_client: Client,
+    archivist_client: Client,
+    tape: Any,
+    make_capture: Callable[..., Capture],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     capture = make_capture(tape)
     archivist_client.post(reverse("captures:delete", args=[capture.pk]))

@@ -17,23 +17,39 @@ def _export(institution):
     return "".join(export_csv_lines(institution=institution))
 
 
-def test_export_then_import_elsewhere_round_trips_every_field(institution, other_institution, archivist, outsider):
+def test_export_then_import_elsewhere_round_trips_every_field(
+    institution, other_institution, archivist, outsider
+):
     festival = collection_create(actor=archivist, institution=institution, name="Festival")
     tape_create(
-        actor=archivist, institution=institution, identifier="UM-1", title="Crowds, \"quoted\"",
-        collection=festival, carrier_format="u-matic", video_standard="pal",
-        recording_date="c. 1975", condition="poor", condition_notes="Sticky shed",
-        description="Line one\nline two", subjects="festival; music", language="de",
-        rights_statement="CC BY 4.0", shelf_location="B2-14", metadata={"donor": "Ada", "reel": "3"},
+        actor=archivist,
+        institution=institution,
+        identifier="UM-1",
+        title='Crowds, "quoted"',
+        collection=festival,
+        carrier_format="u-matic",
+        video_standard="pal",
+        recording_date="c. 1975",
+        condition="poor",
+        condition_notes="Sticky shed",
+        description="Line one\nline two",
+        subjects="festival; music",
+        language="de",
+        rights_statement="CC BY 4.0",
+        shelf_location="B2-14",
+        metadata={"donor": "Ada", "reel": "3"},
     )
-    tape_create(actor=archivist, institution=institution, identifier="VHS-2", metadata={"donor": "Bo"})
+    tape_create(
+        actor=archivist, institution=institution, identifier="VHS-2", metadata={"donor": "Bo"}
+    )
     exported = _export(institution)
     assert exported.startswith("\ufeff")
     header = next(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
     assert header[-2:] == ["meta:donor", "meta:reel"]
 
-    report = tapes_import_csv(actor=outsider, institution=other_institution,
-                              file=io.BytesIO(exported.encode("utf-8")))
+    report = tapes_import_csv(
+        actor=outsider, institution=other_institution, file=io.BytesIO(exported.encode("utf-8"))
+    )
     assert report.ok, report.errors
     assert (report.created, report.updated, report.collections_created) == (2, 0, ["Festival"])
     fields = [f for f in Tape.FIELDS if f != "collection"]
@@ -49,14 +65,16 @@ def test_export_then_import_elsewhere_round_trips_every_field(institution, other
 def test_import_updates_known_identifiers_and_records_diffs(institution, archivist):
     tape_create(actor=archivist, institution=institution, identifier="T-1", title="Old")
     report = tapes_import_csv(
-        actor=archivist, institution=institution,
+        actor=archivist,
+        institution=institution,
         file=_csv([["identifier", "title", "meta:box"], ["T-1", "New", "7"], ["T-2", "Fresh", ""]]),
     )
     assert (report.created, report.updated, report.unchanged) == (1, 1, 0)
     event = AuditEvent.objects.get(action="tape.updated")
     assert event.changes == {"title": ["Old", "New"], "meta:box": [None, "7"]}
     again = tapes_import_csv(
-        actor=archivist, institution=institution,
+        actor=archivist,
+        institution=institution,
         file=_csv([["identifier", "title"], ["T-1", "New"]]),
     )
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
@@ -65,7 +83,15 @@ def test_import_updates_known_identifiers_and_records_diffs(institution, archivi
 def test_import_reports_every_bad_row_and_writes_nothing(institution, archivist):
     tape_create(actor=archivist, institution=institution, identifier="KEEP", title="Untouched")
     rows = [
-        ["identifier", "title", "carrier_format", "video_standard", "recording_date", "duration", "collection"],
+        [
+            "identifier",
+            "title",
+            "carrier_format",
+            "video_standard",
+            "recording_date",
+            "duration",
+            "collection",
+        ],
         ["OK-1", "Fine", "VHS", "PAL", "1980s", "0:30:00", "New collection"],
         ["BAD-FORMAT", "", "Laserdisc", "", "", "", ""],
         ["", "No identifier", "", "", "", "", ""],
@@ -92,10 +118,16 @@ def test_import_reports_every_bad_row_and_writes_nothing(institution, archivist)
 
 
 def test_import_refuses_unknown_columns_and_non_utf8(institution, archivist):
-    report = tapes_import_csv(actor=archivist, institution=institution,
-                              file=_csv([["identifier", "colour"], ["T-1", "red"]]))
+    report = tapes_import_csv(
+        actor=archivist,
+        institution=institution,
+        file=_csv([["identifier", "colour"], ["T-1", "red"]]),
+    )
     assert "Unknown columns: colour" in report.errors[0].messages[0]
-    report = tapes_import_csv(actor=archivist, institution=institution,
-                              file=io.BytesIO("identifier,title\nT-1,Caf\xe9\n".encode("latin-1")))
+    report = tapes_import_csv(
+        actor=archivist,
+        institution=institution,
+        file=io.BytesIO("identifier,title\nT-1,Caf\xe9\n".encode("latin-1")),
+    )
     assert "UTF-8" in report.errors[0].messages[0]
     assert not Tape.objects.exists()

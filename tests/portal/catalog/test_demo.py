@@ -23,8 +23,16 @@ def _counts():
 
     return {
         model.__name__: model.objects.count()
-        for model in (Institution, Membership, get_user_model(), Collection, Tape, TapeMetadata,
-                      Capture, AuditEvent)
+        for model in (
+            Institution,
+            Membership,
+            get_user_model(),
+            Collection,
+            Tape,
+            TapeMetadata,
+            Capture,
+            AuditEvent,
+        )
     }
 
 
@@ -50,14 +58,19 @@ def _free_port() -> int:
 def _run_demo_once(env: dict[str, str], port: int) -> str:
     process = subprocess.Popen(
         [sys.executable, "manage.py", "rundemo", "--addrport", f"127.0.0.1:{port}", "--no-capture"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # like a terminal: Ctrl-C goes to the whole process group
     )
     try:
         deadline = time.monotonic() + 90
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2) as r:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/accounts/login/", timeout=2
+                ) as r:
                     assert r.status == 200
                     break
             except OSError:

@@ -8,21 +8,51 @@ def _identifiers(queryset):
 
 def test_search_covers_identifier_title_description_and_metadata(institution, archivist):
     tape_create(actor=archivist, institution=institution, identifier="VHS-7", title="Harbour")
-    tape_create(actor=archivist, institution=institution, identifier="U-1", description="A harbour strike")
-    tape_create(actor=archivist, institution=institution, identifier="U-2", metadata={"place": "Harbourside"})
+    tape_create(
+        actor=archivist, institution=institution, identifier="U-1", description="A harbour strike"
+    )
+    tape_create(
+        actor=archivist,
+        institution=institution,
+        identifier="U-2",
+        metadata={"place": "Harbourside"},
+    )
     tape_create(actor=archivist, institution=institution, identifier="U-3", title="Other")
-    assert _identifiers(tape_list(institution=institution, search="harbour")) == ["U-1", "U-2", "VHS-7"]
+    assert _identifiers(tape_list(institution=institution, search="harbour")) == [
+        "U-1",
+        "U-2",
+        "VHS-7",
+    ]
     assert _identifiers(tape_list(institution=institution, search="vhs-")) == ["VHS-7"]
 
 
 def test_filters_and_sorting(institution, archivist):
     festival = collection_create(actor=archivist, institution=institution, name="Festival")
-    tape_create(actor=archivist, institution=institution, identifier="A", carrier_format="u-matic",
-                video_standard="pal", recording_date="1975", collection=festival)
-    tape_create(actor=archivist, institution=institution, identifier="B", carrier_format="vhs",
-                video_standard="ntsc", recording_date="1980s")
-    tape_create(actor=archivist, institution=institution, identifier="C", carrier_format="vhs",
-                video_standard="pal", recording_date="1971-03")
+    tape_create(
+        actor=archivist,
+        institution=institution,
+        identifier="A",
+        carrier_format="u-matic",
+        video_standard="pal",
+        recording_date="1975",
+        collection=festival,
+    )
+    tape_create(
+        actor=archivist,
+        institution=institution,
+        identifier="B",
+        carrier_format="vhs",
+        video_standard="ntsc",
+        recording_date="1980s",
+    )
+    tape_create(
+        actor=archivist,
+        institution=institution,
+        identifier="C",
+        carrier_format="vhs",
+        video_standard="pal",
+        recording_date="1971-03",
+    )
     assert _identifiers(tape_list(institution=institution, carrier_format="vhs")) == ["B", "C"]
     assert _identifiers(tape_list(institution=institution, video_standard="pal")) == ["A", "C"]
     assert _identifiers(tape_list(institution=institution, collection_id=festival.pk)) == ["A"]

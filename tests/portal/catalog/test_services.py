@@ -34,7 +34,9 @@ def test_tape_create_parses_date_and_stores_metadata(institution, archivist):
     assert event.changes["meta:donor"] == [None, "City council"]
 
 
-def test_identifier_is_unique_per_institution_only(institution, other_institution, archivist, outsider):
+def test_identifier_is_unique_per_institution_only(
+    institution, other_institution, archivist, outsider
+):
     tape_create(actor=archivist, institution=institution, identifier="T-1")
     with pytest.raises(ValidationError):
         tape_create(actor=archivist, institution=institution, identifier="T-1")
@@ -43,7 +45,9 @@ def test_identifier_is_unique_per_institution_only(institution, other_institutio
     assert Tape.objects.filter(identifier="T-1").count() == 2
 
 
-def test_collection_of_another_institution_is_refused(institution, other_institution, archivist, outsider):
+def test_collection_of_another_institution_is_refused(
+    institution, other_institution, archivist, outsider
+):
     foreign = collection_create(actor=outsider, institution=other_institution, name="Theirs")
     with pytest.raises(ValidationError, match="collection"):
         tape_create(actor=archivist, institution=institution, identifier="T-1", collection=foreign)
@@ -76,7 +80,9 @@ def test_metadata_changes_and_removals_are_diffed(institution, archivist):
 def test_collections_are_audited_and_not_deleted_while_holding_tapes(institution, archivist):
     collection = collection_create(actor=archivist, institution=institution, name="Festival")
     collection_update(actor=archivist, collection=collection, name="Festivals")
-    tape = tape_create(actor=archivist, institution=institution, identifier="T-1", collection=collection)
+    tape = tape_create(
+        actor=archivist, institution=institution, identifier="T-1", collection=collection
+    )
     with pytest.raises(CollectionNotEmptyError, match="1 tape"):
         collection_delete(actor=archivist, collection=collection)
     tape_delete(actor=archivist, tape=tape)

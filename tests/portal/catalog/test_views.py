@@ -13,8 +13,13 @@ from portal.catalog.services import collection_create, tape_create
 
 @pytest.fixture
 def tape(institution, archivist):
-    return tape_create(actor=archivist, institution=institution, identifier="VHS-001", title="Festival",
-                       metadata={"donor": "Ada"})
+    return tape_create(
+        actor=archivist,
+        institution=institution,
+        identifier="VHS-001",
+        title="Festival",
+        metadata={"donor": "Ada"},
+    )
 
 
 @pytest.fixture
@@ -58,22 +63,42 @@ def test_anonymous_is_sent_to_login(client, tape):
 
 
 def test_create_edit_and_delete_a_tape_through_the_pages(archivist_client, collection):
-    response = archivist_client.post(reverse("catalog:tape_create"), {
-        "identifier": "UM-7", "title": "Strike", "collection": collection.pk,
-        "carrier_format": "u-matic", "video_standard": "pal", "recording_date": "1970s",
-        "duration": "0:20:00", "condition": "fair", "metadata": "donor: Union\nreel: 2",
-    })
+    response = archivist_client.post(
+        reverse("catalog:tape_create"),
+        {
+            "identifier": "UM-7",
+            "title": "Strike",
+            "collection": collection.pk,
+            "carrier_format": "u-matic",
+            "video_standard": "pal",
+            "recording_date": "1970s",
+            "duration": "0:20:00",
+            "condition": "fair",
+            "metadata": "donor: Union\nreel: 2",
+        },
+    )
     tape = Tape.objects.get(identifier="UM-7")
-    assert response.status_code == 302 and response.url == reverse("catalog:tape_detail", args=[tape.pk])
+    assert response.status_code == 302 and response.url == reverse(
+        "catalog:tape_detail", args=[tape.pk]
+    )
     assert {m.key: m.value for m in tape.metadata.all()} == {"donor": "Union", "reel": "2"}
     page = archivist_client.get(response.url)
     assert b"Strike" in page.content and b"Union" in page.content and b"Captures" in page.content
 
-    response = archivist_client.post(reverse("catalog:tape_edit", args=[tape.pk]), {
-        "identifier": "UM-7", "title": "Dock strike", "collection": collection.pk,
-        "carrier_format": "u-matic", "video_standard": "pal", "recording_date": "1970s",
-        "duration": "0:20:00", "condition": "fair", "metadata": "donor: Union",
-    })
+    response = archivist_client.post(
+        reverse("catalog:tape_edit", args=[tape.pk]),
+        {
+            "identifier": "UM-7",
+            "title": "Dock strike",
+            "collection": collection.pk,
+            "carrier_format": "u-matic",
+            "video_standard": "pal",
+            "recording_date": "1970s",
+            "duration": "0:20:00",
+            "condition": "fair",
+            "metadata": "donor: Union",
+        },
+    )
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="tape.updated")
     assert event.changes == {"title": ["Strike", "Dock strike"], "meta:reel": ["2", None]}
@@ -85,10 +110,16 @@ def test_create_edit_and_delete_a_tape_through_the_pages(archivist_client, colle
 
 
 def test_form_errors_are_shown_and_nothing_is_saved(archivist_client, tape):
-    response = archivist_client.post(reverse("catalog:tape_create"), {
-        "identifier": "VHS-001", "carrier_format": "vhs", "condition": "unknown",
-        "recording_date": "someday", "metadata": "no colon here",
-    })
+    response = archivist_client.post(
+        reverse("catalog:tape_create"),
+        {
+            "identifier": "VHS-001",
+            "carrier_format": "vhs",
+            "condition": "unknown",
+            "recording_date": "someday",
+            "metadata": "no colon here",
+        },
+    )
     assert response.status_code == 200
     content = response.content.decode()
     assert "recording date" in content and "key: value" in content
@@ -97,10 +128,22 @@ def test_form_errors_are_shown_and_nothing_is_saved(archivist_client, tape):
 
 
 def test_list_search_filter_and_sort(archivist_client, institution, archivist, collection):
-    tape_create(actor=archivist, institution=institution, identifier="A-1", title="Harbour",
-                collection=collection, carrier_format="vhs")
-    tape_create(actor=archivist, institution=institution, identifier="B-1", title="Fields",
-                carrier_format="hi8", metadata={"place": "harbour road"})
+    tape_create(
+        actor=archivist,
+        institution=institution,
+        identifier="A-1",
+        title="Harbour",
+        collection=collection,
+        carrier_format="vhs",
+    )
+    tape_create(
+        actor=archivist,
+        institution=institution,
+        identifier="B-1",
+        title="Fields",
+        carrier_format="hi8",
+        metadata={"place": "harbour road"},
+    )
     tape_create(actor=archivist, institution=institution, identifier="C-1", title="Town")
     url = reverse("catalog:tape_list")
 
@@ -116,10 +159,16 @@ def test_list_search_filter_and_sort(archivist_client, institution, archivist, c
     assert content.index(">C-1<") < content.index(">A-1<")
 
 
-def test_list_query_count_does_not_grow_with_page_size(archivist_client, institution, archivist, collection):
+def test_list_query_count_does_not_grow_with_page_size(
+    archivist_client, institution, archivist, collection
+):
     for index in range(120):
-        tape_create(actor=None, institution=institution, identifier=f"T-{index:03d}",
-                    collection=collection if index % 2 else None)
+        tape_create(
+            actor=None,
+            institution=institution,
+            identifier=f"T-{index:03d}",
+            collection=collection if index % 2 else None,
+        )
     counts = {}
     for per_page in (25, 100):
         with CaptureQueriesContext(connection) as queries:
@@ -133,7 +182,9 @@ def test_list_query_count_does_not_grow_with_page_size(archivist_client, institu
 
 def test_csv_import_page_shows_row_errors(archivist_client):
     buffer = io.StringIO()
-    csv.writer(buffer).writerows([["identifier", "carrier_format"], ["X-1", "vhs"], ["X-2", "Laserdisc"]])
+    csv.writer(buffer).writerows(
+        [["identifier", "carrier_format"], ["X-1", "vhs"], ["X-2", "Laserdisc"]]
+    )
     upload = io.BytesIO(buffer.getvalue().encode())
     upload.name = "tapes.csv"
     response = archivist_client.post(reverse("catalog:tape_import"), {"file": upload})
@@ -158,17 +209,24 @@ def test_collection_pages(archivist_client, institution):
     response = archivist_client.post(reverse("catalog:collection_create"), {"name": "Series A"})
     assert response.status_code == 302
     collection = Collection.objects.get(institution=institution)
-    archivist_client.post(reverse("catalog:collection_edit", args=[collection.pk]),
-                          {"name": "Series B", "description": "x"})
+    archivist_client.post(
+        reverse("catalog:collection_edit", args=[collection.pk]),
+        {"name": "Series B", "description": "x"},
+    )
     assert Collection.objects.get().name == "Series B"
     assert b"Series B" in archivist_client.get(reverse("catalog:collection_list")).content
     archivist_client.post(reverse("catalog:collection_delete", args=[collection.pk]))
     assert not Collection.objects.exists()
     assert [e.action for e in AuditEvent.objects.order_by("id")] == [
-        "collection.created", "collection.updated", "collection.deleted"]
+        "collection.created",
+        "collection.updated",
+        "collection.deleted",
+    ]
 
 
-def test_tape_with_captures_is_counted_filtered_and_not_deleted(archivist_client, institution, archivist, tape, video_factory):
+def test_tape_with_captures_is_counted_filtered_and_not_deleted(
+    archivist_client, institution, archivist, tape, video_factory
+):
     from django.core.files import File
 
     from portal.captures.services import capture_create
@@ -176,10 +234,14 @@ def test_tape_with_captures_is_counted_filtered_and_not_deleted(archivist_client
     tape_create(actor=archivist, institution=institution, identifier="EMPTY-1")
     with open(video_factory("master.mkv"), "rb") as handle:
         capture_create(tape=tape, upload=File(handle, name="master.mkv"), actor=archivist)
-    content = archivist_client.get(reverse("catalog:tape_list"), {"has_captures": "yes"}).content.decode()
+    content = archivist_client.get(
+        reverse("catalog:tape_list"), {"has_captures": "yes"}
+    ).content.decode()
     assert ">VHS-001<" in content and ">EMPTY-1<" not in content
     assert '<td class="num">1</td>' in content
-    content = archivist_client.get(reverse("catalog:tape_list"), {"has_captures": "no"}).content.decode()
+    content = archivist_client.get(
+        reverse("catalog:tape_list"), {"has_captures": "no"}
+    ).content.decode()
     assert ">VHS-001<" not in content and ">EMPTY-1<" in content
     response = archivist_client.post(reverse("catalog:tape_delete", args=[tape.pk]), follow=True)
     assert b"delete them first" in response.content

@@ -21,7 +21,11 @@ def moving_pattern(index: int, width: int, height: int) -> np.ndarray:
     """A smooth moving gradient with a square: compresses well, changes every frame."""
     ys, xs = np.mgrid[0:height, 0:width]
     rgb = np.stack(
-        [(xs * 4 + index * 8) % 256, (ys * 4 + index * 4) % 256, np.full_like(xs, (index * 20) % 256)],
+        [
+            (xs * 4 + index * 8) % 256,
+            (ys * 4 + index * 4) % 256,
+            np.full_like(xs, (index * 20) % 256),
+        ],
         axis=-1,
     ).astype(np.uint8)
     x0 = (index * 3) % max(width - 8, 1)

@@ -31,8 +31,12 @@ def tiny() -> torch.nn.Module:
     return create_model("tiny").eval()
 
 
-@pytest.mark.parametrize(("count", "window", "margin"), [(12, 5, 1), (3, 5, 1), (17, 5, 1), (10, 3, 0), (9, 7, 2)])
-def test_windows_output_every_frame_once_near_the_centre(count: int, window: int, margin: int) -> None:
+@pytest.mark.parametrize(
+    ("count", "window", "margin"), [(12, 5, 1), (3, 5, 1), (17, 5, 1), (10, 3, 0), (9, 7, 2)]
+)
+def test_windows_output_every_frame_once_near_the_centre(
+    count: int, window: int, margin: int
+) -> None:
     plan = plan_windows(count, window, margin)
     outputs = [i for w in plan for i in range(w.out_begin, w.out_end)]
     assert outputs == list(range(count))
@@ -56,7 +60,9 @@ def test_tiles_cover_the_frame_with_model_sized_boxes() -> None:
     boxes = plan_tiles(576, 736, 256, 32, 32)
     covered = np.zeros((576, 736), bool)
     xs = sorted({(x0, x1) for _, _, x0, x1 in boxes})
-    assert all(a[1] - b[0] >= 32 for a, b in itertools.pairwise(xs)), "neighbours overlap by >= 32 px"
+    assert all(a[1] - b[0] >= 32 for a, b in itertools.pairwise(xs)), (
+        "neighbours overlap by >= 32 px"
+    )
     for y0, y1, x0, x1 in boxes:
         assert (y1 - y0) % 32 == 0 and (x1 - x0) % 32 == 0 and y1 - y0 <= 256
         assert y0 % 32 == 0 and x0 % 32 == 0, "tiles start on the model's grid"
@@ -83,34 +89,65 @@ def test_window_restorer_matches_direct_model_call(tiny: torch.nn.Module) -> Non
     refs = [(5, moving_pattern(9, 64, 48)), (6, moving_pattern(10, 64, 48))]
     out = WindowRestorer(tiny, device=torch.device("cpu")).restore(frames, refs, keep=(1, 2))
     clip = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)[None].float() / 255
-    ref_tensor = torch.from_numpy(np.stack([r for _, r in refs])).permute(0, 3, 1, 2)[None].float() / 255
+    ref_tensor = (
+        torch.from_numpy(np.stack([r for _, r in refs])).permute(0, 3, 1, 2)[None].float() / 255
+    )
     with torch.inference_mode():
-        direct = tiny(clip, ref_tensor)[0, 1].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
+        direct = (
+            tiny(clip, ref_tensor)[0, 1]
+            .clamp(0, 1)
+            .mul(255)
+            .round()
+            .byte()
+            .permute(1, 2, 0)
+            .numpy()
+        )
     np.testing.assert_array_equal(out[0], direct)
 
 
-def test_restore_video_frames_equal_per_window_computation(tmp_path: Path, tiny: torch.nn.Module) -> None:
+def test_restore_video_frames_equal_per_window_computation(
+    tmp_path: Path, tiny: torch.nn.Module
+) -> None:
     """Each written frame is the model's output for the window that owns it (lossless master)."""
     src = write_video(tmp_path / "in.mkv", frames=10, size=(64, 48), audio=None)
-    restore_video(src, tmp_path / "out.mkv", model=tiny, scorer="none", references=0, window=3,
-                  margin=1, master_pixel_format="bgr0", keep_clean=False)
+    restore_video(
+        src,
+        tmp_path / "out.mkv",
+        model=tiny,
+        scorer="none",
+        references=0,
+        window=3,
+        margin=1,
+        master_pixel_format="bgr0",
+        keep_clean=False,
+    )
     written = list(video.iter_frames(tmp_path / "out.mkv"))
     source = list(video.iter_frames(src))
     restorer = WindowRestorer(tiny, device=torch.device("cpu"))
     expected = []
     for w in plan_windows(10, 3, 1):
-        expected += restorer.restore(source[w.begin : w.end], None, keep=(w.out_begin - w.begin, w.out_end - w.begin))
+        expected += restorer.restore(
+            source[w.begin : w.end], None, keep=(w.out_begin - w.begin, w.out_end - w.begin)
+        )
     assert len(written) == len(expected) == 10
     for got, want in zip(written, expected, strict=True):
         np.testing.assert_array_equal(got, want)
 
 
-def _scores(artifact: list[float], start: int = 0, clean_ceiling: float | None = 0.25) -> FrameScores:
+def _scores(
+    artifact: list[float], start: int = 0, clean_ceiling: float | None = 0.25
+) -> FrameScores:
     n = len(artifact)
     embeddings = np.random.default_rng(n).normal(size=(n, 8)).astype(np.float32)
     embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
-    return FrameScores(np.array(artifact, np.float32), embeddings, {}, "test", start=start,
-                       clean_ceiling=clean_ceiling)
+    return FrameScores(
+        np.array(artifact, np.float32),
+        embeddings,
+        {},
+        "test",
+        start=start,
+        clean_ceiling=clean_ceiling,
+    )
 
 
 def test_keep_clean_writes_clean_frames_unchanged_and_restores_the_rest(
@@ -121,16 +158,38 @@ def test_keep_clean_writes_clean_frames_unchanged_and_restores_the_rest(
     # frames 0-5 clean, 6-8 corrupted, 9-11 clean (same Otsu split as the reference pool)
     scores = _scores([0.05] * 6 + [0.9] * 3 + [0.06] * 3)
     assert scores.clean_mask().tolist() == [True] * 6 + [False] * 3 + [True] * 3
-    on = restore_video(src, tmp_path / "on.mkv", model=tiny, scores=scores, references=2, window=3,
-                       margin=1, master_pixel_format="bgr0")
-    off = restore_video(src, tmp_path / "off.mkv", model=tiny, scores=scores, references=2, window=3,
-                        margin=1, master_pixel_format="bgr0", keep_clean=False)
-    kept, processed = list(video.iter_frames(tmp_path / "on.mkv")), list(video.iter_frames(tmp_path / "off.mkv"))
+    on = restore_video(
+        src,
+        tmp_path / "on.mkv",
+        model=tiny,
+        scores=scores,
+        references=2,
+        window=3,
+        margin=1,
+        master_pixel_format="bgr0",
+    )
+    off = restore_video(
+        src,
+        tmp_path / "off.mkv",
+        model=tiny,
+        scores=scores,
+        references=2,
+        window=3,
+        margin=1,
+        master_pixel_format="bgr0",
+        keep_clean=False,
+    )
+    kept, processed = (
+        list(video.iter_frames(tmp_path / "on.mkv")),
+        list(video.iter_frames(tmp_path / "off.mkv")),
+    )
     assert len(kept) == len(processed) == 12
     for i in range(12):
         if scores.clean_mask()[i]:
             np.testing.assert_array_equal(kept[i], source[i])  # bit-identical to the decoded input
-            assert not np.array_equal(processed[i], source[i]), f"frame {i} was processed with keep_clean off"
+            assert not np.array_equal(processed[i], source[i]), (
+                f"frame {i} was processed with keep_clean off"
+            )
         else:
             np.testing.assert_array_equal(kept[i], processed[i])  # the same window, the same output
     assert (on.keep_clean, on.passed_through, off.passed_through) == (True, 9, 0)
@@ -140,10 +199,18 @@ def test_keep_clean_writes_clean_frames_unchanged_and_restores_the_rest(
     assert on.to_dict()["passed_through"] == 9
 
 
-def test_keep_clean_restores_everything_when_scores_have_no_spread(tmp_path: Path, tiny: torch.nn.Module) -> None:
+def test_keep_clean_restores_everything_when_scores_have_no_spread(
+    tmp_path: Path, tiny: torch.nn.Module
+) -> None:
     src = write_video(tmp_path / "in.mkv", frames=6, size=(64, 48), audio=None)
-    result = restore_video(src, tmp_path / "out.mkv", model=tiny, scores=_scores([0.7] * 6), references=0,
-                           master_pixel_format="bgr0")
+    result = restore_video(
+        src,
+        tmp_path / "out.mkv",
+        model=tiny,
+        scores=_scores([0.7] * 6),
+        references=0,
+        master_pixel_format="bgr0",
+    )
     assert result.passed_through == 0 and result.windows_skipped == 0
     written, source = list(video.iter_frames(tmp_path / "out.mkv")), list(video.iter_frames(src))
     assert not any(np.array_equal(a, b) for a, b in zip(written, source, strict=True))
@@ -162,8 +229,14 @@ def test_keep_clean_never_passes_through_damaged_or_uncalibrated_frames(
     src = write_video(tmp_path / "in.mkv", frames=6, size=(64, 48), audio=None)
     scores = _scores(artifact, clean_ceiling=ceiling)
     assert scores.clean_mask().any()  # Otsu alone would have passed some through
-    result = restore_video(src, tmp_path / "out.mkv", model=tiny, scores=scores, references=0,
-                           master_pixel_format="bgr0")
+    result = restore_video(
+        src,
+        tmp_path / "out.mkv",
+        model=tiny,
+        scores=scores,
+        references=0,
+        master_pixel_format="bgr0",
+    )
     assert result.passed_through == 0
 
 
@@ -178,8 +251,16 @@ def test_keep_clean_on_degraded_clip_and_segment(tmp_path: Path, tiny: torch.nn.
     src = tmp_path / "degraded.mkv"
     write_lossless(degraded, src)
     scores = _scores([1.0 - 0.9 * c for c in clean_truth], start=0)
-    result = restore_video(src, tmp_path / "seg.mkv", model=tiny, scores=scores, references=1, start=2, end=14,
-                           master_pixel_format="bgr0")
+    result = restore_video(
+        src,
+        tmp_path / "seg.mkv",
+        model=tiny,
+        scores=scores,
+        references=1,
+        start=2,
+        end=14,
+        master_pixel_format="bgr0",
+    )
     written = list(video.iter_frames(tmp_path / "seg.mkv"))
     assert len(written) == 12 and result.passed_through == sum(clean_truth[2:14])
     for offset, frame in enumerate(written):
@@ -191,7 +272,11 @@ def test_restore_video_end_to_end(tmp_path: Path, tiny: torch.nn.Module) -> None
     src = write_video(tmp_path / "in.mkv", frames=14, size=(72, 52), field_order="tt")
     seen: list[tuple[int, int, float | None]] = []
     result = restore_video(
-        src, tmp_path / "out.mkv", model=tiny, scorer="none", access_copy=tmp_path / "out.mp4",
+        src,
+        tmp_path / "out.mkv",
+        model=tiny,
+        scorer="none",
+        access_copy=tmp_path / "out.mp4",
         progress=lambda done, total, eta: seen.append((done, total, eta)),
     )
     master, access = video.probe(tmp_path / "out.mkv"), video.probe(tmp_path / "out.mp4")
@@ -201,15 +286,21 @@ def test_restore_video_end_to_end(tmp_path: Path, tiny: torch.nn.Module) -> None
         assert info.sample_aspect == source.sample_aspect and len(info.audio_streams) == 1
     assert (master.width, master.height) == (72, 52)  # padded for the model, cropped back
     assert seen[-1][:2] == (14, 14) and seen[-1][2] == 0
-    assert result.frames == 14 and len(result.scores_before) == 14 and len(result.scores_after) == 14
+    assert (
+        result.frames == 14 and len(result.scores_before) == 14 and len(result.scores_after) == 14
+    )
     assert result.computations_per_frame < 1.2
     assert result.references_used and all(len(u["references"]) == 2 for u in result.references_used)
     json.dumps(result.to_dict())  # the portal stores it
 
 
-def test_restore_video_segment_and_no_reference_ablation(tmp_path: Path, tiny: torch.nn.Module) -> None:
+def test_restore_video_segment_and_no_reference_ablation(
+    tmp_path: Path, tiny: torch.nn.Module
+) -> None:
     src = write_video(tmp_path / "in.mkv", frames=12)
-    result = restore_video(src, tmp_path / "seg.mkv", model=tiny, scorer="none", start=4, end=9, references=0)
+    result = restore_video(
+        src, tmp_path / "seg.mkv", model=tiny, scorer="none", start=4, end=9, references=0
+    )
     assert video.probe(tmp_path / "seg.mkv").frame_count == 5
     assert result.references_used == [] and result.start == 4 and result.end == 9
     restored = list(video.iter_frames(tmp_path / "seg.mkv"))
@@ -217,9 +308,13 @@ def test_restore_video_segment_and_no_reference_ablation(tmp_path: Path, tiny: t
     assert np.abs(restored[0].astype(int) - original[0]).mean() < 30  # it is the same segment
 
 
-def test_restore_video_deinterlaced_master_is_progressive(tmp_path: Path, tiny: torch.nn.Module) -> None:
+def test_restore_video_deinterlaced_master_is_progressive(
+    tmp_path: Path, tiny: torch.nn.Module
+) -> None:
     src = write_video(tmp_path / "in.mkv", frames=6, field_order="tt")
-    restore_video(src, tmp_path / "p.mkv", model=tiny, scorer="none", deinterlace="bwdif", references=0)
+    restore_video(
+        src, tmp_path / "p.mkv", model=tiny, scorer="none", deinterlace="bwdif", references=0
+    )
     info = video.probe(tmp_path / "p.mkv")
     assert info.frame_count == 6 and info.field_order == "progressive" and info.interlaced is False
 
@@ -239,8 +334,14 @@ def test_gpu_autocast_matches_cpu(tiny: torch.nn.Module) -> None:
 def test_restore_video_cancel_and_bad_options(tmp_path: Path, tiny: torch.nn.Module) -> None:
     src = write_video(tmp_path / "in.mkv", frames=8)
     with pytest.raises(CancelledError):
-        restore_video(src, tmp_path / "c.mkv", model=tiny, scorer="none", cancel=lambda: True,
-                      access_copy=tmp_path / "c.mp4")
+        restore_video(
+            src,
+            tmp_path / "c.mkv",
+            model=tiny,
+            scorer="none",
+            cancel=lambda: True,
+            access_copy=tmp_path / "c.mp4",
+        )
     assert not (tmp_path / "c.mkv").exists() and not (tmp_path / "c.mp4").exists()
     with pytest.raises(ConfigError, match="past the end"):
         restore_video(src, tmp_path / "x.mkv", model=tiny, scorer="none", start=50)
@@ -250,7 +351,9 @@ def test_restore_video_cancel_and_bad_options(tmp_path: Path, tiny: torch.nn.Mod
         resolve_device("quantum")
 
 
-def test_missing_default_weights_say_how_to_get_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_default_weights_say_how_to_get_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from restoration.engine import inference
 
     monkeypatch.setattr(inference, "default_weights", lambda name: tmp_path / f"{name}.safetensors")

@@ -16,8 +16,12 @@ def test_psnr_and_ssim_match_skimage() -> None:
     rng = np.random.default_rng(0)
     clean = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
     noisy = np.clip(clean.astype(int) + rng.integers(-20, 21, clean.shape), 0, 255).astype(np.uint8)
-    assert psnr(clean, noisy)[0] == pytest.approx(peak_signal_noise_ratio(clean, noisy, data_range=255), rel=1e-9)
-    expected = structural_similarity(clean, noisy, channel_axis=2, gaussian_weights=True, sigma=1.5, data_range=255)
+    assert psnr(clean, noisy)[0] == pytest.approx(
+        peak_signal_noise_ratio(clean, noisy, data_range=255), rel=1e-9
+    )
+    expected = structural_similarity(
+        clean, noisy, channel_axis=2, gaussian_weights=True, sigma=1.5, data_range=255
+    )
     assert ssim(clean, noisy)[0] == pytest.approx(expected, abs=1e-6)
     assert ssim(clean, clean)[0] == pytest.approx(1.0)
 

@@ -19,7 +19,9 @@ from restoration.engine.models import (
 GOLDEN = Path(__file__).parent / "golden" / "tiny_forward.json"
 
 
-def tiny_inputs(seed: int = 0, *, size: tuple[int, int] = (32, 40)) -> tuple[torch.Tensor, torch.Tensor]:
+def tiny_inputs(
+    seed: int = 0, *, size: tuple[int, int] = (32, 40)
+) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     frames = torch.rand(1, 3, 3, *size, generator=generator)
     references = torch.rand(1, 2, 3, *size, generator=generator)
@@ -40,7 +42,9 @@ def test_registry_lists_json_variants_with_contract_keys() -> None:
         create_model("tape-huge")
 
 
-@pytest.mark.parametrize(("name", "low", "high"), [("tape-lite", 1e6, 4e6), ("tape-base", 70e6, 90e6)])
+@pytest.mark.parametrize(
+    ("name", "low", "high"), [("tape-lite", 1e6, 4e6), ("tape-base", 70e6, 90e6)]
+)
 def test_variant_sizes(name: str, low: float, high: float) -> None:
     with torch.device("meta"):
         model = create_model(name)
@@ -54,7 +58,9 @@ def test_forward_shapes_no_nan_and_every_parameter_gets_gradient() -> None:
     restored = model(frames, references)
     assert restored.shape == frames.shape and torch.isfinite(restored).all()
     restored.square().mean().backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    missing = [
+        n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0
+    ]
     assert missing == []
 
 
@@ -82,7 +88,9 @@ def test_cached_reference_features_equal_inline_references() -> None:
     frames, references = tiny_inputs()
     with torch.inference_mode():
         features = model.encode_references(references)
-        torch.testing.assert_close(model(frames, reference_features=features), model(frames, references))
+        torch.testing.assert_close(
+            model(frames, reference_features=features), model(frames, references)
+        )
 
 
 def test_time_is_never_downsampled_and_sizes_are_checked() -> None:
@@ -115,12 +123,16 @@ def test_golden_output() -> None:
     golden = json.loads(GOLDEN.read_text())
     assert values["sum"] == pytest.approx(golden["sum"], rel=1e-4)
     assert values["abs_sum"] == pytest.approx(golden["abs_sum"], rel=1e-4)
-    torch.testing.assert_close(torch.tensor(values["sample"]), torch.tensor(golden["sample"]), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        torch.tensor(values["sample"]), torch.tensor(golden["sample"]), atol=1e-4, rtol=1e-4
+    )
 
 
 def test_checkpoint_round_trip_and_card(tmp_path: Path) -> None:
     model = seeded_tiny()
-    weights = save_checkpoint(model, tmp_path / "tiny-test", {"training_data": "unit test", "steps": 3})
+    weights = save_checkpoint(
+        model, tmp_path / "tiny-test", {"training_data": "unit test", "steps": 3}
+    )
     card = json.loads(weights.with_suffix(".json").read_text())
     assert card["variant"] == "tiny" and card["steps"] == 3 and len(card["sha256"]) == 64
     loaded = create_model("tiny", checkpoint=tmp_path / "tiny-test.json").eval()

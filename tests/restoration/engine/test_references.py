@@ -57,7 +57,9 @@ def test_classical_scorer_ranks_damaged_frames_higher() -> None:
 
 
 def test_clip_scorer_with_tiny_random_open_clip_model() -> None:
-    scorer = get_scorer("clip", model_name="tape-test-tiny-clip", pretrained=None, model_config=TINY_CLIP)
+    scorer = get_scorer(
+        "clip", model_name="tape-test-tiny-clip", pretrained=None, model_config=TINY_CLIP
+    )
     frames = np.stack([moving_pattern(i, 64, 48) for i in range(3)])
     artifact, embeddings, effects = scorer.score_batch(frames)
     assert artifact.shape == (3,) and ((artifact >= 0) & (artifact <= 1)).all()
@@ -117,7 +119,9 @@ def test_pool_fetch_decodes_exactly_the_pool_frames(tmp_path: Path) -> None:
     from .conftest import write_video
 
     src = write_video(tmp_path / "v.mkv", frames=40, size=(32, 24), audio=None)
-    pool = ReferencePool(indices=np.array([3, 4, 30, 38]), embeddings=np.zeros((4, 2)), threshold=0.5, clean_count=4)
+    pool = ReferencePool(
+        indices=np.array([3, 4, 30, 38]), embeddings=np.zeros((4, 2)), threshold=0.5, clean_count=4
+    )
     pool.fetch(src, seek_gap=5)  # 4 -> 30 seeks
     everything = list(video.iter_frames(src))
     assert sorted(pool.frames) == [3, 4, 30, 38]

@@ -123,7 +123,9 @@ def test_init_starts_a_new_run_from_given_weights(tmp_path: Path) -> None:
     assert all(torch.equal(start[name], kept[name]) for name in start)
 
 
-def test_init_extends_older_weights_with_a_refinement_that_starts_as_a_no_op(tmp_path: Path) -> None:
+def test_init_extends_older_weights_with_a_refinement_that_starts_as_a_no_op(
+    tmp_path: Path,
+) -> None:
     """Weights trained before the full-resolution refinement existed load into a network that
     has it; the refinement starts as 'no correction' and anything else that does not fit fails."""
     from restoration.engine.exceptions import WeightsError

@@ -38,7 +38,11 @@ def test_probe_counts_frames_when_header_has_none(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "file not found"), (b"", "empty"), (b"this is text, not a video" * 40, "not a readable video")],
+    [
+        (None, "file not found"),
+        (b"", "empty"),
+        (b"this is text, not a video" * 40, "not a readable video"),
+    ],
 )
 def test_probe_rejects_bad_inputs(tmp_path: Path, content: bytes | None, message: str) -> None:
     path = tmp_path / "bad.mkv"
@@ -58,7 +62,9 @@ def test_probe_rejects_truncated_and_audio_only_files(tmp_path: Path, capture: P
     audio_only = tmp_path / "audio.mka"
     with av.open(str(audio_only), "w") as container:
         stream = container.add_stream("pcm_s16le", rate=8000, layout="mono")
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 800), np.int16), format="s16", layout="mono"
+        )
         frame.sample_rate, frame.pts = 8000, 0
         container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -96,7 +102,9 @@ def test_master_round_trip_keeps_count_rate_aspect_audio(tmp_path: Path, capture
     assert out.video_codec == "ffv1" and out.frame_count == info.frame_count
     assert out.frame_rate == info.frame_rate and out.sample_aspect == info.sample_aspect
     assert out.field_order == "tt"
-    with av.open(str(master)) as container:  # in Matroska's own DisplayWidth/Height, not only our tag
+    with av.open(
+        str(master)
+    ) as container:  # in Matroska's own DisplayWidth/Height, not only our tag
         assert container.streams.video[0].sample_aspect_ratio == Fraction(16, 15)
     assert audio_packets(master) == audio_packets(capture)  # copied unchanged
     # bgr0 (FFV1 RGB) stores the RGB frames bit-exactly (lossless).
@@ -112,7 +120,9 @@ def test_master_keeps_source_pixel_format_by_default(tmp_path: Path, capture: Pa
 
 
 def test_master_of_odd_sized_capture_keeps_size_and_aspect(tmp_path: Path) -> None:
-    src = write_video(tmp_path / "odd.mkv", size=(63, 47), pix_fmt="yuv444p", sar=Fraction(8, 9), audio=None)
+    src = write_video(
+        tmp_path / "odd.mkv", size=(63, 47), pix_fmt="yuv444p", sar=Fraction(8, 9), audio=None
+    )
     with video.MasterWriter(tmp_path / "m.mkv", video.probe(src)) as writer:
         for frame in video.iter_frames(src):
             writer.write(frame)
@@ -125,7 +135,9 @@ def test_master_of_odd_sized_capture_keeps_size_and_aspect(tmp_path: Path) -> No
 def test_access_copy_is_browser_mp4_with_aac(tmp_path: Path, capture: Path) -> None:
     seen: list[tuple[int, int]] = []
     dst = tmp_path / "access.mp4"
-    video.make_access_copy(capture, dst, progress=lambda done, total, eta: seen.append((done, total)))
+    video.make_access_copy(
+        capture, dst, progress=lambda done, total, eta: seen.append((done, total))
+    )
     info = video.probe(dst)
     assert info.video_codec == "h264" and info.pixel_format == "yuv420p"
     assert info.frame_count == 12 and info.frame_rate == 25
@@ -163,8 +175,17 @@ def test_extract_frame_seeks(capture: Path) -> None:
 @pytest.mark.parametrize(
     ("codec", "pix_fmt", "suffix"), [("ffv1", "yuv422p", "mkv"), ("libx264", "yuv420p", "mp4")]
 )
-def test_late_start_seeks_and_returns_the_same_frames(tmp_path: Path, codec: str, pix_fmt: str, suffix: str) -> None:
-    src = write_video(tmp_path / f"long.{suffix}", frames=120, size=(32, 24), codec=codec, pix_fmt=pix_fmt, audio=None)
+def test_late_start_seeks_and_returns_the_same_frames(
+    tmp_path: Path, codec: str, pix_fmt: str, suffix: str
+) -> None:
+    src = write_video(
+        tmp_path / f"long.{suffix}",
+        frames=120,
+        size=(32, 24),
+        codec=codec,
+        pix_fmt=pix_fmt,
+        audio=None,
+    )
     everything = list(video.iter_frames(src))
     late = list(video.iter_frames(src, start=90, end=100))
     assert len(late) == 10

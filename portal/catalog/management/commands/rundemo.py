@@ -44,14 +44,19 @@ class Command(BaseCommand):
             commands["worker"] = [sys.executable, manage, "qcluster"]
             # Restoration jobs run on their own queue (restoration app): one worker for it too.
             commands["restoration-worker"] = [sys.executable, manage, "qcluster"]
-            envs["restoration-worker"] = {**os.environ, "Q_CLUSTER_NAME": settings.RESTORATION_QUEUE}
+            envs["restoration-worker"] = {
+                **os.environ,
+                "Q_CLUSTER_NAME": settings.RESTORATION_QUEUE,
+            }
         children: dict[str, subprocess.Popen[bytes]] = {}
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
             signal.signal(sig, self._request_stop)
         try:
             for name, command in commands.items():
-                children[name] = subprocess.Popen(command, start_new_session=True, env=envs.get(name))
+                children[name] = subprocess.Popen(
+                    command, start_new_session=True, env=envs.get(name)
+                )
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Serving http://{options['addrport']}/ "
