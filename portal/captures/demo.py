@@ -45,7 +45,7 @@ def write_demo_clip(
     """
     from PIL import Image
 
-    from restoration.engine.degrade import TapeSimulator
+    from restoration.training.degrade import TapeSimulator
 
     simulator = TapeSimulator(seed=seed, preset=tape_preset) if tape_preset else None
 

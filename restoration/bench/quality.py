@@ -116,9 +116,9 @@ class BenchClip:
 
 
 def build_clips(preset: str, *, count: int, frames: int, size: tuple[int, int]) -> list[BenchClip]:
-    from restoration.engine.degrade import degrade_clip
-    from restoration.engine.synth import load_photo_pool, make_clip
-    from restoration.engine.train import HELD_OUT_SEED_BASE
+    from restoration.training.degrade import degrade_clip
+    from restoration.training.synth import load_photo_pool, make_clip
+    from restoration.training.train import HELD_OUT_SEED_BASE
 
     photos = load_photo_pool("val")
     clips = []
@@ -135,7 +135,7 @@ def clip_metrics(
 ) -> dict[str, float]:
     """PSNR of the MSE pooled over every frame of every clip (untouched frames would make a
     per-frame mean infinite), and the mean per-frame SSIM."""
-    from restoration.engine.train import pooled_psnr, ssim
+    from restoration.training.train import pooled_psnr, ssim
 
     pairs = [(out, clip.clean) for out, clip in zip(outputs, clips, strict=True)]
     result = {"psnr": pooled_psnr(pairs)}
@@ -426,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from restoration.engine.exceptions import EngineError
-    from restoration.engine.train import HELD_OUT_SEED_BASE, hardware_description
+    from restoration.training.train import HELD_OUT_SEED_BASE, hardware_description
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import io
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .exceptions import EngineError
 
-# Subcommands other helpers own; each module exposes register(subparsers).
-PLUGIN_MODULES = ("restoration.engine.cli_degrade", "restoration.engine.cli_train")
+# register(subparsers): adds subcommands that live outside the engine.
+Registrar = Callable[[Any], None]
+
+# Subcommands that live outside the engine (training, data synthesis); each module exposes
+# register(subparsers). The engine never imports them itself: `python -m restoration` passes them.
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130
 
@@ -203,7 +205,7 @@ def _add_scorer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extra_commands: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m restoration",
         description="Restore digitized analog videotapes (TAPE-style reference-based network).",
@@ -275,19 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scorer_options(scores)
     scores.set_defaults(handler=cmd_scores)
 
-    for module_name in PLUGIN_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise  # the module exists but something it imports is missing: a real bug
-            continue
-        module.register(subparsers)
+    for register in extra_commands:
+        register(subparsers)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, *, extra_commands: Sequence[Registrar] = ()) -> int:
+    parser = build_parser(extra_commands)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)

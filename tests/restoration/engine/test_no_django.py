@@ -11,9 +11,32 @@ ENGINE = Path(__file__).resolve().parents[3] / "restoration" / "engine"
 ROOT = ENGINE.parents[1]
 
 
-def test_no_engine_module_imports_django() -> None:
+TRAINING = ROOT / "restoration" / "training"
+
+
+def _imports(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return names
+
+
+def test_engine_never_imports_the_training_package() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in ENGINE.rglob("*.py")
+        for name in _imports(path)
+        if name.startswith(("restoration.training", "restoration.bench"))
+    ]
+    assert offenders == []
+
+
+def test_no_engine_or_training_module_imports_django() -> None:
     offenders = []
-    for path in ENGINE.rglob("*.py"):
+    for path in [*ENGINE.rglob("*.py"), *TRAINING.rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             names = []
             if isinstance(node, ast.Import):
@@ -37,6 +60,9 @@ def test_engine_and_cli_run_with_django_unimportable() -> None:
         "sys.meta_path.insert(0, Block())\n"
         "import pkgutil, importlib, restoration.engine as engine\n"
         "for info in pkgutil.walk_packages(engine.__path__, 'restoration.engine.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "import restoration.training as training\n"
+        "for info in pkgutil.walk_packages(training.__path__, 'restoration.training.'):\n"
         "    importlib.import_module(info.name)\n"
         "from restoration.engine.cli import build_parser\n"
         "build_parser()\n"

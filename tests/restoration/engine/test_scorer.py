@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-from restoration.engine.degrade import SCORED_EFFECTS, degrade_clip, preset_config
 from restoration.engine.exceptions import WeightsError
 from restoration.engine.models.factory import file_sha256
 from restoration.engine.scorer import (
@@ -18,10 +17,10 @@ from restoration.engine.scorer import (
     ArtifactScorerNet,
     OfflineArtifactScorer,
     frame_features,
-    make_labelled_clip,
-    scorer_loss,
 )
-from restoration.engine.synth import load_photo_pool, make_clip
+from restoration.training.degrade import SCORED_EFFECTS, degrade_clip, preset_config
+from restoration.training.scorer_training import make_labelled_clip, scorer_loss
+from restoration.training.synth import load_photo_pool, make_clip
 
 
 @pytest.fixture(scope="module")

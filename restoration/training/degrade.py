@@ -64,6 +64,8 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from restoration.engine.scorer import SCORED_EFFECTS
+
 __all__ = [
     "EFFECTS",
     "PRESETS",
@@ -85,8 +87,6 @@ __all__ = [
 
 PRESETS = ("light", "medium", "severe")
 EFFECTS = ("noise", "dropouts", "fringing", "mistracking", "head_switching", "chroma", "jitter")
-# The effects the artifact scorer predicts (the names used across the engine).
-SCORED_EFFECTS = ("noise", "dropouts", "fringing", "mistracking")
 SEVERITY_WEIGHTS = {
     "mistracking": 1.0,
     "noise": 0.9,

@@ -1,4 +1,4 @@
-"""Analog-tape degradation simulator (restoration.engine.degrade) and its CLI."""
+"""Analog-tape degradation simulator (restoration.training.degrade) and its CLI."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from restoration.engine.degrade import (
+from restoration.engine.video import iter_frames, probe
+from restoration.training.degrade import (
     EFFECTS,
     PRESETS,
     FrameLabels,
@@ -17,8 +18,7 @@ from restoration.engine.degrade import (
     degrade_clip,
     preset_config,
 )
-from restoration.engine.synth import load_photo_pool, make_clip
-from restoration.engine.video import iter_frames, probe
+from restoration.training.synth import load_photo_pool, make_clip
 from tests.restoration.engine.conftest import write_video
 
 LOCALISED = ("dropouts", "fringing", "mistracking", "head_switching")
@@ -129,7 +129,7 @@ def test_bad_input_and_preset_are_rejected(clip: np.ndarray) -> None:
 
 
 def _cli(argv: list[str]) -> int:
-    from restoration.engine.cli_degrade import register
+    from restoration.training.cli_degrade import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command", required=True))

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from restoration.engine.losses import LossWeights, restoration_loss
+from restoration.training.losses import LossWeights, restoration_loss
 
 # Seeds at or above this are never drawn for training: validation and the quality benchmark
 # use them, so their degradations are unseen.
@@ -151,8 +151,8 @@ def make_scene(
     seed: int,
     effects: Sequence[str] | None = None,
 ) -> Scene:
-    from restoration.engine.degrade import degrade_clip, preset_config
-    from restoration.engine.synth import make_clip
+    from restoration.training.degrade import degrade_clip, preset_config
+    from restoration.training.synth import make_clip
 
     clean = make_clip(rng, photos=list(photos), length=frames, size=size)
     config = preset_config(preset).only(*effects) if effects else None
@@ -192,7 +192,7 @@ class ScenePool:
     """Degraded training scenes, refreshed one at a time; batches of random crops of them."""
 
     def __init__(self, config: TrainConfig, *, window: int, references: int) -> None:
-        from restoration.engine.synth import load_photo_pool
+        from restoration.training.synth import load_photo_pool
 
         self.config = config
         self.window = window
@@ -259,7 +259,7 @@ def validation_scenes(
     effects: Sequence[str] | None = None,
 ) -> list[Scene]:
     """Fixed held-out scenes: "val" photos, seeds training never draws, presets in turn."""
-    from restoration.engine.synth import load_photo_pool
+    from restoration.training.synth import load_photo_pool
 
     photos = load_photo_pool("val")
     scenes = []
@@ -487,7 +487,7 @@ def _card(
         "hardware": hardware_description(device),
         "data": {
             "clips": "synthetic camera motion (pan/zoom/rotation) + moving objects over the "
-            "packaged 'train' photo split (restoration.engine.synth.make_clip)",
+            "packaged 'train' photo split (restoration.training.synth.make_clip)",
             "scene_frames": config.scene_frames,
             "scene_size_hw": list(config.scene_size),
             "crop": config.crop,
@@ -497,7 +497,7 @@ def _card(
             f"seeds >= {HELD_OUT_SEED_BASE}",
         },
         "simulator": {
-            "module": "restoration.engine.degrade",
+            "module": "restoration.training.degrade",
             "presets": list(config.presets),
             "effects": list(config.effects) if config.effects else "all",
         },

@@ -1,7 +1,7 @@
 """``python -m restoration degrade`` and ``python -m restoration train-scorer``.
 
 Registered by ``restoration.engine.cli`` through ``register(subparsers)``; thin callers of
-:mod:`restoration.engine.degrade` and :mod:`restoration.engine.scorer`.
+:mod:`restoration.training.degrade` and :mod:`restoration.engine.scorer`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from restoration.engine.degrade import EFFECTS, PRESETS
+from restoration.training.degrade import EFFECTS, PRESETS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -63,8 +63,8 @@ def _register_degrade(subparsers: argparse._SubParsersAction) -> None:  # type: 
 
 
 def _build_config(args: argparse.Namespace) -> Any:
-    from restoration.engine.degrade import preset_config
     from restoration.engine.exceptions import ConfigError
+    from restoration.training.degrade import preset_config
 
     config = preset_config(args.preset)
     if args.only:
@@ -96,9 +96,9 @@ class _LabelStream:
 
 
 def run_degrade(args: argparse.Namespace) -> int:
-    from restoration.engine.degrade import TapeSimulator
     from restoration.engine.exceptions import ConfigError
     from restoration.engine.video import AccessWriter, MasterWriter, VideoWriter, iter_frames, probe
+    from restoration.training.degrade import TapeSimulator
 
     if args.max_frames is not None and args.max_frames <= 0:
         raise ConfigError("--max-frames must be positive")
@@ -188,7 +188,11 @@ def _register_train_scorer(subparsers: argparse._SubParsersAction) -> None:  # t
 
 def run_train_scorer(args: argparse.Namespace) -> int:
     from restoration.engine.exceptions import ConfigError
-    from restoration.engine.scorer import ScorerTrainConfig, evaluate_checkpoint, train_scorer
+    from restoration.training.scorer_training import (
+        ScorerTrainConfig,
+        evaluate_checkpoint,
+        train_scorer,
+    )
 
     if args.evaluate is not None:
         metrics = evaluate_checkpoint(args.evaluate, clips=args.val_clips, threads=args.threads)

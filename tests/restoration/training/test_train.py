@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from restoration.engine.losses import (
+from restoration.training.losses import (
     LossWeights,
     charbonnier,
     frequency_loss,
@@ -19,7 +19,7 @@ from restoration.engine.losses import (
     ssim_loss,
     temporal_contrastive_loss,
 )
-from restoration.engine.train import (
+from restoration.training.train import (
     ScenePool,
     TrainConfig,
     _start_near_identity,
@@ -131,7 +131,7 @@ def test_init_extends_older_weights_with_a_refinement_that_starts_as_a_no_op(
     from restoration.engine.exceptions import WeightsError
     from restoration.engine.models import create_model, model_config, save_checkpoint
     from restoration.engine.models.tape import TapeNet
-    from restoration.engine.train import _load_init
+    from restoration.training.train import _load_init
 
     torch.manual_seed(0)
     old = create_model("tiny").eval()

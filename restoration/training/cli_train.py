@@ -1,7 +1,7 @@
 """``python -m restoration train``: train a restoration network on simulated tape damage.
 
 Registered by ``restoration.engine.cli`` through ``register(subparsers)``; a thin caller of
-``restoration.engine.train.train``.
+``restoration.training.train.train``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from restoration.engine.losses import LossWeights
+from restoration.training.losses import LossWeights
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -77,7 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     from restoration.engine.exceptions import ConfigError
-    from restoration.engine.train import TrainConfig, train
+    from restoration.training.train import TrainConfig, train
 
     for name in ("steps", "batch", "crop", "scene_frames", "pool_size", "val_clips"):
         if getattr(args, name) <= 0:

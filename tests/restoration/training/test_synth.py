@@ -1,4 +1,4 @@
-"""Photo pool and synthetic camera clips (restoration.engine.synth)."""
+"""Photo pool and synthetic camera clips (restoration.training.synth)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from restoration.engine.synth import load_photo_pool, make_clip, photo_pool_sources
+from restoration.training.synth import load_photo_pool, make_clip, photo_pool_sources
 
 
 @pytest.fixture(scope="module")
