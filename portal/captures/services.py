@@ -204,10 +204,13 @@ def capture_create(*, tape: Any, upload: File, actor: Any, filename: str | None 
                         f"{capture.frame_rate} fps, {capture.duration_s:.2f} s",
                     },
                 )
-                transaction.on_commit(lambda: capture_enqueue_proxy(capture=capture))
         except BaseException:
+            # Only reached before the commit: a committed capture keeps its files.
             _delete_files(capture, "original", "poster")
             raise
+    # Queued after the commit (when there is no outer transaction, at once). A broker outage
+    # never reaches the uploader: capture_enqueue_proxy records it as a retryable proxy failure.
+    transaction.on_commit(lambda: capture_enqueue_proxy(capture=capture))
     return capture
 
 
@@ -290,11 +293,40 @@ def _delete_files(capture: Capture, *names: str) -> None:
                 logger.exception("could not delete %s of capture %s", field.name, capture.pk)
 
 
-def capture_enqueue_proxy(*, capture: Capture) -> None:
-    """Queue the proxy task (django-q2); the worker claims it with a guarded update."""
+def capture_enqueue_proxy(*, capture: Capture) -> bool:
+    """Queue the proxy task (django-q2); the worker claims it with a guarded update.
+
+    Runs after the capture was committed. When the broker cannot be reached (Redis down), the
+    capture stays safely stored and its proxy is marked failed with a message saying to retry:
+    an archivist would rather keep a 50 GB upload than be told to send it again. Returns False
+    then.
+    """
     from django_q.tasks import async_task
 
-    async_task(PROXY_TASK, capture.pk, task_name=f"capture-proxy-{capture.pk}", group="proxy")
+    try:
+        async_task(PROXY_TASK, capture.pk, task_name=f"capture-proxy-{capture.pk}", group="proxy")
+    except Exception as exc:
+        logger.exception("could not queue the proxy of capture %s", capture.pk)
+        message = (
+            "The task queue could not be reached, so the browser copy was not started "
+            f"({type(exc).__name__}). The original is stored safely; retry the browser copy "
+            "when the queue is back."
+        )
+        with transaction.atomic():
+            marked = Capture.objects.filter(pk=capture.pk, proxy_status=ProxyStatus.PENDING).update(
+                proxy_status=ProxyStatus.FAILED, proxy_error=message, proxy_finished_at=_now()
+            )
+            if marked:
+                audit_record(
+                    actor=None,
+                    institution=capture.institution,
+                    action="capture.proxy_failed",
+                    target=capture,
+                    tape=capture.tape,
+                    details={"error": message, "permanent": False},
+                )
+        return False
+    return True
 
 
 def capture_proxy_retry(*, capture: Capture, actor: Any) -> bool:
