@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 
 from accounts.models import Role
 from accounts.permissions import role_at_least
-from accounts.selectors import current_membership, memberships_for_user
+from accounts.selectors import current_membership, memberships_for_user, pending_invitations
 
 # (label, url name, minimum role). Links whose route does not exist (yet) are left out, so the
 # menu never shows a dead link.
@@ -46,4 +46,5 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "active_institution": membership.institution if membership else None,
         "user_memberships": list(memberships_for_user(user)),
         "nav_links": nav,
+        "pending_invitation_count": pending_invitations(user).count(),
     }

@@ -1,25 +1,17 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
-from django.contrib.auth import get_user_model
 
 from accounts.models import Institution, Role
 
 
-class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150, help_text="The person's existing user name.")
+class MemberInviteForm(forms.Form):
+    username = forms.CharField(
+        max_length=150,
+        help_text="Their user name. They join when they accept the invitation (on their "
+        "Invitations page); nothing is said here about whether the name exists.",
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.ARCHIVIST)
-
-    def clean_username(self) -> Any:
-        username = self.cleaned_data["username"].strip()
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise forms.ValidationError(
-                f"No user named {username!r}. A superuser creates accounts in the admin."
-            )
-        return user
 
 
 class MemberRoleForm(forms.Form):

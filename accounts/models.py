@@ -34,7 +34,9 @@ class InstitutionScopedQuerySet(models.QuerySet[_M]):
 class Institution(models.Model):
     """An archive, library or museum whose staff catalog and restore their own tapes."""
 
-    name = models.CharField(max_length=200, unique=True)
+    # Not unique: a uniqueness error would tell one tenant another tenant's name. The slug (fixed
+    # at creation, used by the API's X-Institution header) is the unique key.
+    name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     # Settings of the institution; later issues (publication, review) read them.
     public_access = models.BooleanField(
@@ -81,6 +83,10 @@ class Membership(models.Model):
         Institution, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.ARCHIVIST)
+    #: The institution a user works in when they have not picked one in this session (pages) or
+    #: named one (API ``X-Institution``): their own last choice, never derived from names that
+    #: another tenant controls. At most one per user.
+    is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = MembershipQuerySet.as_manager()
@@ -89,6 +95,9 @@ class Membership(models.Model):
         ordering = ["institution__name", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["user", "institution"], name="unique_membership"),
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(is_default=True), name="one_default_membership"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -96,3 +105,46 @@ class Membership(models.Model):
 
     def has_role(self, role: str) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+class Invitation(models.Model):
+    """A manager's offer of a role at their institution, which the invited person accepts.
+
+    Addressed by user name, whether or not such an account exists: the manager learns nothing
+    about accounts of other tenants, and the invited person sees it on their invitations page.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        REVOKED = "revoked", "Revoked"
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="invitations"
+    )
+    username = models.CharField(max_length=150)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ARCHIVIST)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InstitutionScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "username"],
+                condition=models.Q(status="pending"),
+                name="one_pending_invitation",
+            ),
+        ]
+        indexes = [models.Index(fields=["username", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.username} to {self.institution} ({self.status})"

@@ -69,8 +69,9 @@ def member_required(role: str = Role.ARCHIVIST) -> Callable[[ViewFunc], ViewFunc
             membership = current_membership(request)
             if membership is None:
                 raise PermissionDenied(
-                    "Your account is not a member of any institution yet. "
-                    "Ask a manager of your institution to add you."
+                    "Your account is not a member of any institution yet. Ask a manager of "
+                    "your institution to invite you, then accept on your Invitations page "
+                    "(/accounts/invitations/)."
                 )
             if not role_at_least(membership, role):
                 raise PermissionDenied(

@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 from django.db import models
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
-from accounts.models import Institution, Membership
+from accounts.models import Institution, Invitation, Membership
 
 SESSION_KEY = "active_institution_id"
 _CACHE_ATTR = "_active_membership"
@@ -30,20 +31,48 @@ def current_membership(request: HttpRequest) -> Membership | None:
         return getattr(request, _CACHE_ATTR)
     user = getattr(request, "user", None)
     memberships = list(memberships_for_user(user)) if user is not None else []
-    membership: Membership | None = None
     session = getattr(request, "session", None)
     wanted = session.get(SESSION_KEY) if session is not None else None
-    for candidate in memberships:
-        if candidate.institution_id == wanted:
-            membership = candidate
-            break
-    if membership is None and memberships:
-        membership = memberships[0]
+    membership = next((m for m in memberships if m.institution_id == wanted), None)
+    if membership is None:
+        membership = _default_of(memberships)
     setattr(request, _CACHE_ATTR, membership)
     # Views read these two attributes; set them here so every caller sees the same answer.
     request.membership = membership  # type: ignore[attr-defined]
     request.institution = membership.institution if membership else None  # type: ignore[attr-defined]
     return membership
+
+
+def _default_of(memberships: list[Membership]) -> Membership | None:
+    """The user's remembered choice, else the membership they had first (never by name)."""
+    remembered = [m for m in memberships if m.is_default]
+    if remembered:
+        return remembered[0]
+    return min(memberships, key=lambda m: (m.created_at, m.pk), default=None)
+
+
+def default_membership(user: Any) -> Membership | None:
+    """Where ``user`` works when a request names no institution (sessions and API tokens)."""
+    return _default_of(list(memberships_for_user(user)))
+
+
+def pending_invitations(user: Any) -> models.QuerySet[Invitation]:
+    """Invitations addressed to ``user``'s name that they can still accept."""
+    if not getattr(user, "is_authenticated", False):
+        return Invitation.objects.none()
+    return (
+        Invitation.objects.filter(
+            username=user.get_username(),
+            status=Invitation.Status.PENDING,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("institution", "invited_by")
+        .order_by("-created_at")
+    )
+
+
+def institution_invitations(institution: Institution) -> models.QuerySet[Invitation]:
+    return Invitation.objects.for_institution(institution).filter(status=Invitation.Status.PENDING)
 
 
 def forget_current_membership(request: HttpRequest) -> None:

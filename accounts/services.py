@@ -1,9 +1,12 @@
-"""Writes of accounts data: switching institution and managing members (audited)."""
+"""Writes of accounts data: switching institution and managing members (audited).
+
+Invitations live in ``accounts.invitations``."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest
 
@@ -25,8 +28,23 @@ def institution_switch(*, request: HttpRequest, institution_id: int) -> Institut
     if membership is None:
         raise Http404("No such institution.")
     request.session[SESSION_KEY] = membership.institution_id
+    membership_make_default(membership=membership)
     forget_current_membership(request)
     return membership.institution
+
+
+def membership_make_default(*, membership: Membership) -> None:
+    """Remember ``membership`` as where its user works by default (their own choice)."""
+    if membership.is_default:
+        return
+    with transaction.atomic():
+        # Lock the user's memberships so two concurrent switches cannot both hold a default.
+        list(Membership.objects.select_for_update().filter(user_id=membership.user_id))
+        Membership.objects.filter(user_id=membership.user_id, is_default=True).update(
+            is_default=False
+        )
+        Membership.objects.filter(pk=membership.pk).update(is_default=True)
+    membership.is_default = True
 
 
 def institution_create(*, name: str, slug: str, **settings: Any) -> Institution:
@@ -78,12 +96,18 @@ def _last_manager_guard(membership: Membership, new_role: str | None) -> None:
 
 
 def membership_add(*, actor: Any, institution: Institution, user: Any, role: str) -> Membership:
-    if actor is not None:
-        require_role(actor, institution, Role.MANAGER)
+    """Make ``user`` a member. Only the system (``actor=None``: a command, demo data) or an
+    accepted invitation does this; a manager invites (``invitation_create``) and the person
+    accepts, so no tenant can move another tenant's users into theirs."""
+    if actor is not None and actor != user:
+        raise PermissionDenied(
+            "Members join by accepting an invitation: invite the person from the members page."
+        )
     if Membership.objects.filter(user=user, institution=institution).exists():
         raise MembershipError(f"{user} is already a member of {institution}.")
     with transaction.atomic():
-        membership = Membership(user=user, institution=institution, role=role)
+        is_first = not Membership.objects.filter(user=user).exists()
+        membership = Membership(user=user, institution=institution, role=role, is_default=is_first)
         membership.full_clean()
         membership.save()
         audit_record(

@@ -25,4 +25,16 @@ urlpatterns = [
     path("institution/", views.institution_settings, name="institution_settings"),
     path("members/<int:pk>/role/", views.member_role, name="member_role"),
     path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path(
+        "members/invitations/<int:pk>/revoke/",
+        views.invitation_revoke_view,
+        name="invitation_revoke",
+    ),
+    path("invitations/", views.invitations, name="invitations"),
+    path("invitations/<int:pk>/accept/", views.invitation_accept_view, name="invitation_accept"),
+    path(
+        "invitations/<int:pk>/decline/",
+        views.invitation_decline_view,
+        name="invitation_decline",
+    ),
 ]

@@ -10,14 +10,24 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.exceptions import MembershipError
-from accounts.forms import InstitutionSettingsForm, MemberAddForm, MemberRoleForm
-from accounts.models import Institution, Membership, Role
+from accounts.forms import InstitutionSettingsForm, MemberInviteForm, MemberRoleForm
+from accounts.invitations import (
+    invitation_accept,
+    invitation_create,
+    invitation_decline,
+    invitation_revoke,
+)
+from accounts.models import Institution, Invitation, Membership, Role
 from accounts.permissions import member_required
-from accounts.selectors import get_for_institution, institution_members
+from accounts.selectors import (
+    get_for_institution,
+    institution_invitations,
+    institution_members,
+    pending_invitations,
+)
 from accounts.services import (
     institution_switch,
     institution_update,
-    membership_add,
     membership_change_role,
     membership_remove,
 )
@@ -40,30 +50,71 @@ def switch_institution(request: HttpRequest) -> HttpResponse:
 @member_required(Role.MANAGER)
 def members(request: HttpRequest) -> HttpResponse:
     institution = request.institution  # type: ignore[attr-defined]
-    form = MemberAddForm(request.POST or None)
+    form = MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership_add(
+            invitation_create(
                 actor=request.user,
                 institution=institution,
-                user=form.cleaned_data["username"],
+                username=form.cleaned_data["username"],
                 role=form.cleaned_data["role"],
             )
         except MembershipError as exc:
             form.add_error("username", exc.message)
         else:
-            messages.success(request, f"Added {form.cleaned_data['username']}.")
+            messages.success(
+                request,
+                f"Invited {form.cleaned_data['username']}: they become a member when they accept.",
+            )
             return redirect("accounts:members")
     return render(
         request,
         "accounts/members.html",
         {
             "members": institution_members(institution),
+            "invitations": institution_invitations(institution),
             "form": form,
             "roles": Role.choices,
             "settings_form": InstitutionSettingsForm(instance=institution),
         },
     )
+
+
+@member_required(Role.MANAGER)
+@require_POST
+def invitation_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_for_institution(Invitation.objects.all(), request.institution, pk=pk)  # type: ignore[attr-defined]
+    invitation_revoke(actor=request.user, invitation=invitation)
+    messages.success(request, f"Invitation of {invitation.username} revoked.")
+    return redirect("accounts:members")
+
+
+@login_required
+def invitations(request: HttpRequest) -> HttpResponse:
+    """The invitations addressed to the logged-in user (also for users without a membership)."""
+    return render(
+        request, "accounts/invitations.html", {"invitations": pending_invitations(request.user)}
+    )
+
+
+@login_required
+@require_POST
+def invitation_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = invitation_accept(user=request.user, invitation_id=pk)
+    messages.success(
+        request,
+        f"You are now {membership.get_role_display().lower()} at {membership.institution}. "
+        "Switch to it with the institution menu at the top.",
+    )
+    return redirect("accounts:invitations")
+
+
+@login_required
+@require_POST
+def invitation_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = invitation_decline(user=request.user, invitation_id=pk)
+    messages.success(request, f"Invitation from {invitation.institution} declined.")
+    return redirect("accounts:invitations")
 
 
 @member_required(Role.MANAGER)

@@ -1,6 +1,7 @@
+from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Membership, Role
+from accounts.models import Invitation, Membership, Role
 from portal.audit.models import AuditEvent
 from portal.catalog.services import tape_create
 from tests.personas import PASSWORD, make_user
@@ -82,6 +83,11 @@ def test_manager_adds_changes_and_removes_members_with_audit(
         reverse("accounts:members"), {"username": "newcomer", "role": "archivist"}
     )
     assert response.status_code == 302
+    # The newcomer joins by accepting the invitation (tests/accounts/test_invitations.py).
+    invitation = Invitation.objects.get(username="newcomer")
+    invitee = Client()
+    invitee.force_login(newcomer)
+    invitee.post(reverse("accounts:invitation_accept", args=[invitation.pk]))
     membership = Membership.objects.get(user=newcomer, institution=institution)
     manager_client.post(reverse("accounts:member_role", args=[membership.pk]), {"role": "reviewer"})
     membership.refresh_from_db()
@@ -92,6 +98,8 @@ def test_manager_adds_changes_and_removes_members_with_audit(
         AuditEvent.objects.order_by("id").values_list("action", "target_label", "changes")
     )
     assert events == [
+        ("invitation.created", "newcomer", {"role": [None, "archivist"]}),
+        ("invitation.accepted", "newcomer", {}),
         ("membership.created", "newcomer", {"role": [None, "archivist"]}),
         ("membership.role_changed", "newcomer", {"role": ["archivist", "reviewer"]}),
         ("membership.deleted", "newcomer", {"role": ["reviewer", None]}),
