@@ -4,6 +4,7 @@ Invitations live in ``accounts.invitations``."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -15,6 +16,8 @@ from accounts.models import Institution, Membership, Role
 from accounts.permissions import require_role
 from accounts.selectors import SESSION_KEY, forget_current_membership
 from portal.audit.services import audit_record
+
+logger = logging.getLogger(__name__)
 
 
 def institution_switch(*, request: HttpRequest, institution_id: int) -> Institution:
@@ -157,3 +160,24 @@ def membership_remove(*, actor: Any, membership: Membership) -> None:
             changes={"role": [membership.role, None]},
         )
         membership.delete()
+
+
+def user_tokens_revoke(*, user: Any, reason: str) -> int:
+    """Delete every API token of ``user`` (after a password change); returns how many."""
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic():
+        deleted, _ = Token.objects.filter(user=user).delete()
+        if deleted:
+            logger.info("revoked %d API token(s) of user %s: %s", deleted, user.pk, reason)
+            # Each institution of the user sees it in its history (a security-relevant event).
+            for membership in Membership.objects.filter(user=user).select_related("institution"):
+                audit_record(
+                    actor=None,
+                    institution=membership.institution,
+                    action="user.tokens_revoked",
+                    target=user,
+                    target_label=user.get_username(),
+                    details={"reason": reason, "tokens": deleted},
+                )
+    return deleted

@@ -1,12 +1,18 @@
-"""Institution switching and member management. Login, logout and password change are Django's
-own views (see accounts/urls.py) with templates in templates/registration/."""
+"""Institution switching, member management, invitations. Login and password change are Django's
+own views with a lockout (``ThrottledLoginView``) and token revocation (``accounts.signals``);
+templates in templates/registration/."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.exceptions import MembershipError
@@ -31,6 +37,7 @@ from accounts.services import (
     membership_change_role,
     membership_remove,
 )
+from accounts.throttling import client_address, login_failed, login_lockout, login_succeeded
 
 
 @login_required
@@ -178,3 +185,41 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Removed {membership.user} from {membership.institution}.")
     return redirect("accounts:members")
+
+
+class ThrottledLoginView(LoginView):
+    """Django's login page behind the lockout of ``accounts.throttling`` (429, Retry-After)."""
+
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = request.POST.get("username", "")
+        lockout = login_lockout(username=username, address=client_address(request))
+        if lockout is not None:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, lockout.message)
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(lockout.retry_after_s)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        login_failed(
+            username=self.request.POST.get("username", ""),
+            address=client_address(self.request),
+        )
+        return super().form_invalid(form)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        login_succeeded(
+            username=form.get_user().get_username(), address=client_address(self.request)
+        )
+        return super().form_valid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change; saving the new password revokes the user's API tokens
+    (``accounts.signals``), so a leaked token dies with the old password."""
+
+    success_url = reverse_lazy("accounts:password_change_done")

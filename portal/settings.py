@@ -131,6 +131,35 @@ MEDIA_URL = "/media-not-public/"
 
 REDIS_URL = envstr("REDIS_URL", "")
 
+# Cache of login lockouts, API rate counters and cached fragments: shared by every web process.
+# Redis when REDIS_URL is set; else a database table (created by a migration of accounts), as a
+# per-process memory cache would give each gunicorn worker its own lockout counters.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal-cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
+# Login lockout (accounts.throttling): window (seconds, also the longest lockout) and how many
+# failures lock one name from one address, one name from anywhere, one address for any names.
+LOGIN_LOCKOUT_WINDOW_S = envint("LOGIN_LOCKOUT_WINDOW_S", 900, minimum=10)
+LOGIN_MAX_FAILURES_PER_PAIR = envint("LOGIN_MAX_FAILURES_PER_PAIR", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_NAME = envint("LOGIN_MAX_FAILURES_PER_NAME", 20, minimum=1)
+LOGIN_MAX_FAILURES_PER_ADDRESS = envint("LOGIN_MAX_FAILURES_PER_ADDRESS", 30, minimum=1)
+# API rates (portal.api.throttling): per token (or session user), and per anonymous address.
+API_RATE_PER_CLIENT = envstr("API_RATE_PER_CLIENT", "1200/min")
+API_RATE_ANONYMOUS = envstr("API_RATE_ANONYMOUS", "60/min")
+
 # --- Captures, storage, uploads, task queue and REST API (portal.captures / portal.api) ---
 
 # Uploads never sit in memory: one handler streams every file to a temporary file on disk and
@@ -271,6 +300,10 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "portal.api.throttling.ApiClientThrottle",
+        "portal.api.throttling.AnonymousApiThrottle",
     ],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PagePagination",
     "PAGE_SIZE": 50,

@@ -29,6 +29,29 @@ def _private_media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory)
         settings.STORAGES = storages
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """PBKDF2 with production iterations costs ~1 s per hash on this shared machine; tests
+    check who may log in, not the hasher's strength (Django's own advice for test suites)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests that commit for real leave the database cache (lockouts, rate counters) behind:
+    empty it after them. Other tests roll it back with their transaction."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committed = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if committed:
+        from django.core.cache import cache
+
+        cache.clear()
+
+
 @pytest.fixture
 def institution(db: None) -> Institution:
     return make_institution("Test Archive", "test-archive")

@@ -78,8 +78,7 @@ def test_invitation_cannot_be_accepted_by_someone_else_or_twice(
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.DECLINED
     assert (
-        invitee.post(reverse("accounts:invitation_accept", args=[invitation.pk])).status_code
-        == 404
+        invitee.post(reverse("accounts:invitation_accept", args=[invitation.pk])).status_code == 404
     )
     assert not Membership.objects.filter(user=outsider, institution=institution).exists()
 
@@ -97,7 +96,9 @@ def test_default_institution_never_follows_a_rename_by_another_tenant(
     invitee = Client()
     invitee.force_login(b_archivist)
     invitee.post(
-        reverse("accounts:invitation_accept", args=[Invitation.objects.get(username="b-archivist").pk])
+        reverse(
+            "accounts:invitation_accept", args=[Invitation.objects.get(username="b-archivist").pk]
+        )
     )
     manager_client.post(reverse("accounts:institution_settings"), {"name": "AAAA first"})
     institution.refresh_from_db()
