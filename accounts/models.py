@@ -46,6 +46,12 @@ class Institution(models.Model):
         default=False,
         help_text="A reviewer may approve a restoration they requested themselves.",
     )
+    max_upload_bytes = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Largest capture file this institution may upload, in bytes (empty: the "
+        "site's CAPTURE_MAX_UPLOAD_SIZE).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "portal.catalog",
     "portal.captures",
     "portal.audit",
+    "portal.uploads",
     "restoration",
 ]
 
@@ -174,19 +175,48 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 # Largest capture accepted, in bytes (default 200 GiB); bigger uploads get a clear 413 error.
 CAPTURE_MAX_UPLOAD_SIZE = envint("CAPTURE_MAX_UPLOAD_SIZE", 200 * 1024**3, minimum=1)
 
+# Resumable (tus) uploads: partial files live here until the last byte arrives. With several
+# web machines this must be one shared folder (or route an upload's requests to one machine).
+UPLOAD_PARTIAL_DIR = Path(envstr("UPLOAD_PARTIAL_DIR", str(VAR_DIR / "uploads-partial")))
+# An upload with no new bytes for this long is abandoned: the cleanup schedule deletes it.
+UPLOAD_EXPIRY_SECONDS = envint("UPLOAD_EXPIRY_SECONDS", 24 * 3600, minimum=60)
+# Files up to this size become a capture inside the request that sends the last byte; bigger
+# ones on the default queue (probing and storing 100 GB takes minutes).
+# Bytes per PATCH request the browser sends (a retry resends at most one chunk; proxies with a
+# request size limit need it below that limit).
+UPLOAD_CHUNK_SIZE = envint("UPLOAD_CHUNK_SIZE", 32 * 1024**2, minimum=64 * 1024)
+UPLOAD_INLINE_FINALIZE_BYTES = envint("UPLOAD_INLINE_FINALIZE_BYTES", 256 * 1024**2, minimum=0)
+
 # Local disk by default; S3-compatible object storage when a bucket is configured. Objects stay
 # private either way: media is only ever served through permission-checked views.
 AWS_STORAGE_BUCKET_NAME = envstr("AWS_STORAGE_BUCKET_NAME", "")
 if AWS_STORAGE_BUCKET_NAME:
+    from boto3.s3.transfer import TransferConfig
+
     _media_storage: dict = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "portal.storage.ArchiveS3Storage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            # Address the web and worker machines use (e.g. an internal http://minio:9000).
             "endpoint_url": envstr("AWS_S3_ENDPOINT_URL", "") or None,
+            # Address browsers follow signed URLs to, when it differs from the internal one.
+            "public_endpoint_url": envstr("AWS_S3_PUBLIC_ENDPOINT_URL", "") or None,
             "region_name": envstr("AWS_S3_REGION_NAME", "") or None,
+            # SigV4 by default: buckets created since mid-2020 refuse the older SigV2 URLs.
+            "signature_version": envstr("AWS_S3_SIGNATURE_VERSION", "s3v4"),
+            # "path" for most self-hosted S3 servers (MinIO, Ceph), "virtual" for AWS.
+            "addressing_style": envstr("AWS_S3_ADDRESSING_STYLE", "") or None,
             "default_acl": None,  # bucket policy decides; never public-read
             "querystring_auth": True,
             "file_overwrite": False,
+            # Any S3File opened by storage.open() spills to disk past 8 MiB (never a whole
+            # object in memory; portal.storage streams without it anyway).
+            "max_memory_size": 8 * 1024**2,
+            # Multipart uploads: 8 MiB parts, at most 4 in flight (bounded memory per process).
+            "transfer_config": TransferConfig(
+                multipart_chunksize=8 * 1024**2,
+                max_concurrency=envint("AWS_S3_UPLOAD_CONCURRENCY", 4, minimum=1),
+            ),
         },
     }
 else:

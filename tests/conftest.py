@@ -14,6 +14,7 @@ from django.test import Client
 from accounts.models import Institution, Role
 from tests.media import make_video
 from tests.personas import make_institution, make_user
+from tests.s3 import create_bucket, moto_server, storage_options
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +51,32 @@ def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
         from django.core.cache import cache
 
         cache.clear()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """URL of a moto S3 server on loopback, one per test session."""
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def s3_storage(settings: Any, s3_endpoint: str) -> dict[str, Any]:
+    """Point the default storage at a fresh bucket of the moto server; returns its options."""
+    options = storage_options(s3_endpoint, create_bucket(s3_endpoint))
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "portal.storage.ArchiveS3Storage", "OPTIONS": options},
+    }
+    return options
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_storage(request: pytest.FixtureRequest) -> str:
+    """Runs a test twice: media on the local disk, then on the S3-protocol server."""
+    if request.param == "s3":
+        request.getfixturevalue("s3_storage")
+    return str(request.param)
 
 
 @pytest.fixture

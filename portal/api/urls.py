@@ -19,6 +19,8 @@ router.register("captures", views.CaptureViewSet, basename="capture")
 router.registry.extend(restoration_api.router.registry)  # restoration-jobs, restored-versions
 
 urlpatterns = [
+    # tus resumable uploads (portal.uploads): browser and API clients alike.
+    path("v1/uploads/", include("portal.uploads.urls")),
     path("v1/", include(router.urls)),
     path("v1/", include("restoration.api")),
     path("v1/auth/token/", obtain_token, name="token"),

@@ -24,6 +24,8 @@ from django.http import (
 )
 from django.utils.http import content_disposition_header
 
+from portal.storage import is_remote
+
 CHUNK_SIZE = 256 * 1024
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
@@ -74,11 +76,7 @@ def _iter_window(handle: IO[bytes], first: int, length: int) -> Iterator[bytes]:
 
 
 def _is_remote(storage: Any) -> bool:
-    try:
-        storage.path("probe")
-    except NotImplementedError:
-        return True
-    return False
+    return is_remote(storage)
 
 
 def _signed_redirect(

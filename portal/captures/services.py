@@ -12,11 +12,10 @@ import hashlib
 import io
 import logging
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +29,7 @@ from accounts.permissions import Role, require_role
 from portal.audit.services import audit_record
 from portal.captures.exceptions import CaptureError, CaptureRejected, ProxyError, UploadTooLarge
 from portal.captures.models import Capture, ProxyStatus
+from portal.storage import local_copy
 
 logger = logging.getLogger(__name__)
 
@@ -348,25 +348,8 @@ def capture_proxy_retry(*, capture: Capture, actor: Any) -> bool:
     return bool(reset)
 
 
-@contextlib.contextmanager
-def local_file(field_file: Any) -> Iterator[str]:
-    """A path on local disk for a stored file (the file itself on FileSystemStorage)."""
-    try:
-        local_path = field_file.storage.path(field_file.name)
-    except NotImplementedError:  # remote storage (S3): copy it down for the decoder
-        local_path = None
-    if local_path is not None:
-        yield local_path
-        return
-    suffix = Path(field_file.name).suffix
-    fd, path = tempfile.mkstemp(prefix="capture-src-", suffix=suffix, dir=_temp_dir())
-    try:
-        with os.fdopen(fd, "wb") as out, field_file.storage.open(field_file.name, "rb") as src:
-            shutil.copyfileobj(src, out, _HASH_CHUNK)
-        yield path
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+# The streaming local copy lives with the other storage helpers; this name stays for callers.
+local_file = local_copy
 
 
 def _progress_recorder(capture_id: int, *, every_s: float = 2.0) -> Any:

@@ -32,6 +32,7 @@ from portal.captures.services import (
 )
 from portal.captures.uploadhandler import TOO_LARGE_ATTR
 from portal.catalog.models import Tape
+from portal.uploads.services import upload_size_limit
 
 MIME_BY_EXTENSION = {
     ".mkv": "video/x-matroska",
@@ -91,7 +92,8 @@ def capture_upload(request: HttpRequest, tape_pk: int) -> HttpResponse:
         "tape": tape,
         "tape_url": tape_url(tape),
         "error": error,
-        "max_upload_size": settings.CAPTURE_MAX_UPLOAD_SIZE,
+        "max_upload_size": upload_size_limit(institution=institution),
+        "upload_chunk_size": settings.UPLOAD_CHUNK_SIZE,
     }
     return render(request, "captures/upload.html", context, status=400 if error else 200)
 

@@ -1,9 +1,11 @@
-// Capture upload with a real progress bar: XMLHttpRequest upload progress events, no framework.
-// Without JavaScript the form still posts normally (the server answers with a page).
+// Resumable capture upload: the tus protocol through Uppy (static/vendor/uppy, see
+// scripts/vendor_uppy.sh). An interrupted upload resumes from the last byte the server stored:
+// automatically after a network error, by the Retry button, or after reloading the page and
+// choosing the same file again. Without JavaScript the form still posts the file in one request.
 (function () {
   "use strict";
   var form = document.getElementById("upload-form");
-  if (!form || !window.XMLHttpRequest || !window.FormData) { return; }
+  if (!form || !window.Uppy || !window.Uppy.Uppy || !window.Uppy.Tus) { return; }
   var input = document.getElementById("id_file");
   var bar = document.getElementById("upload-bar");
   var statusText = document.getElementById("upload-status");
@@ -11,8 +13,24 @@
   var errorBox = document.getElementById("upload-error");
   var submit = document.getElementById("upload-submit");
   var cancel = document.getElementById("upload-cancel");
+  var pause = document.getElementById("upload-pause");
+  var retry = document.getElementById("upload-retry");
   var maxSize = parseInt(form.dataset.maxSize, 10);
-  var request = null;
+  var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var fileId = null;
+  var speed = { bytes: 0, time: 0, rate: 0 };
+
+  var uppy = new window.Uppy.Uppy({ autoProceed: false, allowMultipleUploadBatches: true });
+  uppy.use(window.Uppy.Tus, {
+    endpoint: form.dataset.endpoint,
+    chunkSize: parseInt(form.dataset.chunkSize, 10) || Infinity,
+    // Network errors and 5xx answers are retried after these pauses, resuming at the offset
+    // the server reports (HEAD); then the Retry button takes over.
+    retryDelays: [0, 1000, 3000, 5000, 10000],
+    headers: { "X-CSRFToken": csrf },
+    allowedMetaFields: ["filename", "tape", "filetype"],
+    removeFingerprintOnSuccess: true,
+  });
 
   function formatBytes(bytes) {
     var units = ["B", "KB", "MB", "GB", "TB"];
@@ -27,13 +45,99 @@
   }
 
   function reset() {
-    request = null;
+    if (fileId) { uppy.removeFile(fileId); }
+    fileId = null;
     submit.disabled = false;
     input.disabled = false;
     cancel.hidden = true;
+    pause.hidden = true;
+    retry.hidden = true;
   }
 
-  cancel.addEventListener("click", function () { if (request) { request.abort(); } });
+  function serverMessage(error) {
+    var response = error && error.originalResponse;
+    if (!response) { return null; }
+    try {
+      var body = JSON.parse(response.getBody());
+      return body.error && body.error.message;
+    } catch (ignored) { return null; }
+  }
+
+  uppy.on("upload-progress", function (file, progress) {
+    if (!progress.bytesTotal) { return; }
+    var now = Date.now();
+    if (speed.time && now - speed.time >= 500) {
+      var instant = ((progress.bytesUploaded - speed.bytes) * 1000) / (now - speed.time);
+      speed.rate = speed.rate ? 0.7 * speed.rate + 0.3 * instant : instant;
+    }
+    if (!speed.time || now - speed.time >= 500) { speed.bytes = progress.bytesUploaded; speed.time = now; }
+    var percent = (progress.bytesUploaded / progress.bytesTotal) * 100;
+    var remaining = speed.rate > 0 ? (progress.bytesTotal - progress.bytesUploaded) / speed.rate : 0;
+    bar.value = percent;
+    statusText.textContent = percent.toFixed(0) + "% · " + formatBytes(progress.bytesUploaded) +
+      " of " + formatBytes(progress.bytesTotal) +
+      (speed.rate > 0 ? " · " + formatBytes(speed.rate) + "/s" : "") +
+      (remaining > 1 ? " · about " + Math.ceil(remaining) + " s left" : "");
+  });
+
+  uppy.on("upload-success", function (file, response) {
+    bar.removeAttribute("value");  // indeterminate while the server checks the file
+    statusText.textContent = "Uploaded. Checking the video (probe, fingerprint, poster frame)…";
+    pause.hidden = true;
+    cancel.hidden = true;
+    waitForCapture(response.uploadURL);
+  });
+
+  uppy.on("upload-error", function (file, error) {
+    pause.hidden = true;
+    retry.hidden = false;
+    showError((serverMessage(error) || "The connection was lost during the upload.") +
+      " The bytes already sent are kept: Retry continues from there.");
+  });
+
+  // After the last byte the server makes the capture (at once for small files, on a worker
+  // for big ones): poll the upload until the capture exists or the server refused the file.
+  function waitForCapture(url) {
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (answer) { return answer.json(); })
+      .then(function (body) {
+        if (body.status === "done" && body.capture_url) {
+          statusText.textContent = "Done. Opening the capture…";
+          window.location.assign(body.capture_url);
+        } else if (body.status === "processing" || body.status === "receiving") {
+          window.setTimeout(function () { waitForCapture(url); }, 2000);
+        } else {
+          progressBox.hidden = true;
+          showError(body.error || "The upload was not accepted (" + body.status_label + ").");
+          reset();
+        }
+      })
+      .catch(function () { window.setTimeout(function () { waitForCapture(url); }, 5000); });
+  }
+
+  cancel.addEventListener("click", function () {
+    uppy.cancelAll();  // tus termination: the server deletes the bytes received
+    progressBox.hidden = true;
+    showError("Upload cancelled.");
+    reset();
+  });
+
+  pause.addEventListener("click", function () {
+    if (!fileId) { return; }
+    var paused = uppy.pauseResume(fileId);
+    pause.textContent = paused ? "Resume" : "Pause";
+    if (paused) { statusText.textContent = "Paused · " + statusText.textContent.replace(/^Paused · /, ""); }
+    speed = { bytes: 0, time: 0, rate: 0 };
+  });
+
+  retry.addEventListener("click", function () {
+    if (!fileId) { return; }
+    errorBox.hidden = true;
+    retry.hidden = true;
+    pause.hidden = false;
+    speed = { bytes: 0, time: 0, rate: 0 };
+    uppy.retryUpload(fileId);
+  });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -45,59 +149,23 @@
       showError("“" + file.name + "” is " + formatBytes(file.size) + "; the upload limit is " + formatBytes(maxSize) + ".");
       return;
     }
-    var data = new FormData(form);  // includes the CSRF token field
-    var started = Date.now();
-    request = new XMLHttpRequest();
-    request.open("POST", form.action || window.location.href);
-    request.setRequestHeader("X-Requested-With", "XMLHttpRequest");
-    request.setRequestHeader("Accept", "application/json");
-    request.responseType = "json";
-
-    request.upload.addEventListener("progress", function (progress) {
-      if (!progress.lengthComputable) { return; }
-      var percent = (progress.loaded / progress.total) * 100;
-      var seconds = (Date.now() - started) / 1000;
-      var rate = seconds > 0 ? progress.loaded / seconds : 0;
-      var remaining = rate > 0 ? (progress.total - progress.loaded) / rate : 0;
-      bar.value = percent;
-      statusText.textContent = percent.toFixed(0) + "% · " + formatBytes(progress.loaded) + " of " +
-        formatBytes(progress.total) + " · " + formatBytes(rate) + "/s" +
-        (remaining > 1 ? " · about " + Math.ceil(remaining) + " s left" : "");
+    if (fileId) { uppy.removeFile(fileId); }
+    fileId = uppy.addFile({
+      name: file.name,
+      type: file.type || "application/octet-stream",
+      data: file,
+      meta: { filename: file.name, filetype: file.type || "", tape: form.dataset.tape },
     });
-    request.upload.addEventListener("load", function () {
-      bar.removeAttribute("value");  // indeterminate while the server checks the file
-      statusText.textContent = "Uploaded. Checking the video (probe, fingerprint, poster frame)…";
-    });
-    request.addEventListener("load", function () {
-      var body = request.response || {};
-      if (request.status === 201 && body.url) {
-        statusText.textContent = "Done. Opening the capture…";
-        window.location.assign(body.url);
-        return;
-      }
-      progressBox.hidden = true;
-      var message = body.error && body.error.message;
-      if (request.status === 413 && !message) { message = "The file is larger than the upload limit."; }
-      showError(message || "The upload failed (HTTP " + request.status + "). Try again.");
-      reset();
-    });
-    request.addEventListener("error", function () {
-      progressBox.hidden = true;
-      showError("The connection was lost during the upload. Check your network and try again.");
-      reset();
-    });
-    request.addEventListener("abort", function () {
-      progressBox.hidden = true;
-      showError("Upload cancelled.");
-      reset();
-    });
-
+    speed = { bytes: 0, time: 0, rate: 0 };
     bar.value = 0;
     statusText.textContent = "Starting…";
     progressBox.hidden = false;
     submit.disabled = true;
-    input.disabled = true;  // after FormData captured the file
+    input.disabled = true;
     cancel.hidden = false;
-    request.send(data);
+    pause.hidden = false;
+    pause.textContent = "Pause";
+    retry.hidden = true;
+    uppy.upload();
   });
 })();
