@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("accounts", "0002_institution_max_upload_bytes"),
+        ("accounts", "0004_institution_max_upload_bytes"),
         ("captures", "0002_proxy_progress"),
         ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
