@@ -21,6 +21,7 @@ NAV_LINKS: list[tuple[str, str, str]] = [
     ("Review", "restoration:review_list", Role.REVIEWER),
     ("History", "audit:institution_history", Role.MANAGER),
     ("Members", "accounts:members", Role.MANAGER),
+    ("Settings", "accounts:institution_settings", Role.MANAGER),
 ]
 
 

@@ -82,7 +82,6 @@ def members(request: HttpRequest) -> HttpResponse:
             "invitations": institution_invitations(institution),
             "form": form,
             "roles": Role.choices,
-            "settings_form": InstitutionSettingsForm(instance=institution),
         },
     )
 
@@ -125,24 +124,25 @@ def invitation_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @member_required(Role.MANAGER)
-@require_POST
 def institution_settings(request: HttpRequest) -> HttpResponse:
+    """The institution's own settings page (name, public access, self-approval): managers
+    change them here, no Django admin needed."""
     institution = request.institution  # type: ignore[attr-defined]
     # Validate on a copy so a rejected form leaves the cached institution untouched.
     form = InstitutionSettingsForm(
-        request.POST, instance=Institution.objects.get(pk=institution.pk)
+        request.POST or None, instance=Institution.objects.get(pk=institution.pk)
     )
-    if form.is_valid():
+    if request.method == "POST" and form.is_valid():
         institution_update(
             actor=request.user,
             institution=Institution.objects.get(pk=institution.pk),
             **form.cleaned_data,
         )
         messages.success(request, "Institution settings saved.")
-    else:
-        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-        messages.error(request, f"Settings not saved: {errors}")
-    return redirect("accounts:members")
+        return redirect("accounts:institution_settings")
+    return render(
+        request, "accounts/institution_settings.html", {"form": form, "institution": institution}
+    )
 
 
 @member_required(Role.MANAGER)

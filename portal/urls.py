@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal.catalog.views import home
+from portal.home.views import home
 
 urlpatterns = [
     path("admin/", admin.site.urls),

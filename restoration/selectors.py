@@ -75,10 +75,44 @@ def job_queue_position(*, job: RestorationJob) -> int | None:
     return ahead.count() + 1
 
 
+def _eta_words(seconds: float) -> str:
+    from portal.humanize import duration
+
+    return duration(round(seconds))
+
+
+def job_progress_text(*, job: RestorationJob, queue_position: int | None = None) -> str:
+    """The one phrase every page and the live update show for a job's progress.
+
+    Queued: the position and whether the workers are busy with other jobs. Running: the stage,
+    "N of M frames" once the stage knows its total, the ETA once there is one ("starting" while
+    a worker has claimed the job but reported nothing yet, never "0/?").
+    """
+    if job.status == JobStatus.QUEUED:
+        position = queue_position if queue_position is not None else job_queue_position(job=job)
+        busy = RestorationJob.objects.filter(status=JobStatus.RUNNING).exists()
+        where = f"queued, position {position}" if position else "queued"
+        return where + (" · the workers are busy with other jobs" if busy else " · starting soon")
+    if job.status == JobStatus.RUNNING:
+        if job.cancel_requested:
+            return "stopping at the end of the current window…"
+        parts = [job.stage or "starting"]
+        if job.frames_total:
+            parts.append(f"{job.frames_done} of {job.frames_total} frames")
+        if job.eta_seconds is not None and job.frames_done:
+            parts.append(f"about {_eta_words(job.eta_seconds)} left")
+        return " · ".join(parts)
+    if job.status == JobStatus.FAILED:
+        return job.error_message[:160] or "failed"
+    return ""
+
+
 def job_progress(*, job: RestorationJob) -> dict[str, Any]:
-    """The JSON the job list polls: status, progress, ETA, queue position."""
+    """The JSON the job list polls: status, progress, ETA, queue position, the phrase."""
     fraction = job.progress_fraction
+    position = job_queue_position(job=job)
     return {
+        "text": job_progress_text(job=job, queue_position=position),
         "id": job.pk,
         "status": job.status,
         "status_label": job.get_status_display(),
@@ -87,7 +121,7 @@ def job_progress(*, job: RestorationJob) -> dict[str, Any]:
         "frames_total": job.frames_total,
         "progress": round(fraction, 4) if fraction is not None else None,
         "eta_seconds": round(job.eta_seconds, 1) if job.eta_seconds is not None else None,
-        "queue_position": job_queue_position(job=job),
+        "queue_position": position,
         "worker_host": job.worker_host,
         "device": job.device,
         "cancel_requested": job.cancel_requested,
@@ -263,3 +297,30 @@ def worst_frames(*, scores: list[float], count: int = 8, min_gap: int = 0) -> li
         if all(abs(index - other) > min_gap for other in chosen):
             chosen.append(index)
     return chosen
+
+
+# --------------------------------------------------------------------------------------------
+# Home page
+
+
+def jobs_needing_decision(*, institution: Institution | None) -> QuerySet[RestorationJob]:
+    """Failed jobs nobody has retried yet: someone must retry, change options, or let go."""
+    return job_list(institution=institution, status=JobStatus.FAILED).filter(retries__isnull=True)
+
+
+def versions_awaiting_review(*, institution: Institution, user: Any) -> QuerySet[RestoredVersion]:
+    """Versions still pending that ``user`` may decide (their own requests only when the
+    institution allows self-approval)."""
+    versions = version_list(institution=institution, review_state="pending")
+    if not institution.allow_self_approval:
+        versions = versions.exclude(job__requested_by=user)
+    return versions
+
+
+def recent_publications(*, institution: Institution | None, limit: int = 5) -> list[Publication]:
+    return list(
+        Publication.objects.for_institution(institution)
+        .current()
+        .select_related("tape", "version")
+        .order_by("-published_at")[:limit]
+    )

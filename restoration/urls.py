@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from restoration import history_export, views
+from restoration import history_export, views, views_bulk
 
 app_name = "restoration"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/queue/", views.queue_view, name="queue"),
     path("jobs/progress.json", views.job_progress_json, name="job_progress"),
+    path("jobs/new/bulk/", views_bulk.bulk_restore, name="bulk_restore"),
     path("jobs/new/<int:capture_id>/", views.job_create, name="job_create"),
     path("jobs/<int:job_id>/", views.job_detail, name="job_detail"),
     path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job_cancel"),

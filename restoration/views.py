@@ -8,7 +8,6 @@ through ``restoration.services``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Role
 from accounts.permissions import member_required, role_at_least
 from accounts.selectors import get_for_institution
+from portal import humanize
 from portal.captures.media import serve_file_with_ranges
 from portal.captures.selectors import capture_get
 from portal.captures.views import media_view
@@ -79,12 +79,29 @@ def job_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in dict(_JOB_STATUS_FILTERS):
         status = ""
-    jobs = selectors.job_list(institution=_institution(request), status=status)
+    mine = request.GET.get("mine") == "1"
+    undecided = request.GET.get("undecided") == "1"
+    if undecided:  # failed and not retried: the home page's "needs a decision"
+        jobs = selectors.jobs_needing_decision(institution=_institution(request))
+        status = JobStatus.FAILED
+    else:
+        jobs = selectors.job_list(institution=_institution(request), status=status)
+    if mine:
+        jobs = jobs.filter(requested_by=request.user)
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
+    filters = {"status": status, "mine": "1" if mine else "", "undecided": "1" if undecided else ""}
+    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     return render(
         request,
         "restoration/job_list.html",
-        {"page": page, "status": status, "status_filters": _JOB_STATUS_FILTERS},
+        {
+            "page": page,
+            "status": status,
+            "mine": mine,
+            "undecided": undecided,
+            "query": query,
+            "status_filters": _JOB_STATUS_FILTERS,
+        },
     )
 
 
@@ -109,8 +126,9 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         {
             "job": job,
             "progress": selectors.job_progress(job=job),
-            "parameters": json.dumps(job.parameters, indent=2, sort_keys=True),
-            "timings": {k: v for k, v in job.timings.items() if not k.endswith("_unix")},
+            "options": humanize.option_rows(job.parameters),
+            "timings": humanize.timing_rows(job.timings),
+            "timing_internals": humanize.timing_internals(job.timings),
             "can_cancel": job.is_active
             and (
                 role_at_least(membership, Role.REVIEWER) or job.requested_by_id == request.user.pk
@@ -251,7 +269,14 @@ def version_publish(request: HttpRequest, version_id: int) -> HttpResponse:
     except (RestorationError, PermissionDenied) as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Published: this is now the tape's published version.")
+        if version.institution.public_access:
+            where = "anyone can watch it on the tape's public page"
+        else:
+            where = (
+                "it is not public yet: public access is off for this institution "
+                "(see Institution settings)"
+            )
+        messages.success(request, f"Published: this is now the tape's published version; {where}.")
     return redirect("restoration:version_detail", version_id=version.pk)
 
 

@@ -59,17 +59,22 @@ def export_rows(tapes: Iterable[Tape], meta_keys: list[str]) -> Iterator[list[st
         yield row
 
 
-def export_csv_lines(*, institution: Institution) -> Iterator[str]:
-    """The institution's whole catalog as CSV text, produced row by row (streams to the client)."""
+def export_csv_lines(
+    *, institution: Institution, tape_ids: Iterable[int] | None = None
+) -> Iterator[str]:
+    """The institution's catalog (or only the tapes ``tape_ids``, a bulk selection) as CSV
+    text, produced row by row (streams to the client)."""
+    scoped = Tape.objects.for_institution(institution)
+    if tape_ids is not None:
+        scoped = scoped.filter(pk__in=list(tape_ids))
     meta_keys = list(
-        TapeMetadata.objects.filter(tape__institution=institution)
+        TapeMetadata.objects.filter(tape__in=scoped.values("pk"))
         .order_by("key")
         .values_list("key", flat=True)
         .distinct()
     )
     tapes = (
-        Tape.objects.for_institution(institution)
-        .select_related("collection")
+        scoped.select_related("collection")
         .prefetch_related("metadata")
         .order_by("identifier")
         .iterator(chunk_size=1000)

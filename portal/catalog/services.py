@@ -3,9 +3,10 @@ audit event in one transaction. ``actor=None`` means the system (management comm
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import Institution, Role
@@ -209,3 +210,23 @@ def collection_delete(*, actor: Any, collection: Collection) -> None:
             changes=diff(snapshot(collection, COLLECTION_FIELDS), {}),
         )
         collection.delete()
+
+
+def tapes_add_to_collection(
+    *, actor: Any, institution: Institution, tapes: Iterable[Tape], collection: Collection
+) -> int:
+    """Move the tapes into ``collection`` (a bulk action): one transaction, one audited
+    ``tape.updated`` per tape that changes. Returns how many changed."""
+    _check(actor, institution)
+    if collection.institution_id != institution.pk:
+        raise ValidationError("That collection belongs to another institution.")
+    changed = 0
+    with transaction.atomic():
+        for tape in tapes:
+            if tape.institution_id != institution.pk:
+                raise ValidationError("A selected tape belongs to another institution.")
+            if tape.collection_id == collection.pk:
+                continue
+            tape_update_changes(actor=actor, tape=tape, collection=collection)
+            changed += 1
+    return changed

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.catalog import views
+from portal.catalog import views, views_bulk
 
 app_name = "catalog"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("tapes/", views.tape_list, name="tape_list"),
     path("tapes/new/", views.tape_create, name="tape_create"),
     path("tapes/export.csv", views.tape_export, name="tape_export"),
+    path("tapes/bulk/", views_bulk.tape_bulk, name="tape_bulk"),
     path("tapes/import/", views.tape_import, name="tape_import"),
     path("tapes/<int:pk>/", views.tape_detail, name="tape_detail"),
     path("tapes/<int:pk>/edit/", views.tape_edit, name="tape_edit"),

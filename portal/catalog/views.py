@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -32,11 +31,6 @@ from portal.catalog.models import CarrierFormat, Collection, Tape, VideoStandard
 
 PAGE_SIZES = (25, 50, 100, 200)
 CAPTURES_INCLUDE = "captures/_tape_captures.html"
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("catalog:tape_list")
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -73,6 +67,7 @@ def tape_list(request: HttpRequest) -> HttpResponse:
         "catalog/tape_list.html",
         {
             "page": page,
+            "sort_headers": sort_headers(sort=sort, base_query=sort_query.urlencode()),
             "query": query.urlencode(),
             "sort_query": sort_query.urlencode(),
             "sort": sort,
@@ -84,6 +79,44 @@ def tape_list(request: HttpRequest) -> HttpResponse:
             "per_page": per_page,
         },
     )
+
+
+#: Sortable columns of the tape list: (sort key, heading, first click sorts descending).
+SORT_COLUMNS = (
+    ("identifier", "Identifier", False),
+    ("title", "Title", False),
+    ("format", "Format", False),
+    ("date", "Recorded", False),
+    ("captures", "Captures", True),
+    ("updated", "Updated", True),
+)
+
+
+def sort_headers(*, sort: str, base_query: str) -> dict[str, dict[str, Any]]:
+    """Per column: the link (clicking the active column flips its direction), whether it is
+    the active sort, its direction as words and arrow, and ``aria-sort`` for screen readers."""
+    headers = {}
+    for key, heading, descending_first in SORT_COLUMNS:
+        active = sort.lstrip("-") == key
+        descending = active and sort.startswith("-")
+        if active:
+            target = key if descending else f"-{key}"
+        else:
+            target = f"-{key}" if descending_first else key
+        prefix = f"{base_query}&" if base_query else ""
+        headers[key] = {
+            "heading": heading,
+            "url": f"?{prefix}sort={target}",
+            "active": active,
+            "arrow": ("▼" if descending else "▲") if active else "",
+            "aria": ("descending" if descending else "ascending") if active else "none",
+            "title": f"Sorted by {heading.lower()}, "
+            + ("descending" if descending else "ascending")
+            + "; click to reverse"
+            if active
+            else f"Sort by {heading.lower()}",
+        }
+    return headers
 
 
 def _capture_detail_url_name() -> str | None:

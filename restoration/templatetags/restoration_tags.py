@@ -29,3 +29,9 @@ def tape_restorations(tape: Any) -> dict[str, Any]:
 @register.simple_tag
 def capture_jobs(capture: Any) -> list[RestorationJob]:
     return list(selectors.job_list(institution=capture.institution, capture_id=capture.pk)[:20])
+
+
+@register.simple_tag
+def job_progress_text(job: RestorationJob) -> str:
+    """The same phrase as the live update (``selectors.job_progress_text``)."""
+    return selectors.job_progress_text(job=job)

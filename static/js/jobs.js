@@ -20,28 +20,6 @@
       .filter(function (row) { return ACTIVE[row.getAttribute("data-status")]; })
       .map(function (row) { return row.getAttribute("data-job-id"); });
   }
-  function formatEta(seconds) {
-    if (seconds === null || seconds === undefined) return "";
-    const total = Math.max(0, Math.round(seconds));
-    if (total < 60) return total + " s";
-    const minutes = Math.floor(total / 60);
-    if (minutes < 60) return minutes + " min " + (total % 60) + " s";
-    return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
-  }
-  function describe(job) {
-    if (job.status === "running") {
-      const parts = [job.stage || "running"];
-      if (job.frames_total) parts.push(job.frames_done + "/" + job.frames_total + " frames");
-      if (job.eta_seconds !== null) parts.push("ETA " + formatEta(job.eta_seconds));
-      if (job.cancel_requested) parts.push("stopping…");
-      return parts.join(" · ");
-    }
-    if (job.status === "queued") {
-      return job.queue_position ? "waiting · position " + job.queue_position : "waiting for a worker";
-    }
-    if (job.status === "failed") return job.error_message || "failed";
-    return "";
-  }
   function update(row, job) {
     row.setAttribute("data-status", job.status);
     const badge = row.querySelector("[data-role=badge]");
@@ -56,7 +34,7 @@
       if (job.progress === null && job.status === "running") bar.removeAttribute("value");
     }
     const text = row.querySelector("[data-role=text]");
-    if (text) text.textContent = describe(job);
+    if (text) text.textContent = job.text || "";  // the server's phrase (one wording)
     const result = row.querySelector("[data-role=result]");
     if (result && job.status === "succeeded" && job.version_id && !result.querySelector("a")) {
       const link = document.createElement("a");

@@ -70,9 +70,22 @@ def test_members_page_is_for_managers_only(archivist_client, reviewer_client, ma
     assert reviewer_client.get(url).status_code == 403
     response = manager_client.get(url)
     assert response.status_code == 200
-    # The page title is plain text and the settings form appears once, in the page body.
+    # The page title is plain text; the settings have their own page, linked from here.
     assert b"<title>Members" in response.content
-    assert response.content.count(b'action="/accounts/institution/"') == 1
+    assert response.content.count(b'href="/accounts/institution/"') >= 1
+
+
+def test_institution_settings_page_is_for_managers(archivist_client, manager_client, institution):
+    url = reverse("accounts:institution_settings")
+    assert archivist_client.get(url).status_code == 403
+    page = manager_client.get(url).content.decode()
+    assert 'id="public-access"' in page and "Allow self-approval" in page
+    response = manager_client.post(url, {"name": "Renamed", "public_access": "on"})
+    assert response.status_code == 302 and response["Location"] == url
+    institution.refresh_from_db()
+    assert institution.name == "Renamed" and institution.public_access
+    refused = manager_client.post(url, {"name": ""})
+    assert refused.status_code == 200 and b"errorlist" in refused.content
 
 
 def test_manager_adds_changes_and_removes_members_with_audit(

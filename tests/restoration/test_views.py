@@ -64,7 +64,7 @@ def test_job_detail_cancel_and_retry_pages(
 ) -> None:
     job = services.job_request(actor=archivist, capture=capture)
     detail = content(archivist_client.get(f"/jobs/{job.pk}/"))
-    assert "Cancel job" in detail and "position 1 in the queue" in detail
+    assert "Cancel job" in detail and "queued, position 1" in detail
     response = archivist_client.post(f"/jobs/{job.pk}/cancel/")
     assert response.status_code == 302
     job.refresh_from_db()

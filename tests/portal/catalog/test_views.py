@@ -238,7 +238,7 @@ def test_tape_with_captures_is_counted_filtered_and_not_deleted(
         reverse("catalog:tape_list"), {"has_captures": "yes"}
     ).content.decode()
     assert ">VHS-001<" in content and ">EMPTY-1<" not in content
-    assert '<td class="num">1</td>' in content
+    assert '<td class="num" data-label="Captures">1</td>' in content
     content = archivist_client.get(
         reverse("catalog:tape_list"), {"has_captures": "no"}
     ).content.decode()

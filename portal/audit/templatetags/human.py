@@ -1,0 +1,45 @@
+"""Template filters that show stored values as words (see ``portal.humanize``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.safestring import SafeString
+
+from portal import humanize
+
+register = template.Library()
+
+
+@register.filter
+def field_label(key: str) -> str:
+    """``{{ name|field_label }}``: "carrier_format" -> "format"."""
+    return humanize.label(str(key))
+
+
+@register.filter
+def human(raw: Any, key: str = "") -> SafeString:
+    """``{{ value|human:name }}``: yes/no, "none", choice labels, links to objects by id."""
+    return humanize.value_html(str(key), raw)
+
+
+@register.filter
+def container_name(raw: str | None) -> str:
+    return humanize.container(raw)
+
+
+@register.filter
+def bit_rate(raw: int | None) -> str:
+    return humanize.bit_rate(raw)
+
+
+@register.filter
+def duration(raw: float | None) -> str:
+    return humanize.duration(raw)
+
+
+@register.filter
+def action_words(action: str) -> str:
+    """``review.request_changes`` -> "review: request changes"."""
+    return humanize.action(str(action))
