@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from accounts.models import Institution, Membership
+from portal.audit.admin_audit import AuditedModelAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -10,13 +11,13 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(AuditedModelAdmin):
     list_display = ["name", "slug", "public_access", "allow_self_approval"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedModelAdmin):
     list_display = ["user", "institution", "role"]
     list_filter = ["institution", "role"]

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal.audit.admin_audit import AuditedModelAdmin
 from restoration.models import (
     Publication,
     RestorationJob,
@@ -81,7 +82,7 @@ class PublicationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(AuditedModelAdmin):
     list_display = ["institution", "url", "is_active", "created_at"]
 
 

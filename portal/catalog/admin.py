@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from portal.audit.admin_audit import AuditedModelAdmin
 from portal.catalog.models import Collection, Tape, TapeMetadata
 
 
@@ -9,14 +10,14 @@ class TapeMetadataInline(admin.TabularInline):
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(AuditedModelAdmin):
     list_display = ["name", "institution", "created_at"]
     list_filter = ["institution"]
     search_fields = ["name"]
 
 
 @admin.register(Tape)
-class TapeAdmin(admin.ModelAdmin):
+class TapeAdmin(AuditedModelAdmin):
     list_display = ["identifier", "title", "institution", "carrier_format", "video_standard"]
     list_filter = ["institution", "carrier_format", "video_standard"]
     search_fields = ["identifier", "title"]
