@@ -174,6 +174,11 @@ Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_PERMISSIONS = 0o640
 # Largest capture accepted, in bytes (default 200 GiB); bigger uploads get a clear 413 error.
 CAPTURE_MAX_UPLOAD_SIZE = envint("CAPTURE_MAX_UPLOAD_SIZE", 200 * 1024**3, minimum=1)
+# Largest frame and highest frame rate accepted (portal.captures.validation): 4K film scans fit;
+# an 8192x8192 "capture" or a header claiming 1,000,000 fps is refused before decoding.
+CAPTURE_MAX_WIDTH = envint("CAPTURE_MAX_WIDTH", 4096, minimum=16)
+CAPTURE_MAX_HEIGHT = envint("CAPTURE_MAX_HEIGHT", 4096, minimum=16)
+CAPTURE_MAX_FRAME_RATE = envint("CAPTURE_MAX_FRAME_RATE", 120, minimum=1)
 
 # Resumable (tus) uploads: partial files live here until the last byte arrives. With several
 # web machines this must be one shared folder (or route an upload's requests to one machine).

@@ -29,6 +29,7 @@ from accounts.permissions import Role, require_role
 from portal.audit.services import audit_record
 from portal.captures.exceptions import CaptureError, CaptureRejected, ProxyError, UploadTooLarge
 from portal.captures.models import Capture, ProxyStatus
+from portal.captures.validation import probe_capture
 from portal.storage import local_copy
 
 logger = logging.getLogger(__name__)
@@ -75,69 +76,6 @@ def _local_upload(upload: File) -> Iterator[tuple[str, str, int]]:
             os.unlink(path)
 
 
-def _probe(path: str, filename: str) -> Any:
-    from restoration.engine.exceptions import InvalidVideoError
-    from restoration.engine.video import extract_frame, probe
-
-    try:
-        info = probe(path)
-        if info.width <= 0 or info.height <= 0 or info.frame_count <= 0:
-            raise InvalidVideoError("the file has no decodable video frames")
-        _check_is_moving_image(info)
-        _check_complete(path, info)
-        poster_rgb = extract_frame(path, at_s=min(1.0, info.duration_s / 3))
-    except InvalidVideoError as exc:
-        # The engine names the file by its path: show the uploader's name, not a temp path.
-        reason = str(exc).replace(f"{path}: ", "").replace(path, "the file")
-        raise CaptureRejected(
-            f"“{filename}” cannot be used as a capture: {reason}. Upload a complete video file "
-            "(for example FFV1/MKV, DV, ProRes, MPEG-2 or H.264)."
-        ) from exc
-    return info, poster_rgb
-
-
-# ffmpeg "decodes" text files (tty/ansi) and still images (image2, *_pipe) as video streams;
-# neither is a capture of a tape.
-_NOT_VIDEO_CONTAINERS = frozenset({"tty", "image2", "bin", "xbin", "idf", "adf", "webp_pipe"})
-_NOT_VIDEO_CODECS = frozenset({"ansi", "bintext", "xbin", "idf", "text"})
-
-
-def _check_is_moving_image(info: Any) -> None:
-    from restoration.engine.exceptions import InvalidVideoError
-
-    container = info.container.split(",")[0]
-    if info.video_codec in _NOT_VIDEO_CODECS or container in {"tty", "bin", "xbin", "idf", "adf"}:
-        raise InvalidVideoError("it is a text file, not a video")
-    if container in _NOT_VIDEO_CONTAINERS or container.endswith("_pipe") or info.frame_count < 2:
-        raise InvalidVideoError("it is a still image, not a video")
-
-
-def _check_complete(path: str, info: Any) -> None:
-    """Raise InvalidVideoError when the video stream ends early (a truncated upload).
-
-    The container header announces a duration (Matroska and MP4 write it when the file is
-    finished); a cut-off file still has that header but fewer frames. Demuxing reads packets
-    without decoding them, so this costs one sequential read of the file.
-    """
-    import av
-
-    from restoration.engine.exceptions import InvalidVideoError
-
-    try:
-        with av.open(path) as container:
-            stream = container.streams.video[0]
-            packets = sum(1 for packet in container.demux(stream) if packet.size > 0)
-    except av.error.FFmpegError as exc:
-        raise InvalidVideoError(f"the video stream is damaged or cut off ({exc})") from exc
-    expected = max(info.frame_count, round(info.duration_s * float(info.frame_rate)))
-    # A few frames of slack: B-frame reordering, rounding of durations, a missing last packet.
-    if packets < expected * 0.98 - 2:
-        raise InvalidVideoError(
-            f"the file is truncated: its header announces about {expected} frames but only "
-            f"{packets} are present. The upload or the copy was probably interrupted"
-        )
-
-
 def _poster_jpeg(rgb: Any, *, max_width: int = 960) -> bytes:
     from PIL import Image
 
@@ -179,7 +117,7 @@ def capture_create(*, tape: Any, upload: File, actor: Any, filename: str | None 
         )
 
     with _local_upload(upload) as (path, sha256, size):
-        info, poster_rgb = _probe(path, original_filename)
+        info, poster_rgb = probe_capture(path, original_filename)
         capture = _capture_from_probe(info, tape=tape, actor=actor)
         capture.original_filename, capture.size_bytes, capture.sha256 = (
             original_filename,
