@@ -21,6 +21,46 @@ CODECS = ("dv", "mpeg2")
 DV_SIZE = (576, 720)  # (H, W) of a PAL DV25 frame
 
 
+# BT.601 R'G'B' <-> limited-range Y'CbCr (Y 16-235, Cb/Cr 16-240), as a capture card stores it.
+# Done here with exact rounding: swscale's rgb24 <-> yuv420p paths darken by about half a level,
+# a colour error that is not the codec's.
+_KR, _KB = 0.299, 0.114
+_TO_YUV = np.array(
+    [
+        [_KR, 1 - _KR - _KB, _KB],
+        [-_KR / (2 - 2 * _KB), -(1 - _KR - _KB) / (2 - 2 * _KB), 0.5],
+        [0.5, -(1 - _KR - _KB) / (2 - 2 * _KR), -_KB / (2 - 2 * _KR)],
+    ]
+)
+_FROM_YUV = np.linalg.inv(_TO_YUV)
+
+
+def rgb_to_yuv420(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB, H and W even -> PyAV's yuv420p array: the Y, U and V planes one
+    after the other, (H * 3 / 2, W). Chroma is the mean of each 2x2 block."""
+    h, w = image.shape[:2]
+    yuv = (image.astype(np.float64) / 255.0) @ _TO_YUV.T
+    luma = np.clip(np.round(16 + 219 * yuv[..., 0]), 0, 255)
+    chroma = yuv[..., 1:].reshape(h // 2, 2, w // 2, 2, 2).mean(axis=(1, 3))
+    chroma = np.clip(np.round(128 + 224 * chroma), 0, 255)
+    planes = [luma.ravel(), chroma[..., 0].ravel(), chroma[..., 1].ravel()]
+    return np.concatenate(planes).astype(np.uint8).reshape(h * 3 // 2, w)
+
+
+def yuv420_to_rgb(planes: np.ndarray, h: int, w: int) -> np.ndarray:
+    """The inverse of :func:`rgb_to_yuv420` (chroma repeated over its 2x2 block)."""
+    flat = planes.ravel().astype(np.float64)
+    luma = (flat[: h * w].reshape(h, w) - 16) / 219
+    quarter = (h // 2) * (w // 2)
+    chroma = [
+        (flat[h * w + i * quarter : h * w + (i + 1) * quarter].reshape(h // 2, w // 2) - 128) / 224
+        for i in (0, 1)
+    ]
+    full = [np.repeat(np.repeat(c, 2, axis=0), 2, axis=1) for c in chroma]
+    rgb = np.stack([luma, *full], axis=-1) @ _FROM_YUV.T
+    return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
+
+
 class CaptureChain:
     """One capture chain, encoding and decoding frame by frame in memory."""
 
@@ -56,7 +96,7 @@ class CaptureChain:
 
         if self._encoder is None or self._size != image.shape[:2]:
             self._open(image.shape[:2])
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+        frame = av.VideoFrame.from_ndarray(rgb_to_yuv420(image), format="yuv420p")
         frame.pts = self._pts
         self._pts += 1
         decoded = []
@@ -64,7 +104,8 @@ class CaptureChain:
             decoded += self._decoder.decode(packet)
         if len(decoded) != 1:
             raise RuntimeError(f"{self.name}: {len(decoded)} frames decoded for one frame in")
-        return decoded[0].to_ndarray(format="rgb24")
+        h, w = image.shape[:2]
+        return yuv420_to_rgb(decoded[0].to_ndarray(format="yuv420p"), h, w)
 
     def apply(self, image: np.ndarray, index: int) -> np.ndarray:
         """Encode and decode one (H, W, 3) uint8 frame; any size (padded, cropped back)."""
