@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import tempfile
 import time
@@ -213,3 +214,62 @@ if S3Storage is not None:
                 ExpiresIn=self.querystring_expire if expire is None else expire,
                 HttpMethod=http_method,
             )
+
+
+class RangedReader(io.RawIOBase):
+    """A seekable, read-only file over a stored object: each read is a ranged GET of at least
+    ``block`` bytes (one block is kept), so a decoder that seeks reads only what it needs."""
+
+    def __init__(self, storage: Storage, name: str, *, block: int = CHUNK_SIZE) -> None:
+        super().__init__()
+        self.storage, self.name, self.block = storage, name, block
+        self.size = stored_size(storage, name)
+        self.position = 0
+        self.gets = 0
+        self._start, self._data = 0, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        if self.position >= self.size:
+            return 0
+        inside = self._start <= self.position < self._start + len(self._data)
+        if not inside:
+            length = min(max(len(buffer), self.block), self.size - self.position)
+            self._data = b"".join(
+                iter_stored(self.storage, self.name, start=self.position, length=length)
+            )
+            self._start = self.position
+            self.gets += 1
+        begin = self.position - self._start
+        piece = self._data[begin : begin + len(buffer)]
+        buffer[: len(piece)] = piece
+        self.position += len(piece)
+        return len(piece)
+
+
+@contextlib.contextmanager
+def open_stored(field_file: Any) -> Iterator[Any]:
+    """A seekable binary file of a stored object: the file itself locally, ranged GETs on S3."""
+    storage, name = field_file.storage, field_file.name
+    if not is_remote(storage):
+        with open(storage.path(name), "rb") as handle:
+            yield handle
+        return
+    reader = RangedReader(storage, name)
+    try:
+        yield reader
+    finally:
+        reader.close()

@@ -53,6 +53,7 @@ from portal.captures.media import serve_file_with_ranges
 from portal.captures.models import Capture
 from portal.catalog.models import Tape
 from restoration import selectors, services
+from restoration.media import serve_master
 from restoration.models import Decision, JobStatus, Publication, RestorationJob, RestoredVersion
 from restoration.parameters import DEINTERLACE, SCORERS
 from restoration.provenance import version_provenance
@@ -380,17 +381,7 @@ class RestoredVersionViewSet(
     @action(detail=True, methods=["get"], renderer_classes=[PassthroughRenderer])
     def master(self, request: Request, pk: Any = None) -> HttpResponse:
         version = self.get_object()
-        if request.method == "GET" and "Range" not in request.headers:
-            services.version_record_download(
-                actor=request.user, version=version, rendition="master"
-            )
-        return serve_file_with_ranges(
-            request._request,
-            version.master,
-            "video/x-matroska",
-            f"version-{version.pk}.master.mkv",
-            as_attachment=True,
-        )
+        return serve_master(request._request, version=version, actor=request.user)
 
     @extend_schema(
         responses={(200, "video/mp4"): OpenApiResponse(description="H.264/MP4 access copy")},

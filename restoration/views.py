@@ -30,9 +30,10 @@ from portal.catalog.models import Tape
 from restoration import selectors, services
 from restoration.exceptions import RestorationError
 from restoration.forms import DecisionForm, JobRequestForm
+from restoration.media import serve_master
 from restoration.models import Decision, JobStatus
 from restoration.provenance import version_provenance
-from restoration.thumbnails import frame_thumbnail
+from restoration.thumbnails import PLACEHOLDER_SVG, frame_thumbnail
 
 _JOB_STATUS_FILTERS = [("", "All")] + list(JobStatus.choices)
 
@@ -319,16 +320,7 @@ def version_master(request: HttpRequest, version_id: int) -> HttpResponse:
     version = selectors.version_get(
         institution=_institution_of_media(request), version_id=version_id
     )
-    # A download of the whole master (not a HEAD, not a range re-request) is on the record.
-    if request.method == "GET" and "Range" not in request.headers:
-        services.version_record_download(actor=request.user, version=version, rendition="master")
-    return serve_file_with_ranges(
-        request,
-        version.master,
-        "video/x-matroska",
-        f"version-{version.pk}.master.mkv",
-        as_attachment=True,
-    )
+    return serve_master(request, version=version, actor=request.user)
 
 
 @media_view
@@ -340,7 +332,14 @@ def version_thumbnail(
     version = selectors.version_get(
         institution=_institution_of_media(request), version_id=version_id
     )
+    if not 0 <= frame < version.frame_count:
+        raise Http404("This frame is outside the restored range.")
     field_file = frame_thumbnail(version=version, index=frame, which=which)
+    if field_file is None:  # a worker is making it: a placeholder the browser will not keep
+        response = HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml")
+        response["Cache-Control"] = "no-store"
+        response["Retry-After"] = "5"
+        return response
     return serve_file_with_ranges(request, field_file, "image/jpeg", f"frame-{frame}-{which}.jpg")
 
 

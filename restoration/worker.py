@@ -505,8 +505,13 @@ def _store_version(
             },
         )
     job.refresh_from_db()
+    from restoration.thumbnails import thumbnails_enqueue
     from restoration.webhooks import webhook_notify
 
+    try:  # review thumbnails are made on the default queue, never inside a page request
+        thumbnails_enqueue(version=version)
+    except Exception:  # the broker being down must not fail a finished job; pages re-queue
+        logger.exception("could not queue the review thumbnails of version %s", version.pk)
     webhook_notify(job=job)
     return version
 

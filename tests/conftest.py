@@ -38,7 +38,7 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+def _fresh_cache(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
     """Tests that commit for real leave the database cache (lockouts, rate counters) behind:
     empty it after them. Other tests roll it back with their transaction."""
     yield
@@ -50,7 +50,9 @@ def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     if committed:
         from django.core.cache import cache
 
-        cache.clear()
+        # transactional_db may be torn down first (fixture order): unblock for the clear.
+        with django_db_blocker.unblock():
+            cache.clear()
 
 
 @pytest.fixture(scope="session")

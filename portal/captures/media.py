@@ -10,7 +10,7 @@ Callers check permissions first: this module only serves what it is given. On ob
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from django.conf import settings
@@ -24,7 +24,7 @@ from django.http import (
 )
 from django.utils.http import content_disposition_header
 
-from portal.storage import is_remote
+from portal.storage import is_remote, iter_stored
 
 CHUNK_SIZE = 256 * 1024
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
@@ -59,6 +59,17 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         raise UnsatisfiableRange
     last = min(int(last_text), size - 1) if last_text else size - 1
     return first, last
+
+
+def _first_byte_hook(chunks: Iterator[bytes], hook: Callable[[], None]) -> Iterator[bytes]:
+    """Call ``hook`` when the first chunk is handed to the server for sending, not before:
+    a request that never receives a byte leaves no trace."""
+    called = False
+    for chunk in chunks:
+        if not called:
+            called = True
+            hook()
+        yield chunk
 
 
 def _iter_window(handle: IO[bytes], first: int, length: int) -> Iterator[bytes]:
@@ -106,12 +117,20 @@ def serve_file_with_ranges(
     filename: str,
     *,
     as_attachment: bool = False,
+    stream_remote: bool = False,
+    on_first_byte: Callable[[], None] | None = None,
 ) -> HttpResponse | StreamingHttpResponse:
-    """Stream ``field_file`` honouring a Range header (206/416), for GET and HEAD."""
+    """Stream ``field_file`` honouring a Range header (206/416), for GET and HEAD.
+
+    On object storage the client is redirected to a signed URL, unless ``stream_remote``: a
+    file whose download is recorded is streamed through this server (ranged reads, bounded
+    memory) so that ``on_first_byte`` runs only when bytes actually go out.
+    """
     if not field_file:
         raise Http404("This file does not exist (yet).")
     storage = field_file.storage
-    if _is_remote(storage):
+    remote = _is_remote(storage)
+    if remote and not stream_remote:
         return _signed_redirect(storage, field_file.name, content_type, filename, as_attachment)
     try:
         size = storage.size(field_file.name)
@@ -140,10 +159,14 @@ def serve_file_with_ranges(
     if request.method == "HEAD" or length == 0:
         response = HttpResponse(content_type=content_type)
     else:
-        handle = storage.open(field_file.name, "rb")
-        response = StreamingHttpResponse(
-            _iter_window(handle, first, length), content_type=content_type
-        )
+        chunks: Iterator[bytes]
+        if remote:
+            chunks = iter_stored(storage, field_file.name, start=first, length=length)
+        else:
+            chunks = _iter_window(storage.open(field_file.name, "rb"), first, length)
+        if on_first_byte is not None:
+            chunks = _first_byte_hook(chunks, on_first_byte)
+        response = StreamingHttpResponse(chunks, content_type=content_type)
     if window is not None:
         response.status_code = 206
         response["Content-Range"] = f"bytes {first}-{last}/{size}"

@@ -1,0 +1,38 @@
+"""Serving a version's master: the one download the audit history records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from portal.captures.media import serve_file_with_ranges
+from restoration import services
+from restoration.models import RestoredVersion
+
+
+def serve_master(request: HttpRequest, *, version: RestoredVersion, actor: Any) -> HttpResponse:
+    """The FFV1/MKV master as an attachment, range-capable.
+
+    A download of the whole master (a GET without Range: not a HEAD, not a resumed transfer)
+    is recorded when its first byte is sent, so a request that transfers nothing leaves no
+    record. On S3 that means streaming through this server (ranged reads, bounded memory)
+    instead of a redirect to a signed URL, whose use the portal could not observe.
+    """
+    record: Callable[[], None] | None = None
+    if request.method == "GET" and "Range" not in request.headers:
+
+        def record_download() -> None:
+            services.version_record_download(actor=actor, version=version, rendition="master")
+
+        record = record_download
+    return serve_file_with_ranges(
+        request,
+        version.master,
+        "video/x-matroska",
+        f"version-{version.pk}.master.mkv",
+        as_attachment=True,
+        stream_remote=True,
+        on_first_byte=record,
+    )
