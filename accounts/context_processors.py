@@ -21,6 +21,7 @@ NAV_LINKS: list[tuple[str, str, str]] = [
     ("Review", "restoration:review_list", Role.REVIEWER),
     ("History", "audit:institution_history", Role.MANAGER),
     ("Members", "accounts:members", Role.MANAGER),
+    ("Storage", "preservation:storage", Role.MANAGER),
     ("Settings", "accounts:institution_settings", Role.MANAGER),
 ]
 
@@ -48,4 +49,14 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "user_memberships": list(memberships_for_user(user)),
         "nav_links": nav,
         "pending_invitation_count": pending_invitations(user).count(),
+        "fixity_failure_count": _fixity_failures(membership),
     }
+
+
+def _fixity_failures(membership: Any) -> int:
+    """Managers see a notice on every page while a stored file fails its fixity check."""
+    if not role_at_least(membership, Role.MANAGER):
+        return 0
+    from portal.preservation.models import FixityRecord
+
+    return FixityRecord.objects.for_institution(membership.institution).failing().count()

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "portal.captures",
     "portal.audit",
     "portal.uploads",
+    "portal.preservation",
     "restoration",
 ]
 
@@ -191,6 +192,15 @@ UPLOAD_EXPIRY_SECONDS = envint("UPLOAD_EXPIRY_SECONDS", 24 * 3600, minimum=60)
 # request size limit need it below that limit).
 UPLOAD_CHUNK_SIZE = envint("UPLOAD_CHUNK_SIZE", 32 * 1024**2, minimum=64 * 1024)
 UPLOAD_INLINE_FINALIZE_BYTES = envint("UPLOAD_INLINE_FINALIZE_BYTES", 256 * 1024**2, minimum=0)
+
+# Fixity (portal.preservation.fixity): a schedule re-reads originals and masters and checks
+# their SHA-256. Files are re-checked when their last check is older than FIXITY_RECHECK_DAYS,
+# each run reads at most FIXITY_BYTES_PER_RUN at FIXITY_READ_RATE bytes/s (0 = unlimited).
+FIXITY_RECHECK_DAYS = envint("FIXITY_RECHECK_DAYS", 90, minimum=0)
+FIXITY_BYTES_PER_RUN = envint("FIXITY_BYTES_PER_RUN", 50 * 1024**3, minimum=1)
+FIXITY_READ_RATE = envint("FIXITY_READ_RATE", 100 * 1024**2, minimum=0)
+# BagIt packages are assembled here (needs room for a tape's originals and masters).
+PACKAGE_WORK_DIR = Path(envstr("PACKAGE_WORK_DIR", str(VAR_DIR / "packages-work")))
 
 # Local disk by default; S3-compatible object storage when a bucket is configured. Objects stay
 # private either way: media is only ever served through permission-checked views.

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("portal.catalog.urls")),
     path("", include("portal.audit.urls")),
     path("captures/", include("portal.captures.urls")),
+    path("", include("portal.preservation.urls")),
     path("", include("restoration.urls")),
     path("api/", include("portal.api.urls")),
 ]

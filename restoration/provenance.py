@@ -143,6 +143,7 @@ def version_provenance(*, version: RestoredVersion) -> dict[str, Any]:
         )
     for publication in Publication.objects.filter(version=version).order_by("published_at", "id"):
         events.extend(_publication_events(publication, access_id, people))
+    events.extend(fixity_events(version=version, source_id=source_id, master_id=master_id))
     agents = [
         {
             "agentIdentifier": engine_agent,
@@ -205,6 +206,51 @@ def _publication_events(
             }
         )
     return events
+
+
+FIXITY_AGENT = _id("software", "tape-archive fixity check")
+
+
+def fixity_events(
+    *, version: RestoredVersion, source_id: dict[str, str], master_id: dict[str, str]
+) -> list[dict[str, Any]]:
+    """PREMIS "fixity check" events of the version's master and its source capture, read from
+    the audit history (``fixity.passed`` / ``fixity.failed``, written by portal.preservation)."""
+    from django.db.models import Q
+
+    from portal.audit.models import AuditEvent
+
+    targets = {
+        ("restoration.restoredversion", str(version.pk)): master_id,
+        ("captures.capture", str(version.capture_id)): source_id,
+    }
+    rows = (
+        AuditEvent.objects.filter(action__in=["fixity.passed", "fixity.failed"])
+        .filter(
+            Q(target_type="restoration.restoredversion", target_id=str(version.pk))
+            | Q(target_type="captures.capture", target_id=str(version.capture_id))
+        )
+        .order_by("created_at", "id")
+    )
+    return [
+        {
+            "eventIdentifier": _id("audit-event", row.pk),
+            "eventType": "fixity check",
+            "eventDateTime": row.created_at.isoformat(),
+            "eventDetailInformation": {
+                "eventDetail": f"SHA-256 re-computed from storage: {row.details.get('actual_sha256')}"
+            },
+            "eventOutcomeInformation": {
+                "eventOutcome": "pass" if row.action == "fixity.passed" else "fail",
+                **({"eventOutcomeDetail": row.details["error"]} if "error" in row.details else {}),
+            },
+            "linkingAgentIdentifier": [{**FIXITY_AGENT, "role": "executing program"}],
+            "linkingObjectIdentifier": [
+                {**targets[(row.target_type, row.target_id)], "role": "checked"}
+            ],
+        }
+        for row in rows
+    ]
 
 
 def _mean(values: list[float]) -> float | None:

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from portal.api import views
 from portal.api.auth import obtain_token
 from portal.api.views_misc import api_not_found
+from portal.preservation.api import StorageUsageView
 from restoration import api as restoration_api
 
 app_name = "api"
@@ -21,6 +22,7 @@ router.registry.extend(restoration_api.router.registry)  # restoration-jobs, res
 urlpatterns = [
     # tus resumable uploads (portal.uploads): browser and API clients alike.
     path("v1/uploads/", include("portal.uploads.urls")),
+    path("v1/storage-usage/", StorageUsageView.as_view(), name="storage_usage"),
     path("v1/", include(router.urls)),
     path("v1/", include("restoration.api")),
     path("v1/auth/token/", obtain_token, name="token"),

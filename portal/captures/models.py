@@ -91,6 +91,8 @@ class Capture(models.Model):
         max_length=16, choices=ProxyStatus.choices, default=ProxyStatus.PENDING
     )
     proxy_error = models.TextField(blank=True)
+    #: Bytes of the proxy once made (storage usage pages add these up).
+    proxy_size_bytes = models.BigIntegerField(null=True, blank=True)
     #: Fraction done (0..1) while the proxy is being made.
     proxy_progress = models.FloatField(default=0.0)
     proxy_started_at = models.DateTimeField(null=True, blank=True)

@@ -342,8 +342,15 @@ def capture_proxy_build(*, capture_id: int) -> bool:
             capture.proxy_status = ProxyStatus.READY
             capture.proxy_progress = 1.0
             capture.proxy_finished_at = _now()
+            capture.proxy_size_bytes = os.path.getsize(dst)
             capture.save(
-                update_fields=["proxy", "proxy_status", "proxy_progress", "proxy_finished_at"]
+                update_fields=[
+                    "proxy",
+                    "proxy_status",
+                    "proxy_progress",
+                    "proxy_finished_at",
+                    "proxy_size_bytes",
+                ]
             )
             audit_record(
                 actor=None,
