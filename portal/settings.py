@@ -324,9 +324,12 @@ RESTORATION_WORKER_NAME = envstr("RESTORATION_WORKER_NAME", "")
 # Seconds between progress/heartbeat writes of a running job (and cancel checks).
 RESTORATION_PROGRESS_INTERVAL = envint("RESTORATION_PROGRESS_INTERVAL_MS", 1000, minimum=0) / 1000
 # Seconds between heartbeats of a running job (a worker thread, independent of progress).
-RESTORATION_HEARTBEAT_INTERVAL = envint("RESTORATION_HEARTBEAT_INTERVAL", 30, minimum=1)
-# A running job without a heartbeat for this many seconds is failed by the reaper.
-RESTORATION_STALE_AFTER = envint("RESTORATION_STALE_AFTER", 900, minimum=10)
+RESTORATION_HEARTBEAT_INTERVAL = envint("RESTORATION_HEARTBEAT_INTERVAL", 10, minimum=1)
+# A running job without a heartbeat for this many seconds (3 missed beats) is failed by the
+# reaper, which runs every minute: a dead worker's job leaves "running" within about 90 s.
+RESTORATION_STALE_AFTER = envint(
+    "RESTORATION_STALE_AFTER", 3 * RESTORATION_HEARTBEAT_INTERVAL, minimum=3
+)
 # The reaper re-sends a wake-up task when jobs have been queued this long and nothing runs.
 RESTORATION_REQUEUE_AFTER = envint("RESTORATION_REQUEUE_AFTER", 600, minimum=10)
 # Workers with a heartbeat in this window are listed on the queue page.

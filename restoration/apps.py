@@ -8,4 +8,9 @@ class RestorationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django_q.signals import post_spawn
+
         from restoration import checks  # noqa: F401  (registers the system checks)
+        from restoration.shutdown import on_worker_spawn
+
+        post_spawn.connect(on_worker_spawn, dispatch_uid="restoration-worker-stop")

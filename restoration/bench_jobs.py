@@ -190,12 +190,19 @@ class Sandbox:
         return json.loads(line[-1][len("RESULT=") :])
 
     # -- workers -------------------------------------------------------------------------------
-    def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, name: str = "worker", *, command: str = "qcluster", env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
         process = subprocess.Popen(
-            [sys.executable, str(REPO / "manage.py"), "qcluster"],
+            [sys.executable, str(REPO / "manage.py"), command],
             cwd=REPO,
-            env={**self.env, "Q_CLUSTER_NAME": self.queue, "RESTORATION_WORKER_NAME": name},
+            env={
+                **self.env,
+                "Q_CLUSTER_NAME": self.queue,
+                "RESTORATION_WORKER_NAME": name,
+                **(env or {}),
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill the whole cluster at once

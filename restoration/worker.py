@@ -30,11 +30,12 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from portal.audit.services import audit_record
 from restoration.models import JobStatus, RestorationJob, RestoredVersion
+from restoration.shutdown import stop_reason, stop_requested
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ class ProgressWriter:
         )
 
     def cancelled(self) -> bool:
-        if self._stop:
+        if self._stop or stop_requested():  # a person cancelled, or the worker is stopping
             return True
         if self._clock() - self._last_check >= self.interval:
             self._last_check = self._clock()
@@ -202,6 +203,7 @@ class Heartbeat(threading.Thread):
                     )
                 except Exception:  # a busy database must not kill the job: next beat retries
                     logger.warning("heartbeat of job %s failed", self.job_id, exc_info=True)
+                    connection.close()  # a lost connection is reopened by the next beat
         finally:
             connection.close()
 
@@ -330,6 +332,9 @@ def job_run(*, job_id: int | None) -> int | None:
     from restoration.engine.exceptions import CancelledError, EngineError
     from restoration.pipeline import run_pipeline
 
+    if stop_requested():  # a stopping worker takes no new job (the queue keeps it)
+        logger.info("restoration task for job %s: worker stopping, not claiming", job_id)
+        return None
     job = job_claim(job_id=job_id)
     if job is None:
         logger.info("restoration task for job %s: nothing to claim", job_id)
@@ -357,6 +362,17 @@ def job_run(*, job_id: int | None) -> int | None:
             _finish(job.pk, status=JobStatus.CANCELLED, action="job.cancelled")
         return job.pk
     except CancelledError:
+        if stop_requested():
+            _fail_recorded_first(
+                job,
+                stored,
+                error=(
+                    f"The worker {job.worker_host} was stopped during this job "
+                    f"({stop_reason()}). Nothing from this run was kept; retry the job."
+                ),
+                details={"reason": "worker_stopped"},
+            )
+            return job.pk
         _cleanup(job, stored)
         _finish(
             job.pk,
@@ -377,22 +393,54 @@ def job_run(*, job_id: int | None) -> int | None:
         )
         return job.pk
     except Exception as exc:
-        _cleanup(job, stored)
         logger.exception("restoration job %s failed unexpectedly", job.pk)
-        _finish(
-            job.pk,
-            status=JobStatus.FAILED,
-            action="job.failed",
-            error=(
+        if isinstance(exc, DatabaseError):
+            error = (
+                f"The worker {job.worker_host} lost its database connection during this job "
+                f"({type(exc).__name__}: {str(exc).strip()[:300]}). Nothing from this run was "
+                "kept; retry the job."
+            )
+        else:
+            error = (
                 f"The worker hit an unexpected error ({type(exc).__name__}: {exc}). "
                 "Retry the job; if it fails again, tell your administrator."
-            ),
-            permanent=False,
-        )
+            )
+        _fail_recorded_first(job, stored, error=error, details={"exception": type(exc).__name__})
         raise
     finally:
         heartbeat.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _fail_recorded_first(
+    job: RestorationJob, stored: list[str], *, error: str, details: dict[str, Any]
+) -> None:
+    """Record the failure with its true cause, then clean up.
+
+    Recording comes first and retries on a fresh connection: when the database connection was
+    lost mid-job, the clean-up's own queries would fail too, and the job would sit "running"
+    until the reaper blamed a dead worker.
+    """
+    for attempt in range(3):
+        try:
+            _finish(
+                job.pk,
+                status=JobStatus.FAILED,
+                action="job.failed",
+                error=error,
+                permanent=False,
+                details=details,
+            )
+            break
+        except DatabaseError:
+            logger.warning("recording the failure of job %s failed", job.pk, exc_info=True)
+            connection.close()
+            time.sleep(1.0 * (attempt + 1))
+    try:
+        _cleanup(job, stored)
+    except Exception:
+        logger.exception("clean-up after job %s failed; the reaper's sweep retries it", job.pk)
+        connection.close()
 
 
 def _user_message(job: RestorationJob, exc: Exception) -> str:

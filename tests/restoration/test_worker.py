@@ -127,7 +127,7 @@ def test_reaper_fails_jobs_without_heartbeat_and_removes_partial_outputs(
 def test_reap_command_uses_the_given_timeout(archivist: Any, capture: Any, capsys: Any) -> None:
     job = job_claim(job_id=services.job_request(actor=archivist, capture=capture).pk)
     RestorationJob.objects.filter(pk=job.pk).update(
-        heartbeat_at=timezone.now() - dt.timedelta(seconds=30)
+        heartbeat_at=timezone.now() - dt.timedelta(seconds=20)
     )
     call_command("reap_stale_jobs")
     assert "No stale jobs" in capsys.readouterr().out

@@ -1,0 +1,92 @@
+"""Stopping a restoration worker within seconds, leaving its job in a clear state (issue 12).
+
+django-q2 stops a cluster by letting each worker finish its current task, which for a
+restoration can take hours; and SIGTERM reaches only the cluster's main process (``docker
+stop``, Kubernetes, ``kill <pid>``). So ``manage.py restoration_worker`` forwards a stop request
+(SIGUSR1) to its worker processes first. A worker that gets it (or a SIGTERM of its own, as
+systemd sends to the whole control group) sets a flag that the engine's cancel hook reads at its
+next window: the running job is failed with "the worker was stopped, retry", its partial
+outputs are removed, and no further job is claimed by this process.
+
+Only worker processes install the handler (django-q2's ``post_spawn``); the command makes every
+other process of the cluster ignore SIGUSR1 before they are started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+STOP_SIGNAL = signal.SIGUSR1
+_requested = threading.Event()
+_reason = ["stop requested"]
+
+
+def request_stop(reason: str) -> None:
+    _reason[0] = reason
+    _requested.set()
+
+
+def stop_requested() -> bool:
+    return _requested.is_set()
+
+
+def stop_reason() -> str:
+    return _reason[0]
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    name = signal.Signals(signum).name
+    request_stop(f"the worker process received {name} (a shutdown or deployment)")
+    logger.warning("restoration worker %s: %s; stopping the running job", os.getpid(), name)
+
+
+def on_worker_spawn(sender: Any = None, proc_name: str = "", **_: Any) -> None:
+    """django-q2 ``post_spawn`` receiver: runs in each new worker process's main thread."""
+    from django.conf import settings
+
+    if os.environ.get("Q_CLUSTER_NAME") != settings.RESTORATION_QUEUE:
+        return  # the default queue's short tasks finish normally
+    _requested.clear()
+    signal.signal(STOP_SIGNAL, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids below ``pid`` (Linux /proc), children before grandchildren."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    queue = [pid]
+    while queue:
+        children = parents.get(queue.pop(0), [])
+        found += children
+        queue += children
+    return found
+
+
+def forward_stop_to_workers() -> int:
+    """Send STOP_SIGNAL to every process below this one; returns how many were signalled."""
+    sent = 0
+    for child in descendants(os.getpid()):
+        try:
+            os.kill(child, STOP_SIGNAL)
+            sent += 1
+        except ProcessLookupError:
+            pass
+    return sent
