@@ -92,6 +92,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             checkpoint=args.checkpoint,
             tile=args.tile,
             device=args.device,
+            strength=args.strength,
+            colour_guard=args.colour_guard,
         )
         print(json.dumps({"output": args.output, **info}, default=str))
         return 0
@@ -113,6 +115,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         deinterlace=args.deinterlace,
         access_copy=args.access_copy,
         keep_clean=args.keep_clean,
+        strength=args.strength,
+        colour_guard=args.colour_guard,
         device=args.device,
         progress=None if args.quiet else ProgressBar("restore"),
     )
@@ -248,6 +252,18 @@ def build_parser(extra_commands: Sequence[Registrar] = ()) -> argparse.ArgumentP
         action=argparse.BooleanOptionalAction,
         default=True,
         help="write frames the scorer calls clean unchanged, restore only the corrupted ones (default: on)",
+    )
+    restore.add_argument(
+        "--strength",
+        default="standard",
+        help="how much of the network's change to keep: gentle (0.5), standard (1.0, default) "
+        "or a number from 0 to 1",
+    )
+    restore.add_argument(
+        "--colour-guard",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the input's colour balance and brightness outside damaged areas (default: on)",
     )
     restore.add_argument(
         "--report", default=None, metavar="JSON", help="write the full result (scores, references)"

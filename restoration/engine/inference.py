@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from .exceptions import CancelledError, ConfigError, InvalidVideoError, WeightsError
+from .fidelity import apply_strength, colour_guard, parse_strength
 from .models import RestorationNet, create_model, default_weights, list_models
 from .references import (
     BatchScorer,
@@ -215,8 +216,12 @@ class WindowRestorer:
         tile: int | None = None,
         tile_overlap: int = 32,
         cache_size: int = 64,
+        strength: float = 1.0,
+        colour_guard: bool = True,
     ) -> None:
         self.model = model.to(device).eval()
+        self.strength = strength
+        self.colour_guard = colour_guard
         self.device = device
         self.dtype = autocast_dtype(device)
         self.multiple = int(model.config["pad_multiple"])
@@ -311,8 +316,17 @@ class WindowRestorer:
             torch.cuda.synchronize(self.device)
         self.network_seconds += time.perf_counter() - started
         self.frame_passes += len(frames) * len(boxes)
-        images = result[..., :height, :width].clamp(0, 1).mul(255).round().byte()
+        result = self._finish(result[..., :height, :width], clip[0, keep[0] : keep[1]])
+        images = result.clamp(0, 1).mul(255).round().byte()
         return list(images.permute(0, 2, 3, 1).cpu().numpy())
+
+    def _finish(self, restored: torch.Tensor, degraded: torch.Tensor) -> torch.Tensor:
+        """The fidelity guards (engine/fidelity.py) between the network and the written frame."""
+        degraded = degraded[..., : restored.shape[-2], : restored.shape[-1]].float()
+        restored = restored.clamp(0, 1)
+        if self.colour_guard:
+            restored = colour_guard(restored, degraded)
+        return apply_strength(restored, degraded, self.strength)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,6 +357,8 @@ class RestoreResult:
     references_used: list[dict[str, Any]] = field(default_factory=list)
     reference_pool: list[int] = field(default_factory=list)
     keep_clean: bool = False
+    strength: float = 1.0  # fraction of the network's change kept (engine/fidelity.py)
+    colour_guard: bool = True
     passed_through: int = 0  # frames written unchanged (classified clean, `keep_clean`)
     windows_skipped: int = 0  # windows whose frames were all clean: no network pass
 
@@ -407,6 +423,8 @@ def restore_video(
     master_pixel_format: str | None = None,
     score_output: bool = True,
     keep_clean: bool = True,
+    strength: str | float = "standard",
+    colour_guard: bool = True,
     device: str | None = "auto",
     progress: ProgressCallback | None = None,
     cancel: CancelHook | None = None,
@@ -439,8 +457,14 @@ def restore_video(
         )
     count = end - start
     tile_size = _tile_size(tile, info.width, info.height)
+    strength_value = parse_strength(strength)
     restorer = WindowRestorer(
-        net, device=resolve_device(device), tile=tile_size, tile_overlap=tile_overlap
+        net,
+        device=resolve_device(device),
+        tile=tile_size,
+        tile_overlap=tile_overlap,
+        strength=strength_value,
+        colour_guard=colour_guard,
     )
     frame_scorer = get_scorer(scorer) if isinstance(scorer, str) else scorer
     if frame_scorer is None and (references > 0 or scores is None):
@@ -581,6 +605,8 @@ def restore_video(
         references_used=used,
         reference_pool=[int(i) for i in pool.indices] if pool is not None else [],
         keep_clean=keep_clean,
+        strength=strength_value,
+        colour_guard=colour_guard,
         passed_through=passed_through,
         windows_skipped=windows_skipped,
     )
@@ -639,6 +665,8 @@ def restore_image(
     references: list[str | os.PathLike[str]] | None = None,
     tile: int | str | None = "auto",
     device: str | None = "auto",
+    strength: str | float = "standard",
+    colour_guard: bool = True,
 ) -> dict[str, Any]:
     """Restore one photo (a window of T=1); optional reference photos of the same scene."""
     from PIL import Image, UnidentifiedImageError
@@ -659,7 +687,11 @@ def restore_image(
     if any(r.shape != photo.shape for r in refs):
         raise ConfigError("reference photos must have the same size as the photo")
     restorer = WindowRestorer(
-        net, device=resolve_device(device), tile=_tile_size(tile, photo.shape[1], photo.shape[0])
+        net,
+        device=resolve_device(device),
+        tile=_tile_size(tile, photo.shape[1], photo.shape[0]),
+        strength=parse_strength(strength),
+        colour_guard=colour_guard,
     )
     started = time.perf_counter()
     restored = restorer.restore([photo], list(enumerate(refs)) or None)[0]

@@ -63,6 +63,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--loss-gradient", type=float, default=0.0, help="edge loss weight")
     parser.add_argument("--loss-contrastive", type=float, default=0.0)
     parser.add_argument("--loss-ssim", type=float, default=0.0, help="1 - SSIM weight")
+    parser.add_argument(
+        "--loss-colour", type=float, default=0.0, help="per-channel mean colour shift weight"
+    )
+    parser.add_argument(
+        "--randomise",
+        type=float,
+        default=0.0,
+        help="fraction of scenes with domain-randomised damage and content (0..1; the rest "
+        "use the presets)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (0 = default)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.*")
@@ -79,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from restoration.engine.exceptions import ConfigError
     from restoration.training.train import TrainConfig, train
 
+    if not 0.0 <= args.randomise <= 1.0:
+        raise ConfigError("--randomise must be between 0 and 1")
     for name in ("steps", "batch", "crop", "scene_frames", "pool_size", "val_clips"):
         if getattr(args, name) <= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be positive")
@@ -109,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
             gradient=args.loss_gradient,
             contrastive=args.loss_contrastive,
             ssim=args.loss_ssim,
+            colour=args.loss_colour,
         ),
+        randomise=args.randomise,
         device=args.device,
         threads=args.threads or None,
         resume=args.resume,

@@ -119,6 +119,13 @@ def temporal_contrastive_loss(
     return F.cross_entropy(rearrange(logits, "b i j -> (b i) j"), labels.reshape(-1))
 
 
+def colour_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute per-frame, per-channel difference of the means: a global colour or
+    brightness shift costs even when it is too small for the per-pixel terms to notice."""
+    pred, target = _as_images(pred), _as_images(target)
+    return (pred.mean(dim=(-2, -1)) - target.mean(dim=(-2, -1))).abs().mean()
+
+
 @dataclass(frozen=True)
 class LossWeights:
     """Weights of the combined training loss (0 disables a term)."""
@@ -128,6 +135,7 @@ class LossWeights:
     gradient: float = 0.0
     contrastive: float = 0.0
     ssim: float = 0.0
+    colour: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return {
@@ -136,6 +144,7 @@ class LossWeights:
             "gradient": self.gradient,
             "contrastive": self.contrastive,
             "ssim": self.ssim,
+            "colour": self.colour,
         }
 
 
@@ -154,6 +163,8 @@ def restoration_loss(
         terms["contrastive"] = temporal_contrastive_loss(pred, target)
     if weights.ssim:
         terms["ssim"] = ssim_loss(pred, target)
+    if weights.colour:
+        terms["colour"] = colour_loss(pred, target)
     assert terms, "all loss weights are zero"
     weight_of = weights.to_dict()
     total = sum(weight_of[name] * value for name, value in terms.items())

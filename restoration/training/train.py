@@ -70,6 +70,8 @@ class TrainConfig:
     refresh_per_step: float = 0.5  # new scenes per step (0.5: one every other step)
     presets: tuple[str, ...] = ("light", "medium", "severe")
     effects: tuple[str, ...] | None = None  # None: every effect; else only these (studies, tests)
+    # Fraction of scenes drawn with domain-randomised damage and content (randomise.py).
+    randomise: float = 0.0
     no_reference_prob: float = 0.1  # sometimes train without references: the ablation stays sane
     init_near_identity: bool = True  # shrink the output head of a fresh network (see below)
     val_clips: int = 6
@@ -151,13 +153,32 @@ def make_scene(
     seed: int,
     effects: Sequence[str] | None = None,
 ) -> Scene:
+    """One training or validation scene; ``preset="random"`` draws a domain-randomised one."""
     from restoration.training.degrade import degrade_clip, preset_config
     from restoration.training.synth import make_clip
 
     clean = make_clip(rng, photos=list(photos), length=frames, size=size)
-    config = preset_config(preset).only(*effects) if effects else None
-    degraded, labels = degrade_clip(clean, seed=seed, preset=preset, config=config)
-    artifact = np.array([label.severity for label in labels], dtype=np.float32)
+    if preset == "random":
+        from restoration.training.randomise import (
+            random_content_change,
+            random_degrade_config,
+            random_extra_damage,
+        )
+
+        clean = random_content_change(rng, clean)
+        config = random_degrade_config(rng)
+        degraded, labels = degrade_clip(clean, seed=seed, config=config)
+        artifact = np.array([label.severity for label in labels], dtype=np.float32)
+        damaged = artifact > 0
+        extra = random_extra_damage(rng, degraded)
+        # Frames the extra damage touched are not clean any more: not reference material.
+        touched = np.any(extra != degraded, axis=(1, 2, 3)) & ~damaged
+        artifact = np.where(touched, np.maximum(artifact, 0.3), artifact).astype(np.float32)
+        degraded = extra
+    else:
+        config = preset_config(preset).only(*effects) if effects else None
+        degraded, labels = degrade_clip(clean, seed=seed, preset=preset, config=config)
+        artifact = np.array([label.severity for label in labels], dtype=np.float32)
     return Scene(clean, degraded, artifact, frame_embeddings(degraded), preset, seed)
 
 
@@ -209,7 +230,10 @@ class ScenePool:
             self.scenes.append(self._new_scene())
 
     def _new_scene(self) -> Scene:
-        preset = str(self.rng.choice(self.config.presets))
+        if self.rng.random() < self.config.randomise and not self.config.effects:
+            preset = "random"
+        else:
+            preset = str(self.rng.choice(self.config.presets))
         seed = int(self.rng.integers(0, HELD_OUT_SEED_BASE))
         return make_scene(
             self.rng,
@@ -600,7 +624,9 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
         config.val_clips,
         frames=config.scene_frames,
         size=config.val_size,
-        presets=config.presets,
+        # Randomised training also validates on randomised scenes (other seeds, other draws),
+        # so the best checkpoint is the one that generalises, not the one that fits the presets.
+        presets=(*config.presets, "random") if config.randomise else config.presets,
         effects=config.effects,
     )
     baseline = degraded_baseline(val, window)

@@ -1,0 +1,92 @@
+"""Domain randomisation of training scenes (restoration.training.randomise)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from restoration.training.degrade import degrade_clip
+from restoration.training.losses import LossWeights, colour_loss, restoration_loss
+from restoration.training.randomise import (
+    random_content_change,
+    random_degrade_config,
+    random_extra_damage,
+)
+from restoration.training.train import make_scene
+
+TRAINING = Path(__file__).resolve().parents[3] / "restoration" / "training"
+
+
+def _clip(seed: int = 0, frames: int = 6, size: tuple[int, int] = (48, 64)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0 : size[0], 0 : size[1]]
+    base = np.stack([xs * 3, ys * 4, (xs + ys) * 2], axis=-1) % 256
+    clip = np.stack([np.roll(base, i, axis=1) for i in range(frames)]).astype(np.int32)
+    return np.clip(clip + rng.integers(-3, 4, clip.shape), 0, 255).astype(np.uint8)
+
+
+def test_random_configs_vary_widely_and_never_desaturate() -> None:
+    rng = np.random.default_rng(0)
+    configs = [random_degrade_config(rng) for _ in range(200)]
+    noise = [c.noise.strength[1] for c in configs if c.noise.probability > 0]
+    assert min(noise) < 0.01 and max(noise) > 0.1  # from barely there to extreme
+    assert any(c.dropouts.probability == 0 for c in configs)  # effects switched off at random
+    assert any(c.mistracking.event_rate == 0 for c in configs)
+    assert all(c.chroma.min_saturation == 1.0 for c in configs)
+
+
+def test_random_config_degrades_a_clip() -> None:
+    clip = _clip()
+    config = random_degrade_config(np.random.default_rng(3))
+    degraded, labels = degrade_clip(clip, seed=5, config=config)
+    assert degraded.shape == clip.shape and len(labels) == len(clip)
+
+
+def test_extra_damage_is_seeded_and_changes_frames() -> None:
+    clip = _clip()
+    outputs = []
+    for seed in range(40):
+        a = random_extra_damage(np.random.default_rng(seed), clip)
+        b = random_extra_damage(np.random.default_rng(seed), clip)
+        np.testing.assert_array_equal(a, b)
+        outputs.append(a)
+    changed = [not np.array_equal(out, clip) for out in outputs]
+    assert 0 < sum(changed) < len(changed)  # some scenes untouched, most damaged
+
+
+def test_content_change_keeps_shape_and_sometimes_changes_levels() -> None:
+    clip = _clip()
+    means = [random_content_change(np.random.default_rng(s), clip).mean() for s in range(30)]
+    assert min(means) < clip.mean() - 10  # low light or a darker gamma happened
+    assert any(abs(m - clip.mean()) < 1e-9 for m in means)  # and sometimes nothing
+
+
+def test_random_scene_marks_extra_damaged_frames_as_not_clean() -> None:
+    photos = [_clip(seed=9, frames=1, size=(96, 128))[0]]
+    rng = np.random.default_rng(11)
+    scene = make_scene(rng, photos, frames=8, size=(48, 64), preset="random", seed=1)
+    assert scene.preset == "random"
+    assert scene.degraded.shape == scene.clean.shape == (8, 48, 64, 3)
+    touched = np.any(scene.degraded != scene.clean, axis=(1, 2, 3))
+    assert np.all(scene.artifact[touched] > 0)
+
+
+def test_colour_loss_sees_a_global_shift_that_charbonnier_barely_weights() -> None:
+    target = torch.rand(2, 3, 3, 16, 16)
+    shifted = target + torch.tensor([0.02, 0.0, -0.02]).view(1, 1, 3, 1, 1)
+    assert float(colour_loss(target, target)) == 0.0
+    assert abs(float(colour_loss(shifted, target)) - 0.04 / 3) < 1e-5
+    _, terms = restoration_loss(shifted, target, LossWeights(colour=1.0))
+    assert "colour" in terms
+
+
+def test_training_never_imports_the_held_out_damage_family() -> None:
+    for path in TRAINING.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert "family_b" not in node.module, path
+            if isinstance(node, ast.Import):
+                assert all("family_b" not in alias.name for alias in node.names), path
