@@ -163,11 +163,14 @@ def membership_remove(*, actor: Any, membership: Membership) -> None:
 
 
 def user_tokens_revoke(*, user: Any, reason: str) -> int:
-    """Delete every API token of ``user`` (after a password change); returns how many."""
+    """Revoke every API token of ``user`` (after a password change); returns how many."""
     from rest_framework.authtoken.models import Token
 
+    from portal.api.tokens import token_revoke_all_for_user
+
     with transaction.atomic():
-        deleted, _ = Token.objects.filter(user=user).delete()
+        legacy, _ = Token.objects.filter(user=user).delete()
+        deleted = legacy + token_revoke_all_for_user(user=user)
         if deleted:
             logger.info("revoked %d API token(s) of user %s: %s", deleted, user.pk, reason)
             # Each institution of the user sees it in its history (a security-relevant event).

@@ -133,12 +133,13 @@ def _query_count(client: Any, url: str, **headers: Any) -> int:
 def bench_lists(requests: int, user: Any) -> list[tuple[str, str, str, str, str]]:
     from django.test import Client
     from django.urls import reverse
-    from rest_framework.authtoken.models import Token
+
+    from portal.api.tokens import token_create
 
     page_client = Client()
     page_client.force_login(user)
-    token = Token.objects.create(user=user).key
-    api_client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    token = token_create(user=user, name="bench")[1]
+    api_client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     page_url = reverse("catalog:tape_list")
     api_url = "/api/v1/tapes/"
     json = {"HTTP_ACCEPT": "application/json"}
@@ -259,7 +260,7 @@ def _upload(
         "/api/v1/captures/",
         body=body(),
         headers={
-            "Authorization": f"Token {token}",
+            "Authorization": f"Bearer {token}",
             "Content-Length": str(length),
             "Content-Type": f"multipart/form-data; boundary={boundary}",
             "Accept": "application/json",
@@ -281,11 +282,10 @@ def _upload(
 def bench_upload(
     env: dict[str, str], workdir: Path, user: Any, size_mb: int
 ) -> list[tuple[str, str]]:
-    from rest_framework.authtoken.models import Token
-
+    from portal.api.tokens import token_create
     from portal.catalog.models import Tape
 
-    token = Token.objects.get_or_create(user=user)[0].key
+    token = token_create(user=user, name="bench")[1]
     tape = Tape.objects.filter(institution__slug="bench").order_by("pk").first()
     assert tape is not None
     big = workdir / "big-capture.mkv"

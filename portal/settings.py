@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "accounts",
+    "portal.api",
     "portal.catalog",
     "portal.captures",
     "portal.audit",
@@ -338,24 +339,37 @@ RESTORATION_WORKER_SEEN_WINDOW = envint("RESTORATION_WORKER_SEEN_WINDOW", 3600, 
 RESTORATION_WEBHOOK_ATTEMPTS = envint("RESTORATION_WEBHOOK_ATTEMPTS", 5, minimum=1)
 RESTORATION_WEBHOOK_TIMEOUT = envint("RESTORATION_WEBHOOK_TIMEOUT", 10, minimum=1)
 
+# API: expiry (days) of a token made by POST /api/v1/auth/token/ (0: never expires); whether
+# PUT/PATCH/DELETE of one object must carry If-Match (428 without); how long an
+# Idempotency-Key's first answer is replayed.
+API_TOKEN_DEFAULT_DAYS = envint("API_TOKEN_DEFAULT_DAYS", 90, minimum=0)
+API_REQUIRE_IF_MATCH = envbool("API_REQUIRE_IF_MATCH", False)
+API_IDEMPOTENCY_HOURS = envint("API_IDEMPOTENCY_HOURS", 24, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.api.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.TokenScopeAllows"],
+    # Request bodies are JSON unless a view says otherwise (uploads: multipart; bulk: CSV too).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Unknown query parameters and ordering fields answer 400 (portal/api/filtering.py).
     "DEFAULT_FILTER_BACKENDS": [
+        "portal.api.filtering.KnownParametersFilter",
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "portal.api.filtering.StrictSearchFilter",
+        "portal.api.filtering.StrictOrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
         "portal.api.throttling.ApiClientThrottle",
         "portal.api.throttling.AnonymousApiThrottle",
     ],
+    # "format" is the web catalog's filter name for the carrier format, not a renderer switch.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "portal.api.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -363,7 +377,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Tape archive portal API",
     "DESCRIPTION": "Collections, tapes, captures, restoration jobs, restored versions (review, "
     "publication, provenance) and the audit history of your institution. Authenticate with "
-    "`Authorization: Token <key>` or a browser session.",
+    "`Authorization: Bearer <token>` (tokens: /accounts/tokens/ or `/api/v1/tokens/`) or a "
+    "browser session. Errors always have the shape `{\"error\": {\"code\", \"message\", "
+    "\"details\"}}`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

@@ -18,19 +18,18 @@ writes are the services the pages use, so permissions and audit records are iden
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
+import typing
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import path, register_converter
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_view,
+    extend_schema_field,
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
@@ -39,44 +38,88 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from accounts.models import Role
-from accounts.permissions import require_role
 from accounts.selectors import get_for_institution
-from portal.api.pagination import PagePagination
+from portal.api.filtering import IdConverter, IdFilter
 from portal.api.permissions import IsInstitutionMember
 from portal.api.renderers import PassthroughRenderer
-from portal.api.scoping import api_institution, api_membership
-from portal.api.views import INSTITUTION_PARAMETER, ScopedViewSetMixin
-from portal.audit.models import AuditEvent
-from portal.audit.selectors import institution_history, tape_history
+from portal.api.safe_writes import idempotent
+from portal.api.schema import MEDIA_HEADERS, error_response, media_responses
+from portal.api.scoping import api_institution
+from portal.api.views import ScopedViewSetMixin
+from portal.audit import api as audit_api
 from portal.captures.media import serve_file_with_ranges
 from portal.captures.models import Capture
 from portal.catalog.models import Tape
 from restoration import selectors, services
 from restoration.media import serve_master
 from restoration.models import Decision, JobStatus, Publication, RestorationJob, RestoredVersion
-from restoration.parameters import DEINTERLACE, SCORERS
+from restoration.parameters import (
+    DEINTERLACE,
+    KNOWN_KEYS,
+    MAX_REFERENCES,
+    SCORERS,
+    JobParameters,
+)
 from restoration.provenance import version_provenance
 
 # --------------------------------------------------------------------------------------------
 # Serializers
 
 
-class JobParametersSerializer(serializers.Serializer):
-    """Options of a job; omitted ones take the defaults. Checked again by the service."""
+#: Choices and bounds of options the dataclass types alone do not say (checked by the service).
+_OPTION_CHOICES: dict[str, Any] = {
+    "scorer": lambda: list(SCORERS),
+    "deinterlace": lambda: list(DEINTERLACE),
+}
+_OPTION_BOUNDS: dict[str, dict[str, Any]] = {
+    "references": {"min_value": 0, "max_value": MAX_REFERENCES},
+    "frame_start": {"min_value": 0},
+    "frame_end": {"min_value": 1},
+    "preview_seconds": {"min_value": 0.5, "max_value": 120},
+}
 
-    model = serializers.CharField(required=False, help_text="Model variant, e.g. tape-lite.")
-    scorer = serializers.ChoiceField(
-        choices=SCORERS, required=False, help_text="Reference selector."
+
+def _option_field(name: str, hint: Any, *, read: bool) -> serializers.Field:
+    """A serializer field for one ``JobParameters`` option, from its type hint."""
+    args = set(typing.get_args(hint)) or {hint}
+    nullable = type(None) in args
+    base = next(iter(args - {type(None)}))
+    # Not required on reads either: jobs stored before an option existed lack it.
+    options: dict[str, Any] = {"allow_null": nullable, "required": False}
+    if name == "model":  # the service names the available models when one is unknown
+        return serializers.CharField(help_text="Model variant, e.g. tape-lite.", **options)
+    if name in _OPTION_CHOICES:
+        return serializers.ChoiceField(choices=_OPTION_CHOICES[name](), **options)
+    options.update(_OPTION_BOUNDS.get(name, {}))
+    if base is bool:
+        return serializers.BooleanField(**options)
+    if base is int:
+        return serializers.IntegerField(**options)
+    if base is float:
+        return serializers.FloatField(**options)
+    return serializers.CharField(**options)
+
+
+def _parameters_serializer(*, read: bool) -> type[serializers.Serializer]:
+    """Job options as a serializer generated from ``JobParameters`` (a new option appears in
+    the API and its schema without another edit here)."""
+    hints = typing.get_type_hints(JobParameters)
+    fields = {
+        item.name: _option_field(item.name, hints[item.name], read=read)
+        for item in dataclasses.fields(JobParameters)
+        if item.name in KNOWN_KEYS
+    }
+    name = "JobParameters" if read else "JobParametersRequest"
+    doc = (
+        "The job's complete, normalised options."
+        if read
+        else "Options of a job; omitted ones take the defaults. Checked again by the service."
     )
-    references = serializers.IntegerField(
-        required=False, min_value=0, max_value=16, allow_null=True
-    )
-    frame_start = serializers.IntegerField(required=False, min_value=0)
-    frame_end = serializers.IntegerField(required=False, min_value=1, allow_null=True)
-    deinterlace = serializers.ChoiceField(choices=DEINTERLACE, required=False)
-    preview = serializers.BooleanField(required=False)
-    preview_seconds = serializers.FloatField(required=False, min_value=0.5, max_value=120)
+    return type(name, (serializers.Serializer,), {**fields, "__doc__": doc})
+
+
+JobParametersSerializer = _parameters_serializer(read=False)
+JobParametersReadSerializer = _parameters_serializer(read=True)
 
 
 class JobCreateSerializer(serializers.Serializer):
@@ -102,7 +145,35 @@ class JobCreateSerializer(serializers.Serializer):
         return attrs
 
 
+NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
+OBJECT_ANY = {"type": "object", "additionalProperties": True}
+
+
+@extend_schema_field(NUMBER_MAP)
+class NumberMapField(serializers.JSONField):
+    """A JSON object of named numbers (timings in seconds, counters)."""
+
+
+@extend_schema_field({"type": "array", "items": {"type": "number"}})
+class ScoreListField(serializers.JSONField):
+    """Per-frame artifact scores (0 clean .. 1 badly damaged)."""
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": "The job's options plus what the engine resolved (frame range, "
+        "reference count).",
+    }
+)
+class EffectiveParametersField(serializers.JSONField):
+    pass
+
+
 class JobSerializer(serializers.ModelSerializer):
+    parameters = JobParametersReadSerializer(read_only=True)
+    timings = NumberMapField(read_only=True)
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     tape = serializers.IntegerField(source="capture.tape_id", read_only=True)
     progress = serializers.SerializerMethodField()
@@ -189,6 +260,10 @@ class PublicationSerializer(serializers.ModelSerializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
+    parameters = EffectiveParametersField(read_only=True)
+    timings = NumberMapField(read_only=True)
+    scores_before = ScoreListField(read_only=True)
+    scores_after = ScoreListField(read_only=True)
     review_state = serializers.SerializerMethodField()
     decisions = serializers.SerializerMethodField()
     published = serializers.SerializerMethodField()
@@ -239,34 +314,14 @@ class VersionSerializer(serializers.ModelSerializer):
         return version.publications.filter(unpublished_at__isnull=True).exists()
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor_label")
-
-    class Meta:
-        model = AuditEvent
-        fields = [
-            "id",
-            "created_at",
-            "actor",
-            "action",
-            "target_type",
-            "target_id",
-            "target_label",
-            "tape",
-            "changes",
-            "details",
-        ]
-        read_only_fields = fields
-
-
 # --------------------------------------------------------------------------------------------
 # Views
 
 
 class JobFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=JobStatus.choices)
-    capture = filters.NumberFilter(field_name="capture_id")
-    tape = filters.NumberFilter(field_name="capture__tape_id")
+    capture = IdFilter(field_name="capture_id")
+    tape = IdFilter(field_name="capture__tape_id")
     preview = filters.BooleanFilter(field_name="is_preview")
     requested_by = filters.CharFilter(field_name="requested_by__username")
 
@@ -275,10 +330,6 @@ class JobFilter(filters.FilterSet):
         fields = ["status", "capture", "tape", "preview", "requested_by"]
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[INSTITUTION_PARAMETER]),
-    retrieve=extend_schema(parameters=[INSTITUTION_PARAMETER]),
-)
 class RestorationJobViewSet(
     ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -286,6 +337,8 @@ class RestorationJobViewSet(
 
     serializer_class = JobSerializer
     filterset_class = JobFilter
+    idempotent_actions = ("create",)
+    extra_error_statuses = (409,)  # cancel/retry of a job in the wrong state
     ordering_fields = ["created_at", "started_at", "finished_at", "status"]
     ordering = ["-created_at"]
     search_fields: list[str] = []
@@ -298,10 +351,10 @@ class RestorationJobViewSet(
     @extend_schema(
         request=JobCreateSerializer,
         responses={201: JobSerializer},
-        parameters=[INSTITUTION_PARAMETER],
         description="Queue a restoration of a capture. `parameters.preview=true` restores a "
         "short segment around the worst frames first.",
     )
+    @idempotent
     def create(self, request: Request) -> Response:
         payload = JobCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -318,13 +371,13 @@ class RestorationJobViewSet(
         job = selectors.job_get(institution=self.institution, job_id=job.pk)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: JobSerializer}, parameters=[INSTITUTION_PARAMETER])
+    @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:
         job = services.job_cancel(actor=request.user, job=self.get_object())
         return Response(JobSerializer(job).data)
 
-    @extend_schema(request=None, responses={201: JobSerializer}, parameters=[INSTITUTION_PARAMETER])
+    @extend_schema(request=None, responses={201: JobSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: Any = None) -> Response:
         job = services.job_retry(actor=request.user, job=self.get_object())
@@ -333,8 +386,8 @@ class RestorationJobViewSet(
 
 
 class VersionFilter(filters.FilterSet):
-    tape = filters.NumberFilter(field_name="tape_id")
-    capture = filters.NumberFilter(field_name="capture_id")
+    tape = IdFilter(field_name="tape_id")
+    capture = IdFilter(field_name="capture_id")
     preview = filters.BooleanFilter(field_name="is_preview")
     review_state = filters.ChoiceFilter(
         field_name="review_state",
@@ -347,10 +400,6 @@ class VersionFilter(filters.FilterSet):
         fields = ["tape", "capture", "preview", "review_state"]
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[INSTITUTION_PARAMETER]),
-    retrieve=extend_schema(parameters=[INSTITUTION_PARAMETER]),
-)
 class RestoredVersionViewSet(
     ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -358,6 +407,7 @@ class RestoredVersionViewSet(
 
     serializer_class = VersionSerializer
     filterset_class = VersionFilter
+    extra_error_statuses = (409,)  # publication refused
     ordering_fields = ["created_at"]
     ordering = ["-created_at"]
     search_fields: list[str] = []
@@ -375,8 +425,9 @@ class RestoredVersionViewSet(
         return super().handle_exception(exc)
 
     @extend_schema(
-        responses={(200, "video/x-matroska"): OpenApiResponse(description="FFV1/MKV master")},
-        parameters=[INSTITUTION_PARAMETER],
+        responses=media_responses("video/x-matroska"),
+        parameters=MEDIA_HEADERS,
+        description="The FFV1/MKV master (its download is recorded in the audit history).",
     )
     @action(detail=True, methods=["get"], renderer_classes=[PassthroughRenderer])
     def master(self, request: Request, pk: Any = None) -> HttpResponse:
@@ -384,8 +435,9 @@ class RestoredVersionViewSet(
         return serve_master(request._request, version=version, actor=request.user)
 
     @extend_schema(
-        responses={(200, "video/mp4"): OpenApiResponse(description="H.264/MP4 access copy")},
-        parameters=[INSTITUTION_PARAMETER],
+        responses=media_responses("video/mp4"),
+        parameters=MEDIA_HEADERS,
+        description="The H.264/MP4 access copy (range requests for players).",
     )
     @action(detail=True, methods=["get"], renderer_classes=[PassthroughRenderer])
     def access(self, request: Request, pk: Any = None) -> HttpResponse:
@@ -395,8 +447,16 @@ class RestoredVersionViewSet(
         )
 
     @extend_schema(
-        responses={200: OpenApiResponse(description="PREMIS-style provenance")},
-        parameters=[INSTITUTION_PARAMETER],
+        responses={
+            200: OpenApiResponse(
+                {
+                    "type": "object",
+                    "additionalProperties": True,
+                    "description": "PREMIS-style record: objects, events, agents.",
+                },
+                description="PREMIS-style provenance",
+            )
+        },
     )
     @action(detail=True, methods=["get"])
     def provenance(self, request: Request, pk: Any = None) -> Response:
@@ -405,7 +465,6 @@ class RestoredVersionViewSet(
     @extend_schema(
         request=DecisionSerializer,
         responses={201: DecisionReadSerializer},
-        parameters=[INSTITUTION_PARAMETER],
     )
     @action(detail=True, methods=["post"])
     def decisions(self, request: Request, pk: Any = None) -> Response:
@@ -419,7 +478,6 @@ class RestoredVersionViewSet(
     @extend_schema(
         request=PublishSerializer,
         responses={201: PublicationSerializer},
-        parameters=[INSTITUTION_PARAMETER],
     )
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: Any = None) -> Response:
@@ -439,8 +497,7 @@ def _tape(request: Request, tape_id: int) -> Tape:
 
 @extend_schema(
     request=PublishSerializer,
-    responses={200: PublicationSerializer},
-    parameters=[INSTITUTION_PARAMETER],
+    responses={200: PublicationSerializer, 409: error_response("409")},
     tags=["restored-versions"],
 )
 @api_view(["POST"])
@@ -455,61 +512,7 @@ def tape_unpublish(request: Request, tape_id: int) -> Response:
     return Response(PublicationSerializer(publication).data)
 
 
-@extend_schema(
-    responses={200: AuditEventSerializer(many=True)},
-    parameters=[INSTITUTION_PARAMETER],
-    tags=["audit"],
-)
-@api_view(["GET"])
-@permission_classes([IsInstitutionMember])
-def tape_timeline(request: Request, tape_id: int) -> Response:
-    """The tape's audit history: catalog changes, captures, jobs, reviews, publications."""
-    tape = _tape(request, tape_id)
-    events = tape_history(institution=api_institution(request), tape_id=tape.pk)
-    paginator = PagePagination()
-    page = paginator.paginate_queryset(events, request)
-    return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
-
-
-@extend_schema(
-    responses={200: AuditEventSerializer(many=True)},
-    parameters=[
-        INSTITUTION_PARAMETER,
-        OpenApiParameter("action", str, description="'job' (every job.*) or 'job.failed'"),
-        OpenApiParameter("actor", int, description="User id"),
-        OpenApiParameter("from", OpenApiTypes.DATE),
-        OpenApiParameter("to", OpenApiTypes.DATE),
-    ],
-    tags=["audit"],
-)
-@api_view(["GET"])
-@permission_classes([IsInstitutionMember])
-def institution_timeline(request: Request) -> Response:
-    """The institution's whole audit history (managers), newest first, with filters."""
-    membership = api_membership(request)
-    require_role(request.user, membership.institution, Role.MANAGER)
-    params = request.query_params
-    actor = params.get("actor", "")
-    events = institution_history(
-        institution=membership.institution,
-        action=params.get("action", ""),
-        actor_id=int(actor) if actor.isdigit() else None,
-        date_from=_date_param(params.get("from")),
-        date_to=_date_param(params.get("to")),
-    )
-    paginator = PagePagination()
-    page = paginator.paginate_queryset(events, request)
-    return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
-
-
-def _date_param(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise serializers.ValidationError({"date": f"{value!r} is not a YYYY-MM-DD date."}) from exc
-
+register_converter(IdConverter, "api_id")
 
 router = SimpleRouter()
 router.include_format_suffixes = False
@@ -519,7 +522,7 @@ router.register("restored-versions", RestoredVersionViewSet, basename="restored-
 # The viewsets are registered on the portal's API router (portal/api/urls.py) so that the API
 # root lists them beside collections, tapes and captures; these are the plain views.
 urlpatterns = [
-    path("tapes/<int:tape_id>/unpublish/", tape_unpublish, name="tape-unpublish"),
-    path("tapes/<int:tape_id>/timeline/", tape_timeline, name="tape-timeline"),
-    path("audit-events/", institution_timeline, name="audit-events"),
+    path("tapes/<api_id:tape_id>/unpublish/", tape_unpublish, name="tape-unpublish"),
+    path("tapes/<api_id:tape_id>/timeline/", audit_api.tape_timeline, name="tape-timeline"),
+    path("audit-events/", audit_api.institution_timeline, name="audit-events"),
 ]

@@ -30,3 +30,10 @@ def make_user(
     if institution is not None:
         Membership.objects.create(user=user, institution=institution, role=role)
     return user
+
+
+def api_token(user: Any, *, scope: str = "read_write", name: str = "tests") -> str:
+    """A managed API token of ``user`` (the secret, for ``Authorization: Bearer``)."""
+    from portal.api.tokens import token_create
+
+    return token_create(user=user, name=name, scope=scope)[1]

@@ -25,6 +25,12 @@ class CollectionSerializer(serializers.ModelSerializer):
         # institution; the serializer's own check would need it too.
         validators: list[Any] = []
 
+    def to_representation(self, instance: Collection) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not hasattr(instance, "tape_count"):  # a created/updated row, not from the list
+            data["tape_count"] = instance.tapes.count()
+        return data
+
 
 class ScopedCollectionField(serializers.PrimaryKeyRelatedField):
     """A collection id of the active institution only (others read as "does not exist")."""
@@ -84,7 +90,27 @@ class TapeSerializer(serializers.ModelSerializer):
         return value
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "index": {"type": "integer"},
+                "codec": {"type": "string"},
+                "sample_rate": {"type": "integer", "nullable": True},
+                "channels": {"type": "integer", "nullable": True},
+                "layout": {"type": "string", "nullable": True},
+            },
+        },
+    }
+)
+class AudioStreamsField(serializers.JSONField):
+    """The audio streams the probe found (index, codec, sample rate, channels, layout)."""
+
+
 class CaptureSerializer(serializers.ModelSerializer):
+    audio_streams = AudioStreamsField(read_only=True)
     tape = serializers.PrimaryKeyRelatedField(read_only=True)
     uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     links = serializers.SerializerMethodField()

@@ -7,12 +7,12 @@ deployment tunes them by environment. Counters live in the default cache (Redis 
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
+
+from portal.api.models import ApiToken
 
 
 class ApiClientThrottle(SimpleRateThrottle):
@@ -30,9 +30,9 @@ class ApiClientThrottle(SimpleRateThrottle):
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         if not request.user or not request.user.is_authenticated:
             return None  # AnonymousApiThrottle
-        if isinstance(request.auth, Token):
+        if isinstance(request.auth, ApiToken):
             # Per token: a leaked or runaway client is limited without touching the others.
-            ident = "token-" + hashlib.sha256(request.auth.key.encode()).hexdigest()[:24]
+            ident = f"token-{request.auth.pk}"
         else:
             ident = f"user-{request.user.pk}"
         return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -5,8 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from portal.api import views
-from portal.api.auth import obtain_token
 from portal.api.views_misc import api_not_found
+from portal.api.views_tokens import TokenViewSet, obtain_token
 from portal.preservation.api import StorageUsageView
 from restoration import api as restoration_api
 
@@ -17,6 +17,7 @@ router.include_format_suffixes = False  # one URL per resource; the Accept heade
 router.register("collections", views.CollectionViewSet, basename="collection")
 router.register("tapes", views.TapeViewSet, basename="tape")
 router.register("captures", views.CaptureViewSet, basename="capture")
+router.register("tokens", TokenViewSet, basename="token")
 router.registry.extend(restoration_api.router.registry)  # restoration-jobs, restored-versions
 
 urlpatterns = [
@@ -25,7 +26,7 @@ urlpatterns = [
     path("v1/storage-usage/", StorageUsageView.as_view(), name="storage_usage"),
     path("v1/", include(router.urls)),
     path("v1/", include("restoration.api")),
-    path("v1/auth/token/", obtain_token, name="token"),
+    path("v1/auth/token/", obtain_token, name="obtain-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -10,20 +10,32 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.selectors import get_for_institution
+from portal.api.bulk import (
+    BulkResultSerializer,
+    BulkTapeRowSerializer,
+    CSVTextParser,
+    rows_from_csv,
+    rows_from_json,
+    tapes_bulk_write,
+)
+from portal.api.filtering import ID_PATTERN, IdFilter
 from portal.api.permissions import IsInstitutionMember
 from portal.api.renderers import PassthroughRenderer
-from portal.api.scoping import INSTITUTION_HEADER, api_institution
+from portal.api.safe_writes import ConditionalMixin, idempotent
+from portal.api.schema import INSTITUTION_PARAMETER, MEDIA_HEADERS, media_responses
+from portal.api.scoping import api_institution
 from portal.api.serializers import (
     CaptureSerializer,
     CaptureUploadSerializer,
@@ -37,19 +49,19 @@ from portal.captures.services import capture_create, capture_delete, upload_too_
 from portal.captures.uploadhandler import TOO_LARGE_ATTR
 from portal.captures.views import original_content_type
 from portal.catalog import services as catalog_services
+from portal.catalog.csv_io import export_csv_lines
 from portal.catalog.models import CarrierFormat, Collection, Tape, VideoStandard
 from portal.catalog.selectors import collection_list, tape_list
 
-INSTITUTION_PARAMETER = OpenApiParameter(
-    INSTITUTION_HEADER,
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="Slug of the institution to act for (only needed when you belong to several).",
-)
+__all__ = ["INSTITUTION_PARAMETER", "ScopedViewSetMixin"]
 
 
-class ScopedViewSetMixin:
+class ScopedViewSetMixin(ConditionalMixin):
+    """Institution scoping, ETag/If-Match on one object, strict query parameters (settings)."""
+
     permission_classes = [IsInstitutionMember]
+    idempotent_actions: tuple[str, ...] = ()
+    lookup_value_regex = ID_PATTERN
     request: Request
 
     @property
@@ -64,14 +76,11 @@ class ScopedViewSetMixin:
         return context
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[INSTITUTION_PARAMETER]),
-    retrieve=extend_schema(parameters=[INSTITUTION_PARAMETER]),
-)
 class CollectionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     """Collections of your institution (a fonds, a donation, a series of tapes)."""
 
     serializer_class = CollectionSerializer
+    idempotent_actions = ("create",)
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at", "updated_at", "tape_count"]
     ordering = ["name"]
@@ -80,6 +89,10 @@ class CollectionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return Collection.objects.none()
         return collection_list(institution=self.institution)
+
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: CollectionSerializer) -> None:
         serializer.instance = catalog_services.collection_create(
@@ -96,29 +109,45 @@ class CollectionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 
 
 class TapeFilter(filters.FilterSet):
-    collection = filters.NumberFilter(field_name="collection_id")
-    carrier_format = filters.ChoiceFilter(choices=CarrierFormat.choices)
-    video_standard = filters.ChoiceFilter(choices=VideoStandard.choices)
-    has_captures = filters.BooleanFilter(method="filter_has_captures")
+    """The catalog page's filter names (``q``, ``collection``, ``format``, ``standard``,
+    ``has_captures``); ``search``, ``carrier_format`` and ``video_standard`` are aliases."""
+
+    q = filters.CharFilter(
+        method="filter_search",
+        help_text="Words in identifier, title, description or metadata values (as the catalog "
+        "page's search box).",
+    )
+    search = filters.CharFilter(method="filter_search", help_text="Alias of `q`.")
+    collection = IdFilter(field_name="collection_id")
+    format = filters.ChoiceFilter(field_name="carrier_format", choices=CarrierFormat.choices)
+    carrier_format = filters.ChoiceFilter(
+        choices=CarrierFormat.choices, help_text="Alias of `format`."
+    )
+    standard = filters.ChoiceFilter(field_name="video_standard", choices=VideoStandard.choices)
+    video_standard = filters.ChoiceFilter(
+        choices=VideoStandard.choices, help_text="Alias of `standard`."
+    )
+    has_captures = filters.ChoiceFilter(
+        method="filter_has_captures",
+        choices=[("yes", "yes"), ("no", "no"), ("true", "true"), ("false", "false")],
+        help_text="`yes`/`no` (as on the catalog page) or `true`/`false`.",
+    )
     recorded_from = filters.DateFilter(
         field_name="date_end", lookup_expr="gte", help_text="Recorded on or after (YYYY-MM-DD)."
     )
     recorded_until = filters.DateFilter(
         field_name="date_start", lookup_expr="lte", help_text="Recorded on or before (YYYY-MM-DD)."
     )
-    search = filters.CharFilter(
-        method="filter_search",
-        help_text=("Words in identifier, title, description or metadata values."),
-    )
 
     class Meta:
         model = Tape
-        fields = ["collection", "carrier_format", "video_standard", "condition", "language"]
+        fields = ["condition", "language"]
 
-    def filter_has_captures(self, queryset: QuerySet[Tape], name: str, value: bool | None) -> Any:
-        if value is None:
+    def filter_has_captures(self, queryset: QuerySet[Tape], name: str, value: str) -> Any:
+        if not value:
             return queryset
-        return queryset.filter(capture_count__gt=0) if value else queryset.filter(capture_count=0)
+        wanted = value in ("yes", "true")
+        return queryset.filter(capture_count__gt=0) if wanted else queryset.filter(capture_count=0)
 
     def filter_search(self, queryset: QuerySet[Tape], name: str, value: str) -> Any:
         # The catalog selector owns the search rule (same results as the catalog page).
@@ -126,15 +155,13 @@ class TapeFilter(filters.FilterSet):
         return queryset.filter(pk__in=matching.values("pk"))
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[INSTITUTION_PARAMETER]),
-    retrieve=extend_schema(parameters=[INSTITUTION_PARAMETER]),
-)
 class TapeViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     """Tapes of your institution: the physical carriers (PBCore physical instantiations)."""
 
     serializer_class = TapeSerializer
     filterset_class = TapeFilter
+    idempotent_actions = ("create", "bulk")
+    strict_query_actions = ("list", "export")
     ordering_fields = [
         "identifier",
         "title",
@@ -150,6 +177,10 @@ class TapeViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return Tape.objects.none()
         return tape_list(institution=self.institution).prefetch_related("metadata")
+
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: TapeSerializer) -> None:
         data = dict(serializer.validated_data)
@@ -168,12 +199,68 @@ class TapeViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance: Tape) -> None:
         catalog_services.tape_delete(actor=self.request.user, tape=instance)
 
+    @extend_schema(
+        request={
+            "application/json": BulkTapeRowSerializer(many=True),
+            "text/csv": {"type": "string", "description": "The web import's CSV file."},
+        },
+        responses={200: BulkResultSerializer},
+        description="Create or update many tapes at once (matched by `identifier`): a JSON "
+        "array of objects (the fields of a tape; `collection` an id or a name; every object "
+        "with the same fields) or a CSV file as the catalog page imports it. Every row is "
+        "checked first; one invalid row writes nothing and the 400 error lists every problem "
+        "in `details.rows` (`row` is the array position from 1, or the CSV line).",
+    )
+    @action(detail=False, methods=["post"], parser_classes=[JSONParser, CSVTextParser])
+    @idempotent
+    def bulk(self, request: Request) -> Response:
+        if isinstance(request.data, bytes):
+            header, rows = rows_from_csv(request.data)
+        else:
+            header, rows = rows_from_json(request.data, institution=self.institution)
+        report = tapes_bulk_write(
+            actor=request.user, institution=self.institution, header=header, rows=rows
+        )
+        return Response(
+            BulkResultSerializer(
+                {
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "collections_created": report.collections_created,
+                }
+            ).data
+        )
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV")},
+        description="The tapes the list filters select, as the catalog page's CSV export "
+        "(formula-like cells are prefixed with `'` so spreadsheets show them as text).",
+    )
+    @action(detail=False, methods=["get"], renderer_classes=[PassthroughRenderer])
+    def export(self, request: Request) -> StreamingHttpResponse:
+        tapes = self.filter_queryset(self.get_queryset())
+        response = StreamingHttpResponse(
+            export_csv_lines(institution=self.institution, tapes=tapes),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{self.institution.slug}-tapes.csv"'
+        )
+        return response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if getattr(self, "action", None) == "export":
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
 
 FILE_ACTIONS = frozenset({"download", "proxy", "poster"})
 
 
 class CaptureFilter(filters.FilterSet):
-    tape = filters.NumberFilter(field_name="tape_id")
+    tape = IdFilter(field_name="tape_id")
     proxy_status = filters.ChoiceFilter(choices=ProxyStatus.choices)
     sha256 = filters.CharFilter()
 
@@ -182,10 +269,6 @@ class CaptureFilter(filters.FilterSet):
         fields = ["tape", "proxy_status", "sha256", "video_codec"]
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[INSTITUTION_PARAMETER]),
-    retrieve=extend_schema(parameters=[INSTITUTION_PARAMETER]),
-)
 class CaptureViewSet(
     ScopedViewSetMixin,
     mixins.ListModelMixin,
@@ -197,6 +280,8 @@ class CaptureViewSet(
 
     serializer_class = CaptureSerializer
     filterset_class = CaptureFilter
+    idempotent_actions = ("create",)
+    parser_classes = [MultiPartParser]  # the upload is the only request with a body
     search_fields = ["original_filename", "tape__identifier", "tape__title"]
     ordering_fields = ["created_at", "duration_s", "size_bytes", "original_filename"]
     ordering = ["-created_at"]
@@ -209,11 +294,12 @@ class CaptureViewSet(
     @extend_schema(
         request={"multipart/form-data": CaptureUploadSerializer},
         responses={201: CaptureSerializer},
-        parameters=[INSTITUTION_PARAMETER],
         description="Upload a capture of a tape (multipart/form-data, fields `tape` and `file`). "
         "The file is streamed to disk and hashed as it arrives, then probed; a file that is not "
-        "a complete video is rejected (400, code `invalid_video`) and nothing is kept.",
+        "a complete video is rejected (400, code `invalid_video`) and nothing is kept. With an "
+        "`Idempotency-Key`, sending the same file again returns the first capture.",
     )
+    @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         upload = request.FILES.get("file")  # parses the body through the hashing handler
         if getattr(request._request, TOO_LARGE_ATTR, False):
@@ -242,20 +328,10 @@ class CaptureViewSet(
         return super().handle_exception(exc)
 
     @extend_schema(
-        responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            (206, "application/octet-stream"): OpenApiTypes.BINARY,
-        },
-        parameters=[
-            INSTITUTION_PARAMETER,
-            OpenApiParameter(
-                "Range",
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="e.g. `bytes=0-1048575`; answered with 206 or 416.",
-            ),
-        ],
-        description="The original file, byte for byte (HTTP range requests supported).",
+        responses=media_responses("video/*"),
+        parameters=MEDIA_HEADERS,
+        description="The original file, byte for byte (HTTP range requests supported); its "
+        "media type is the container's (`video/x-matroska`, `video/mp4`, `video/quicktime`...).",
     )
     @action(detail=True, methods=["get"], renderer_classes=[PassthroughRenderer])
     def download(self, request: Request, pk: Any = None) -> HttpResponse:
@@ -269,11 +345,8 @@ class CaptureViewSet(
         )
 
     @extend_schema(
-        responses={
-            (200, "video/mp4"): OpenApiTypes.BINARY,
-            (206, "video/mp4"): OpenApiTypes.BINARY,
-        },
-        parameters=[INSTITUTION_PARAMETER],
+        responses=media_responses("video/mp4"),
+        parameters=MEDIA_HEADERS,
         description="The H.264/AAC MP4 browser copy (404 until `proxy_status` is `ready`).",
     )
     @action(detail=True, methods=["get"], renderer_classes=[PassthroughRenderer])
@@ -285,8 +358,8 @@ class CaptureViewSet(
         )
 
     @extend_schema(
-        responses={(200, "image/jpeg"): OpenApiTypes.BINARY},
-        parameters=[INSTITUTION_PARAMETER],
+        responses=media_responses("image/jpeg"),
+        parameters=MEDIA_HEADERS,
         description="The poster frame (JPEG).",
     )
     @action(detail=True, methods=["get"], renderer_classes=[PassthroughRenderer])

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.dateparse import parse_duration
 
 from accounts.models import Institution, Role
@@ -45,7 +46,29 @@ class _Echo:
         return value
 
 
+#: A cell starting with one of these is a formula to a spreadsheet program (CSV injection,
+#: OWASP): "=HYPERLINK(...)", "+cmd|...", "-2+3", "@SUM(...)", or a tab/CR before one of them.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: str) -> str:
+    """``value`` as a spreadsheet shows it as text: a formula-like cell gets a leading ``'``.
+
+    The import strips that quote again (``unescape_cell``), so export then import round-trips.
+    """
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def unescape_cell(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
+
+
 def export_rows(tapes: Iterable[Tape], meta_keys: list[str]) -> Iterator[list[str]]:
+    for row in _export_rows(tapes, meta_keys):
+        yield [safe_cell(cell) for cell in row]
+
+
+def _export_rows(tapes: Iterable[Tape], meta_keys: list[str]) -> Iterator[list[str]]:
     yield [*COLUMNS, *(f"{META_PREFIX}{key}" for key in meta_keys)]
     for tape in tapes:
         metadata = {item.key: item.value for item in tape.metadata.all()}
@@ -60,28 +83,35 @@ def export_rows(tapes: Iterable[Tape], meta_keys: list[str]) -> Iterator[list[st
 
 
 def export_csv_lines(
-    *, institution: Institution, tape_ids: Iterable[int] | None = None
+    *,
+    institution: Institution,
+    tapes: QuerySet[Tape] | None = None,
+    tape_ids: Iterable[int] | None = None,
 ) -> Iterator[str]:
-    """The institution's catalog (or only the tapes ``tape_ids``, a bulk selection) as CSV
-    text, produced row by row (streams to the client)."""
-    scoped = Tape.objects.for_institution(institution)
+    """Tapes as CSV text, produced row by row (streams to the client).
+
+    ``tapes``: the tapes to write (e.g. the catalog list with its filters), ``tape_ids``: a
+    bulk selection; by default the institution's whole catalog. Formula-like cells are
+    escaped (``safe_cell``).
+    """
+    selected = Tape.objects.for_institution(institution) if tapes is None else tapes
+    selected = selected.filter(institution=institution)  # never another institution's rows
     if tape_ids is not None:
-        scoped = scoped.filter(pk__in=list(tape_ids))
+        selected = selected.filter(pk__in=list(tape_ids))
     meta_keys = list(
-        TapeMetadata.objects.filter(tape__in=scoped.values("pk"))
+        TapeMetadata.objects.filter(tape__in=selected.values("pk"))
         .order_by("key")
         .values_list("key", flat=True)
         .distinct()
     )
-    tapes = (
-        scoped.select_related("collection")
-        .prefetch_related("metadata")
-        .order_by("identifier")
-        .iterator(chunk_size=1000)
+    if not selected.query.order_by:
+        selected = selected.order_by("identifier")
+    rows = (
+        selected.select_related("collection").prefetch_related("metadata").iterator(chunk_size=1000)
     )
     writer = csv.writer(_Echo())
     yield "\ufeff"  # BOM: spreadsheet programs then read the file as UTF-8
-    for row in export_rows(tapes, meta_keys):
+    for row in export_rows(rows, meta_keys):
         yield writer.writerow(row)
 
 
@@ -126,7 +156,7 @@ def _choice(name: str, raw: str) -> str:
 
 
 def _convert(name: str, raw: str) -> Any:
-    raw = raw.strip()
+    raw = unescape_cell(raw.strip())
     if name in _CHOICES:
         if raw == "" and name == "video_standard":
             return ""
@@ -170,7 +200,7 @@ def _parse_row(
     institution: Institution,
     existing: dict[str, Tape],
 ) -> _ParsedRow:
-    identifier = (row.get("identifier") or "").strip()
+    identifier = unescape_cell((row.get("identifier") or "").strip())
     if not identifier:
         raise ValidationError("identifier is empty.")
     messages: list[str] = []
@@ -181,14 +211,19 @@ def _parse_row(
                 values[name] = _convert(name, row[name] or "")
             except ValidationError as exc:
                 messages.extend(exc.messages)
-    collection_name = (row["collection"] or "").strip() if "collection" in header else None
+    collection_name = (
+        unescape_cell((row["collection"] or "").strip()) if "collection" in header else None
+    )
     metadata = None
     meta_columns = [name for name in header if name.startswith(META_PREFIX)]
     if meta_columns:
         tape = existing.get(identifier)
         metadata = {item.key: item.value for item in tape.metadata.all()} if tape else {}
         for column in meta_columns:
-            metadata[column[len(META_PREFIX) :].strip()] = (row[column] or "").strip()
+            if row[column] is None:  # a key one API row leaves out: unchanged
+                continue
+            value = unescape_cell((row[column] or "").strip())
+            metadata[column[len(META_PREFIX) :].strip()] = value
     tape = existing.get(identifier)
     # Validate the whole row as a model without writing: field lengths, choices, the date text.
     # Columns that failed to convert above are left out, so every problem of the row is listed.
@@ -222,12 +257,30 @@ def tapes_import_csv(*, actor: Any, institution: Institution, file: IO[bytes]) -
     """Create or update tapes (matched by identifier) from CSV. All rows or none are written."""
     if actor is not None:
         require_role(actor, institution, Role.ARCHIVIST)
-    report = ImportReport()
     try:
         header, rows = _read(file)
     except ValidationError as exc:
+        report = ImportReport()
         report.errors.append(RowError(1, "", exc.messages))
         return report
+    return tapes_import_rows(actor=actor, institution=institution, header=header, rows=rows)
+
+
+def tapes_import_rows(
+    *,
+    actor: Any,
+    institution: Institution,
+    header: list[str],
+    rows: list[tuple[int, dict[str, str]]],
+) -> ImportReport:
+    """The import's checks and writes for rows already read (CSV lines or API objects).
+
+    ``header`` names the columns (``COLUMNS`` and ``meta:<key>``), ``rows`` are
+    ``(line or position, {column: text})``. All rows or none are written.
+    """
+    if actor is not None:
+        require_role(actor, institution, Role.ARCHIVIST)
+    report = ImportReport()
     if "identifier" not in header:
         report.errors.append(RowError(1, "", ["The header has no identifier column."]))
         return report
@@ -245,7 +298,7 @@ def tapes_import_csv(*, actor: Any, institution: Institution, file: IO[bytes]) -
     parsed: list[_ParsedRow] = []
     seen: dict[str, int] = {}
     for line, row in rows:
-        identifier = (row.get("identifier") or "").strip()
+        identifier = unescape_cell((row.get("identifier") or "").strip())
         if identifier and identifier in seen:
             report.errors.append(
                 RowError(line, identifier, [f"identifier repeats line {seen[identifier]}."])

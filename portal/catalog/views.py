@@ -40,21 +40,27 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-@member_required(Role.ARCHIVIST)
-def tape_list(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def _filtered_tapes(request: HttpRequest) -> Any:
+    """The catalog list's tapes for the page's filters (``q``, ``collection``, ``format``,
+    ``standard``, ``has_captures``, ``sort``): the list and its CSV export use the same."""
     params = request.GET
-    has_captures = {"yes": True, "no": False}.get(params.get("has_captures", ""))
-    sort = params.get("sort", "identifier")
-    tapes = selectors.tape_list(
-        institution=institution,
+    return selectors.tape_list(
+        institution=request.institution,  # type: ignore[attr-defined]
         search=params.get("q", ""),
         collection_id=_int_or_none(params.get("collection")),
         carrier_format=params.get("format", ""),
         video_standard=params.get("standard", ""),
-        has_captures=has_captures,
-        sort=sort,
+        has_captures={"yes": True, "no": False}.get(params.get("has_captures", "")),
+        sort=params.get("sort", "identifier"),
     )
+
+
+@member_required(Role.ARCHIVIST)
+def tape_list(request: HttpRequest) -> HttpResponse:
+    institution = request.institution  # type: ignore[attr-defined]
+    params = request.GET
+    sort = params.get("sort", "identifier")
+    tapes = _filtered_tapes(request)
     per_page = _int_or_none(params.get("per_page")) or 50
     per_page = per_page if per_page in PAGE_SIZES else 50
     page = Paginator(tapes, per_page).get_page(params.get("page"))
@@ -225,8 +231,10 @@ def tape_history_view(request: HttpRequest, pk: int) -> HttpResponse:
 def tape_export(request: HttpRequest) -> StreamingHttpResponse:
     institution = request.institution  # type: ignore[attr-defined]
     filename = f"{institution.slug}-tapes-{timezone.now():%Y%m%d-%H%M}.csv"
+    # The tapes the list shows with the same filters (the export link carries them).
     response = StreamingHttpResponse(
-        export_csv_lines(institution=institution), content_type="text/csv; charset=utf-8"
+        export_csv_lines(institution=institution, tapes=_filtered_tapes(request)),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 import yaml
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from portal.audit.models import AuditEvent
 from restoration.models import JobStatus, RestorationJob
+from tests.personas import api_token
 from tests.restoration.factories import finished_job, version_for
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def client_for(user: Any) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token(user)}")
     return client
 
 

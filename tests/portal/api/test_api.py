@@ -12,7 +12,6 @@ import yaml
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -21,14 +20,14 @@ from portal.captures.models import Capture
 from portal.captures.services import capture_create
 from portal.captures.tasks import build_capture_proxy
 from portal.catalog.models import Collection, Tape, TapeMetadata
-from tests.personas import PASSWORD, make_institution, make_user
+from tests.personas import PASSWORD, api_token, make_institution, make_user
 
 pytestmark = pytest.mark.django_db
 
 
 def _client(user: Any) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token(user)}")
     return client
 
 
@@ -101,9 +100,9 @@ def test_token_obtained_with_password_then_used(archivist: Any, tape: Tape) -> N
     )
     # The message says what went wrong, not "Some fields are invalid: non_field_errors."
     assert "credentials" in wrong["message"] and "non_field_errors" not in wrong["message"]
-    token = anonymous.post(
-        "/api/v1/auth/token/", {"username": "archivist", "password": PASSWORD}
-    ).json()["token"]
+    login = anonymous.post("/api/v1/auth/token/", {"username": "archivist", "password": PASSWORD})
+    assert login.status_code == 201 and login.json()["scope"] == "read_write"
+    token = login.json()["token"]
     anonymous.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert anonymous.get("/api/v1/tapes/").json()["count"] == 1
     bad = APIClient()
@@ -126,13 +125,6 @@ def test_every_error_has_one_shape(api: APIClient, tape: Tape) -> None:
         api.post("/api/v1/tapes/", {"identifier": "VHS-001"}, format="json"), 400, "invalid"
     )
     assert "identifier" in str(error["details"]).lower() or "already exists" in error["message"]
-
-
-def test_management_command_creates_a_token(archivist: Any) -> None:
-    from django.core.management import call_command
-
-    call_command("drf_create_token", "archivist")
-    assert Token.objects.filter(user=archivist).exists()
 
 
 # --- collections and tapes ------------------------------------------------------------------
