@@ -378,8 +378,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Collections, tapes, captures, restoration jobs, restored versions (review, "
     "publication, provenance) and the audit history of your institution. Authenticate with "
     "`Authorization: Bearer <token>` (tokens: /accounts/tokens/ or `/api/v1/tokens/`) or a "
-    "browser session. Errors always have the shape `{\"error\": {\"code\", \"message\", "
-    "\"details\"}}`.",
+    'browser session. Errors always have the shape `{"error": {"code", "message", '
+    '"details"}}`.',
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

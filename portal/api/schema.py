@@ -200,8 +200,8 @@ class PortalAutoSchema(AutoSchema):
             statuses.append("400")
         if self.get_auth() != []:
             statuses += ["401", "403"]
-        if self._is_scoped() or _path_is_detail(self.path):
-            statuses.append("404")
+        if self._is_scoped() or _path_is_detail(self.path) or self._reads_query():
+            statuses.append("404")  # also a page number past the end of a list
         if self.method in ("POST", "PUT", "PATCH"):
             statuses += ["413", "415"]
         if self._supports_etag() and self.method in ("PUT", "PATCH", "DELETE"):

@@ -1,0 +1,283 @@
+"""Managed tokens (scopes, expiry, revocation), ETag/If-Match, Idempotency-Key, bulk tapes,
+strict filters and the CSV export through the API."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from portal.api.models import ApiToken
+from portal.api.tokens import hash_secret, token_create, token_revoke_all_for_user
+from portal.audit.models import AuditEvent
+from portal.captures.models import Capture
+from portal.catalog.models import Collection, Tape
+from tests.personas import api_token
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(secret: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+@pytest.fixture
+def api(archivist: Any) -> APIClient:
+    return _client(api_token(archivist))
+
+
+@pytest.fixture
+def tape(institution: Any) -> Tape:
+    return Tape.objects.create(institution=institution, identifier="VHS-1", title="First")
+
+
+def _code(response: Any) -> str:
+    return response.json()["error"]["code"]
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+def test_token_is_stored_hashed_and_shown_once(api: APIClient, archivist: Any) -> None:
+    created = api.post(
+        "/api/v1/tokens/", {"name": "harvester", "scope": "read", "expires_in_days": 30}
+    )
+    assert created.status_code == 201
+    secret = created.json()["token"]
+    token = ApiToken.objects.get(pk=created.json()["id"])
+    assert token.key_hash == hash_secret(secret) and secret not in str(token.__dict__)
+    listed = api.get("/api/v1/tokens/").json()["results"]
+    assert {row["name"] for row in listed} >= {"harvester"}
+    assert all("token" not in row for row in listed)
+    assert _client(secret).get("/api/v1/tapes/").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
+
+
+def test_read_only_token_cannot_write(archivist: Any) -> None:
+    reader = _client(api_token(archivist, scope="read"))
+    assert reader.get("/api/v1/tapes/").status_code == 200
+    refused = reader.post("/api/v1/tapes/", {"identifier": "X-1"})
+    assert refused.status_code == 403 and _code(refused) == "token_read_only"
+    assert not Tape.objects.filter(identifier="X-1").exists()
+
+
+def test_expired_and_revoked_tokens_are_refused(api: APIClient, archivist: Any) -> None:
+    token, secret = token_create(
+        user=archivist, name="soon", expires_at=timezone.now() + dt.timedelta(seconds=1)
+    )
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    expired = _client(secret).get("/api/v1/tapes/")
+    assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]
+    token, secret = token_create(user=archivist, name="to revoke")
+    assert api.delete(f"/api/v1/tokens/{token.pk}/").status_code == 204
+    assert _client(secret).get("/api/v1/tapes/").status_code == 401
+
+
+def test_revoke_all_for_user(archivist: Any) -> None:
+    secrets = [api_token(archivist) for _ in range(3)]
+    assert token_revoke_all_for_user(user=archivist) == 3
+    assert all(_client(s).get("/api/v1/tapes/").status_code == 401 for s in secrets)
+
+
+def test_tokens_of_others_are_invisible(api: APIClient, outsider: Any) -> None:
+    theirs, _ = token_create(user=outsider, name="theirs")
+    assert api.delete(f"/api/v1/tokens/{theirs.pk}/").status_code == 404
+    assert ApiToken.objects.get(pk=theirs.pk).revoked_at is None
+
+
+# --- ETag / If-Match ------------------------------------------------------------------------
+
+
+def test_stale_if_match_is_refused_and_writes_nothing(api: APIClient, tape: Tape) -> None:
+    first = api.get(f"/api/v1/tapes/{tape.pk}/")
+    etag = first["ETag"]
+    assert api.get(f"/api/v1/tapes/{tape.pk}/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    changed = api.patch(f"/api/v1/tapes/{tape.pk}/", {"title": "Second"}, HTTP_IF_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    stale = api.patch(f"/api/v1/tapes/{tape.pk}/", {"title": "Third"}, HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412 and _code(stale) == "precondition_failed"
+    assert Tape.objects.get(pk=tape.pk).title == "Second"
+    gone = api.delete(f"/api/v1/tapes/{tape.pk}/", HTTP_IF_MATCH=etag)
+    assert gone.status_code == 412 and Tape.objects.filter(pk=tape.pk).exists()
+    deleted = api.delete(f"/api/v1/tapes/{tape.pk}/", HTTP_IF_MATCH=changed["ETag"])
+    assert deleted.status_code == 204
+
+
+def test_if_match_can_be_required(api: APIClient, tape: Tape, settings: Any) -> None:
+    settings.API_REQUIRE_IF_MATCH = True
+    response = api.patch(f"/api/v1/tapes/{tape.pk}/", {"title": "x"})
+    assert response.status_code == 428 and _code(response) == "precondition_required"
+
+
+# --- Idempotency-Key ------------------------------------------------------------------------
+
+
+def test_idempotent_create_replays_the_first_result(api: APIClient, institution: Any) -> None:
+    body = {"identifier": "IDEM-1", "title": "Once"}
+    first = api.post("/api/v1/tapes/", body, HTTP_IDEMPOTENCY_KEY="k-1")
+    again = api.post("/api/v1/tapes/", body, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and again["Idempotent-Replayed"] == "true"
+    assert Tape.objects.filter(identifier="IDEM-1").count() == 1
+    conflict = api.post("/api/v1/tapes/", {"identifier": "IDEM-2"}, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert conflict.status_code == 422 and _code(conflict) == "idempotency_key_reused"
+    assert not Tape.objects.filter(identifier="IDEM-2").exists()
+
+
+def test_idempotency_key_is_scoped_per_user(api: APIClient, manager: Any, institution: Any) -> None:
+    other = _client(api_token(manager))
+    assert (
+        api.post("/api/v1/tapes/", {"identifier": "A"}, HTTP_IDEMPOTENCY_KEY="same").status_code
+        == 201
+    )
+    assert (
+        other.post("/api/v1/tapes/", {"identifier": "B"}, HTTP_IDEMPOTENCY_KEY="same").status_code
+        == 201
+    )
+
+
+def test_failed_request_does_not_consume_the_key(api: APIClient, tape: Tape) -> None:
+    bad = api.post("/api/v1/tapes/", {"identifier": ""}, HTTP_IDEMPOTENCY_KEY="retry-me")
+    assert bad.status_code == 400
+    good = api.post("/api/v1/tapes/", {"identifier": "OK-1"}, HTTP_IDEMPOTENCY_KEY="retry-me")
+    assert good.status_code == 201
+
+
+def test_same_upload_twice_creates_one_capture(
+    api: APIClient, tape: Tape, video_factory: Callable[..., Path]
+) -> None:
+    video = video_factory("twice.mkv", frames=6)
+    responses = []
+    for _ in range(2):
+        with video.open("rb") as handle:
+            responses.append(
+                api.post(
+                    "/api/v1/captures/",
+                    {"tape": tape.pk, "file": handle},
+                    format="multipart",
+                    HTTP_IDEMPOTENCY_KEY="upload-1",
+                )
+            )
+    assert [r.status_code for r in responses] == [201, 201]
+    assert responses[0].json()["id"] == responses[1].json()["id"]
+    assert Capture.objects.filter(tape=tape).count() == 1
+
+
+# --- bulk -----------------------------------------------------------------------------------
+
+
+def test_bulk_json_creates_and_updates_all_or_nothing(
+    api: APIClient, tape: Tape, institution: Any
+) -> None:
+    rows = [
+        {"identifier": f"B-{n}", "title": f"Tape {n}", "collection": "Bulk", "metadata": {}}
+        for n in range(20)
+    ] + [{"identifier": "VHS-1", "title": "Renamed", "collection": "Bulk", "metadata": {}}]
+    done = api.post("/api/v1/tapes/bulk/", rows, format="json")
+    assert done.status_code == 200, done.content
+    assert done.json() | {"collections_created": None} == {
+        "created": 20,
+        "updated": 1,
+        "unchanged": 0,
+        "collections_created": None,
+    }
+    assert Tape.objects.get(pk=tape.pk).title == "Renamed"
+    bad = [
+        {"identifier": "C-1", "recording_date": "someday", "carrier_format": "vhs"},
+        {"identifier": "C-2", "recording_date": "1975", "carrier_format": "vhs"},
+        {"identifier": "C-3", "recording_date": "1975", "carrier_format": "wax cylinder"},
+    ]
+    refused = api.post("/api/v1/tapes/bulk/", bad, format="json")
+    assert refused.status_code == 400 and _code(refused) == "bulk_invalid"
+    rows_with_errors = refused.json()["error"]["details"]["rows"]
+    assert [row["row"] for row in rows_with_errors] == [1, 3]
+    assert not Tape.objects.filter(identifier__startswith="C-").exists()
+
+
+def test_bulk_csv_uses_the_import(api: APIClient, institution: Any) -> None:
+    body = "identifier,title,carrier_format\nCSV-1,One,VHS\nCSV-2,Two,U-matic\n"
+    done = api.generic("POST", "/api/v1/tapes/bulk/", body.encode(), content_type="text/csv")
+    assert done.status_code == 200 and done.json()["created"] == 2
+    assert Tape.objects.get(identifier="CSV-2").carrier_format == "u-matic"
+
+
+def test_bulk_needs_a_write_token(archivist: Any) -> None:
+    reader = _client(api_token(archivist, scope="read"))
+    refused = reader.post("/api/v1/tapes/bulk/", [{"identifier": "R-1"}], format="json")
+    assert refused.status_code == 403
+
+
+def test_json_only_bodies(api: APIClient) -> None:
+    response = api.post("/api/v1/tapes/", {"identifier": "F-1"}, format="multipart")
+    assert response.status_code == 415
+
+
+# --- filters --------------------------------------------------------------------------------
+
+
+def test_unknown_filters_and_orderings_are_refused(api: APIClient, tape: Tape) -> None:
+    assert api.get("/api/v1/tapes/", {"carrier": "vhs"}).status_code == 400
+    assert api.get("/api/v1/tapes/", {"ordering": "shoe_size"}).status_code == 400
+    assert api.get("/api/v1/tapes/", {"ordering": "-title"}).status_code == 200
+
+
+def test_web_filter_names_and_aliases(api: APIClient, institution: Any) -> None:
+    Tape.objects.create(institution=institution, identifier="U-1", carrier_format="u-matic")
+    Tape.objects.create(institution=institution, identifier="V-1", carrier_format="vhs")
+    for params in ({"format": "u-matic"}, {"carrier_format": "u-matic"}):
+        ids = [row["identifier"] for row in api.get("/api/v1/tapes/", params).json()["results"]]
+        assert ids == ["U-1"]
+    for params in ({"q": "V-1"}, {"search": "V-1"}):
+        ids = [row["identifier"] for row in api.get("/api/v1/tapes/", params).json()["results"]]
+        assert ids == ["V-1"]
+    assert api.get("/api/v1/tapes/", {"has_captures": "no"}).json()["count"] == 2
+
+
+def test_audit_actor_filter_takes_a_user_name(
+    manager: Any, archivist: Any, institution: Any
+) -> None:
+    manager_api = _client(api_token(manager))
+    _client(api_token(archivist)).post("/api/v1/tapes/", {"identifier": "BY-ARCHIVIST"})
+    manager_api.post("/api/v1/tapes/", {"identifier": "BY-MANAGER"})
+    events = manager_api.get("/api/v1/audit-events/", {"actor": "archivist"}).json()
+    assert events["count"] >= 1 and {e["actor"] for e in events["results"]} == {"archivist"}
+    unknown = manager_api.get("/api/v1/audit-events/", {"actor": "nobody"})
+    assert unknown.status_code == 400
+    assert AuditEvent.objects.count() >= 2
+
+
+# --- CSV export -----------------------------------------------------------------------------
+
+
+def test_api_export_escapes_formulas_and_honours_filters(
+    api: APIClient, institution: Any, archivist_client: Any
+) -> None:
+    collection = Collection.objects.create(institution=institution, name="=cmd")
+    Tape.objects.create(
+        institution=institution,
+        identifier="EVIL-1",
+        title='=HYPERLINK("http://x","y")',
+        description="+cmd|' /C calc'!A0",
+        collection=collection,
+        carrier_format="u-matic",
+    )
+    Tape.objects.create(institution=institution, identifier="OTHER", carrier_format="vhs")
+    for response in (
+        api.get("/api/v1/tapes/export/", {"format": "u-matic"}),
+        archivist_client.get("/tapes/export.csv", {"format": "u-matic"}),
+    ):
+        assert response.status_code == 200
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert [row["identifier"] for row in rows] == ["EVIL-1"]
+        assert rows[0]["title"].startswith("'=") and rows[0]["description"].startswith("'+")
+        assert rows[0]["collection"] == "'=cmd"
