@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Institution, Invitation, Membership, Role
 from accounts.selectors import default_membership
 from portal.audit.models import AuditEvent
 from portal.catalog.services import tape_create
-from tests.personas import make_user
+from tests.personas import api_token, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -104,8 +103,7 @@ def test_default_institution_never_follows_a_rename_by_another_tenant(
     institution.refresh_from_db()
     assert institution.name == "AAAA first"
 
-    token = Token.objects.create(user=b_archivist)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {api_token(b_archivist)}")
     listed = [t["identifier"] for t in api.get("/api/v1/tapes/").json()["results"]]
     assert listed == ["B-TAPE"]
     created = api.post("/api/v1/tapes/", {"identifier": "NEW"}, content_type="application/json")

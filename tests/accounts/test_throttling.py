@@ -15,7 +15,8 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from accounts import throttling
-from tests.personas import PASSWORD
+from portal.api.models import ApiToken
+from tests.personas import PASSWORD, api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -48,9 +49,15 @@ def test_login_page_locks_out_with_429_and_retry_after(
 
 def test_token_endpoint_shares_the_lockout(client: Client, archivist: Any) -> None:
     for _ in range(throttling.MAX_FAILURES_PER_PAIR):
-        response = client.post(TOKEN_URL, {"username": "archivist", "password": "guess"})
+        response = client.post(
+            TOKEN_URL,
+            {"username": "archivist", "password": "guess"},
+            content_type="application/json",
+        )
         assert response.status_code == 400
-    response = client.post(TOKEN_URL, {"username": "archivist", "password": PASSWORD})
+    response = client.post(
+        TOKEN_URL, {"username": "archivist", "password": PASSWORD}, content_type="application/json"
+    )
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert response.json()["error"]["code"] == "throttled"
@@ -88,20 +95,18 @@ def test_api_rate_per_token_answers_429_with_retry_after(
     archivist: Any, manager: Any, settings: Any
 ) -> None:
     settings.API_RATE_PER_CLIENT = "3/min"
-    token = Token.objects.create(user=archivist)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {api_token(archivist)}")
     statuses = [api.get("/api/v1/tapes/").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     response = api.get("/api/v1/tapes/")
     assert int(response["Retry-After"]) > 0 and response.json()["error"]["code"] == "throttled"
     # Another client's token has its own budget.
-    other = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=manager).key}")
+    other = Client(HTTP_AUTHORIZATION=f"Bearer {api_token(manager)}")
     assert other.get("/api/v1/tapes/").status_code == 200
 
 
 def test_password_change_revokes_api_tokens(client: Client, archivist: Any) -> None:
-    token = Token.objects.create(user=archivist)
-    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {api_token(archivist)}")
     assert api.get("/api/v1/tapes/").status_code == 200
     client.force_login(archivist)
     response = client.post(
@@ -114,7 +119,7 @@ def test_password_change_revokes_api_tokens(client: Client, archivist: Any) -> N
     )
     assert response.status_code == 302
     assert api.get("/api/v1/tapes/").status_code == 401
-    assert not Token.objects.filter(user=archivist).exists()
+    assert not ApiToken.objects.filter(user=archivist, revoked_at__isnull=True).exists()
 
 
 def test_set_password_anywhere_revokes_tokens_but_other_saves_do_not(archivist: Any) -> None:
