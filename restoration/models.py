@@ -252,6 +252,38 @@ class ReviewDecision(AppendOnlyModel):
         return f"{self.get_decision_display()} on version #{self.version_id}"
 
 
+class FrameCommentQuerySet(InstitutionScopedQuerySet["FrameComment"]):
+    pass
+
+
+class FrameComment(AppendOnlyModel):
+    """A reviewer's note anchored to one frame of a version (a marker when it has no text).
+
+    ``frame`` is the capture's frame number (the one the review page shows), so notes on two
+    versions of the same capture line up. Added, never edited, like decisions."""
+
+    institution = models.ForeignKey(
+        "accounts.Institution", on_delete=models.PROTECT, related_name="frame_comments"
+    )
+    version = models.ForeignKey(
+        RestoredVersion, on_delete=models.PROTECT, related_name="frame_comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="frame_comments"
+    )
+    frame = models.PositiveIntegerField()
+    text = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+
+    objects = FrameCommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["frame", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"frame {self.frame} of version #{self.version_id}: {self.text[:40]}"
+
+
 # --------------------------------------------------------------------------------------------
 # Publication
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Institution
 from restoration.models import (
     Decision,
+    FrameComment,
     JobStatus,
     Publication,
     RestorationJob,
@@ -323,4 +324,19 @@ def recent_publications(*, institution: Institution | None, limit: int = 5) -> l
         .current()
         .select_related("tape", "version")
         .order_by("-published_at")[:limit]
+    )
+
+
+def version_frame_comments(*, version: RestoredVersion) -> QuerySet[FrameComment]:
+    return (
+        FrameComment.objects.for_institution(version.institution)
+        .filter(version=version)
+        .select_related("author")
+    )
+
+
+def capture_versions(*, version: RestoredVersion) -> QuerySet[RestoredVersion]:
+    """The other versions of the same capture (candidates for a side by side comparison)."""
+    return version_list(institution=version.institution, capture_id=version.capture_id).exclude(
+        pk=version.pk
     )

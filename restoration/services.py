@@ -22,6 +22,7 @@ from portal.audit.services import audit_record
 from restoration.exceptions import JobStateError, PublicationError, ReviewError
 from restoration.models import (
     Decision,
+    FrameComment,
     JobStatus,
     Publication,
     RestorationJob,
@@ -215,6 +216,56 @@ def version_decide(
             details={"comment": comment, "decision_id": review.pk, "job_id": version.job_id},
         )
     return review
+
+
+MAX_COMMENT_LENGTH = 2000
+
+
+def frame_timecode(*, frame: int, frame_rate: str) -> str:
+    """HH:MM:SS:FF of a capture frame number (non-drop-frame, nominal rate rounded)."""
+    from fractions import Fraction
+
+    base = max(1, round(Fraction(frame_rate or "25")))
+    seconds, frames = divmod(frame, base)
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{frames:02d}"
+
+
+def version_comment_add(
+    *, actor: Any, version: RestoredVersion, frame: int, text: str = ""
+) -> FrameComment:
+    """Anchor a note (or, without text, a marker) to a capture frame of the version."""
+    require_role(actor, version.institution, Role.REVIEWER)
+    text = (text or "").strip()
+    if len(text) > MAX_COMMENT_LENGTH:
+        raise ReviewError(f"A frame comment holds at most {MAX_COMMENT_LENGTH} characters.")
+    if not version.frame_start <= frame < version.frame_end:
+        raise ReviewError(
+            f"Frame {frame} is outside this version (frames {version.frame_start}–"
+            f"{version.frame_end - 1})."
+        )
+    with transaction.atomic():
+        comment = FrameComment.objects.create(
+            institution=version.institution,
+            version=version,
+            author=actor,
+            frame=frame,
+            text=text,
+            created_at=_now(),
+        )
+        audit_record(
+            actor=actor,
+            institution=version.institution,
+            action="review.frame_commented" if text else "review.frame_marked",
+            target=version,
+            tape=version.tape,
+            details={
+                "frame": frame,
+                "timecode": frame_timecode(frame=frame, frame_rate=version.frame_rate),
+                **({"comment": text} if text else {}),
+                "version_id": version.pk,
+            },
+        )
+    return comment
 
 
 # --------------------------------------------------------------------------------------------

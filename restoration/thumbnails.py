@@ -6,7 +6,8 @@ through seekable ranged reads (``portal.storage.open_stored``), so a thumbnail c
 megabytes of reading, never a copy of a 100 GB original. Page requests never decode: a missing
 thumbnail queues ``make_review_thumbnails`` and the page shows a placeholder meanwhile. JPEGs
 are cached under the job's storage directory (``.../job-<id>/thumbs/``), which is never part of
-the version's fixity.
+the version's fixity. The review page's exact original frames (``original_frame``, one frame a
+reviewer asks for while paused) are decoded on request the same way and cached there as PNG.
 """
 
 from __future__ import annotations
@@ -138,6 +139,38 @@ def version_thumbnails_build(*, version_id: int, extra: list[int] | None = None)
             else:
                 source, frame_index = version.master, index
             rgb = _extract_rgb(source, _frame_time(frame_index, version.frame_rate))
-            default_storage.save(name, ContentFile(_jpeg(rgb)))
+            _store_once(name, _jpeg(rgb))
             made += 1
     return made
+
+
+def _store_once(name: str, content: bytes) -> StoredFile:
+    """Save under exactly ``name``. Two makers of the same frame at once (a worker and a page
+    reload, two workers) would otherwise leave a second copy under a storage-made name
+    (``..._AbC123.jpg``): the later one deletes its copy and the first one's stays."""
+    saved = default_storage.save(name, ContentFile(content))
+    if saved != name:
+        default_storage.delete(saved)
+    return StoredFile(default_storage, name)
+
+
+def _png(rgb: Any) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def original_frame(*, version: RestoredVersion, frame: int) -> StoredFile:
+    """Lossless PNG, full size, of capture frame ``frame`` decoded from the original capture
+    (not the H.264 browser copy): the review page's exact "before" of a paused frame."""
+    from django.http import Http404
+
+    if not version.frame_start <= frame < version.frame_end:
+        raise Http404("This frame is outside the restored range.")
+    name = f"restorations/{version.institution_id}/job-{version.job_id}/thumbs/original-{frame}.png"
+    if default_storage.exists(name):
+        return StoredFile(default_storage, name)
+    rgb = _extract_rgb(version.capture.original, _frame_time(frame, version.frame_rate))
+    return _store_once(name, _png(rgb))

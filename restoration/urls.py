@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from restoration import history_export, views, views_bulk
+from restoration import history_export, views, views_bulk, views_review
 
 app_name = "restoration"
 
@@ -31,6 +31,21 @@ urlpatterns = [
         "versions/<int:version_id>/frames/<int:frame>/<str:which>.jpg",
         views.version_thumbnail,
         name="version_thumbnail",
+    ),
+    path(
+        "versions/<int:version_id>/comments.json",
+        views_review.version_comments,
+        name="version_comments",
+    ),
+    path(
+        "versions/<int:version_id>/original/<int:frame>.png",
+        views_review.version_original,
+        name="version_original",
+    ),
+    path(
+        "versions/<int:version_id>/compare/<int:other_id>/",
+        views_review.version_compare,
+        name="version_compare",
     ),
     path("tapes/<int:tape_id>/unpublish/", views.tape_unpublish, name="tape_unpublish"),
     re_path(

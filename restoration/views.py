@@ -16,7 +16,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
@@ -34,6 +33,7 @@ from restoration.media import serve_master
 from restoration.models import Decision, JobStatus
 from restoration.provenance import version_provenance
 from restoration.thumbnails import PLACEHOLDER_SVG, frame_thumbnail
+from restoration.views_review import review_data
 
 _JOB_STATUS_FILTERS = [("", "All")] + list(JobStatus.choices)
 
@@ -217,17 +217,12 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         "worst": selectors.worst_frames(
             scores=version.scores_before, count=8, min_gap=max(1, version.frame_count // 50)
         ),
-        "review_data": {
-            "before_url": reverse("captures:proxy", args=[version.capture_id])
-            if version.capture.proxy_ready
-            else None,
-            "after_url": reverse("restoration:version_access", args=[version.pk]),
-            "scores_url": reverse("restoration:version_scores", args=[version.pk]),
-            "thumb_url": reverse("restoration:version_thumbnail", args=[version.pk, 0, "before"]),
-            "frame_rate": version.frame_rate,
-            "frame_start": version.frame_start,
-            "frame_count": version.frame_count,
-        },
+        "review_data": review_data(version=version),
+        "comments": selectors.version_frame_comments(version=version),
+        "other_versions": selectors.capture_versions(version=version)[:20],
+        "preview_covers_all": version.is_preview
+        and version.frame_start == 0
+        and version.frame_end >= (version.capture.frame_count or 0),
     }
     return render(request, "restoration/version_review.html", context)
 

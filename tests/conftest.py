@@ -151,35 +151,49 @@ def video_factory(tmp_path: Path) -> Callable[..., Path]:
 CHROMIUM = shutil.which("chromium")
 
 
-@pytest.fixture
-def browser_context(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A fresh context of Debian's chromium (never a downloaded browser), headless, offline."""
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[Any]:
+    """Debian's chromium (never a downloaded browser), headless, offline: one per test module
+    (starting it costs about a second); each test gets its own fresh context."""
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # synchronous, which Django only allows with this flag (scoped to the test).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-gpu",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield browser.new_context()
-        finally:
-            browser.close()
-            # ORM calls made while Playwright's loop runs use their own connection (another
-            # asgiref context); close it so the test database can be dropped.
-            connections.close_all()
+    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
+    # synchronous, which Django only allows with this flag (scoped to the module's browser).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=[
+                    "--no-sandbox",
+                    "--disable-background-networking",
+                    "--disable-gpu",
+                    "--disable-component-update",
+                    "--no-first-run",
+                    "--autoplay-policy=no-user-gesture-required",
+                ],
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+                connections.close_all()
+
+
+@pytest.fixture
+def browser_context(chromium_browser: Any) -> Iterator[Any]:
+    """A fresh browser context (cookies, storage) per test."""
+    context = chromium_browser.new_context()
+    try:
+        yield context
+    finally:
+        context.close()
+        # ORM calls made while Playwright's loop runs use their own connection (another
+        # asgiref context); close it so the test database can be dropped.
+        connections.close_all()
 
 
 @pytest.fixture

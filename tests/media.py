@@ -81,3 +81,66 @@ def _write_tone(
         position += count
     for packet in stream.encode():
         container.mux(packet)
+
+
+CODE_BITS = 8
+
+
+def coded_frame(index: int, size: tuple[int, int]) -> np.ndarray:
+    """A frame whose number can be read back from its pixels after lossy coding: CODE_BITS
+    vertical bars, white for a 1 bit (least significant bit left), black for 0, over a
+    mid-grey background row at the bottom (so the frame is never all black)."""
+    width, height = size
+    rgb = np.zeros((height, width, 3), dtype=np.uint8)
+    bar = width // CODE_BITS
+    for bit in range(CODE_BITS):
+        if (index >> bit) & 1:
+            rgb[: height * 3 // 4, bit * bar : (bit + 1) * bar] = 255
+    rgb[height * 3 // 4 :, :] = 128
+    return rgb
+
+
+def make_coded_video(
+    path: str | Path,
+    *,
+    frames: int,
+    first_index: int = 0,
+    size: tuple[int, int] = (160, 96),
+    codec: str = "ffv1",
+    rate: int = 25,
+) -> Path:
+    """A video whose frame ``i`` shows the number ``first_index + i`` as bars (``coded_frame``);
+    "ffv1" (lossless, .mkv) or "libx264" (.mp4, every frame a keyframe-free GOP as usual)."""
+    path = Path(path)
+    width, height = size
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream(codec, rate=rate)
+        video.width, video.height = width, height
+        video.pix_fmt = "yuv420p" if codec == "libx264" else "yuv444p"
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(
+                coded_frame(first_index + index, size), format="rgb24"
+            )
+            frame.pts = index
+            frame.time_base = Fraction(1, rate)
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+    return path
+
+
+# JavaScript that reads the frame number drawn by ``coded_frame`` from a video element.
+READ_CODE_JS = """(video) => {
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(video, 0, 0);
+  const bar = Math.floor(canvas.width / BITS);
+  let value = 0;
+  for (let bit = 0; bit < BITS; bit++) {
+    const px = ctx.getImageData(bit * bar + Math.floor(bar / 2), Math.floor(canvas.height / 3), 1, 1).data;
+    if (px[0] > 128) value |= (1 << bit);
+  }
+  return value;
+}""".replace("BITS", str(CODE_BITS))

@@ -42,17 +42,18 @@ def test_reviewer_compares_steps_zooms_and_approves(
     page.goto(f"{live_server.url}/versions/{version.pk}/")
     page.wait_for_selector("#review[data-ready='1']")
     page.wait_for_function(
-        "document.querySelector('video[data-role=after]').readyState >= 1 && "
-        "document.querySelector('video[data-role=before]').readyState >= 1"
+        "document.querySelector('video[data-role=b]').readyState >= 1 && "
+        "document.querySelector('video[data-role=a]').readyState >= 1"
     )
 
     page.locator("[data-role=stage]").focus()
     for _ in range(3):
         page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.getElementById('review').reviewState().settled")
     assert page.inner_text("[data-role=frame]") == "3"
     assert page.inner_text("[data-role=timecode]") == "00:00:00:03"
     current = state(page)
-    assert current["frame"] == 3 and abs(current["before"] - current["after"]) < 0.02
+    assert current["frame"] == 3 and abs(current["a"] - current["b"]) < 0.02
     page.keyboard.press("ArrowLeft")
     assert state(page)["frame"] == 2
 
@@ -66,10 +67,17 @@ def test_reviewer_compares_steps_zooms_and_approves(
         ).strip()
         == "30%"
     )
+    # Wipe mode names both sides on the picture.
+    assert page.locator(".wipe-label.left").is_visible()
+    assert page.locator(".wipe-label.right").is_visible()
+    assert "Before" in page.inner_text(".wipe-label.left")
+    assert "After" in page.inner_text(".wipe-label.right")
+    page.click("[data-mode=side]")
+    assert not page.locator(".wipe-label.left").is_visible()
 
-    page.click(".pane.before .viewport", position={"x": 10, "y": 10})
+    page.click(".pane.a .viewport", position={"x": 10, "y": 10})
     assert state(page)["zoom"] == 2
-    assert "scale(2)" in page.get_attribute("video[data-role=after]", "style")
+    assert "scale(2)" in page.get_attribute(".pane.b .zoomed", "style")
 
     page.wait_for_function(  # the timeline is drawn (before/after curves and the cursor)
         "(() => { const c = document.querySelector('canvas[data-role=timeline]');"
@@ -126,7 +134,7 @@ def test_job_list_updates_live_while_a_worker_progresses(
     log_in(page, live_server.url, "archivist")
     page.goto(f"{live_server.url}/jobs/")
     row = page.locator(f"tr[data-job-id='{job.pk}']")
-    assert "position 1" in row.inner_text() or "waiting" in row.inner_text()
+    assert "queued, position 1" in row.inner_text()
 
     RestorationJob.objects.filter(pk=job.pk).update(  # a worker claims it and reports progress
         status=JobStatus.RUNNING,
@@ -143,7 +151,11 @@ def test_job_list_updates_live_while_a_worker_progresses(
     )
     assert row.locator("[data-role=badge]").inner_text() == "Running"
     assert row.locator("progress").evaluate("bar => bar.value") == 0.5
-    assert "6/12 frames" in row.inner_text() and "ETA 1 min 15 s" in row.inner_text()
+    # The live update says it in the same words as the server (selectors.job_progress_text).
+    assert (
+        row.locator("[data-role=text]").inner_text()
+        == "restoring · 6 of 12 frames · about 1 min 15 s left"
+    )
 
     RestorationJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, frames_done=12)
     job.refresh_from_db()
