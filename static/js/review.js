@@ -72,23 +72,25 @@
   }
   function playing() { return !vb.paused && !vb.ended; }
 
-  function seekVideo(pane, index) {
+  function seekVideo(pane, index, force) {
     return new Promise(function (resolve) {
       const target = timeOf(pane, index);
       const video = pane.video;
-      if (Math.abs(video.currentTime - target) < 0.25 / fps && !video.seeking) { resolve(); return; }
+      // After a pause the picture may be a frame ahead of currentTime: only a real seek makes
+      // the decoder present exactly the frame at the target, so pauses always seek.
+      if (!force && Math.abs(video.currentTime - target) < 0.25 / fps && !video.seeking) { resolve(); return; }
       const done = function () { video.removeEventListener("seeked", done); resolve(); };
       video.addEventListener("seeked", done);
       video.currentTime = target;
     });
   }
   /* Both players to the middle of capture frame ``index``; resolves when both show it. */
-  function seekFrame(index) {
+  function seekFrame(index, force) {
     const target = clamp(index);
     frame = target;
     seeking += 1;
     render();
-    return Promise.all(panes.map(function (pane) { return seekVideo(pane, target); }))
+    return Promise.all(panes.map(function (pane) { return seekVideo(pane, target, force); }))
       .then(function () {
         seeking -= 1;
         if (seeking === 0) { frame = target; render(); afterSettle(); }
@@ -102,7 +104,7 @@
     // The picture on screen is the frame the decoder presented last: snap both players to it.
     pauseAll();
     shuttle = 0;
-    return seekFrame(frame);
+    return seekFrame(frame, true);
   }
   function step(delta) { pauseAll(); shuttle = 0; return seekFrame(frame + delta); }
   function playAll(rate) {
@@ -166,7 +168,7 @@
     if (!seeking && !reverseTimer) {
       // A pause from anywhere (the player, the end of a loop): snap both to the frame shown.
       if (paneA) va.pause();
-      seekFrame(frame);
+      seekFrame(frame, true);
     }
   });
   vb.addEventListener("ended", function () { if (paneA) va.pause(); frame = last; seekFrame(last); });
