@@ -477,6 +477,11 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=2, help="processes for the filter and BM3D runs"
     )
     parser.add_argument("--no-model", action="store_true", help="classical filters only")
+    parser.add_argument(
+        "--filters",
+        default=",".join(CLASSICAL),
+        help="libavfilter rows to run, comma-separated, or 'none' (default: all)",
+    )
     parser.add_argument("--no-bm3d", action="store_true", help="skip the colour BM3D rows")
     parser.add_argument("--bm3d-every", type=int, default=4, help="BM3D on every N-th frame ...")
     parser.add_argument("--bm3d-clips", type=int, default=4, help="... of the first N clips")
@@ -515,6 +520,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, name) < least:
             print(f"error: --{name.replace('_', '-')} must be at least {least}", file=sys.stderr)
             return 2
+    chosen = [f.strip() for f in args.filters.split(",") if f.strip() and f.strip() != "none"]
+    if [f for f in chosen if f not in CLASSICAL]:
+        print(
+            f"error: unknown filter(s) in {args.filters!r}; choose from {list(CLASSICAL)}",
+            file=sys.stderr,
+        )
+        return 2
     families = list(FAMILIES) if args.family == "all" else [args.family]
     bm3d = (
         None
@@ -551,6 +563,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             size=args.size,
             presets=presets,
             restorers=restorers,
+            filters={name: CLASSICAL[name] for name in chosen},
             bm3d=bm3d,
             cached=cached,
             workers=args.workers,

@@ -87,11 +87,12 @@ def render_family(family: str, result: dict[str, Any]) -> list[str]:
             )
         if "ours_vs_degraded_db" not in summary:
             continue
-        text = (
-            f"- **{preset}**: ours {summary['ours_vs_degraded_db']:+.2f} dB over the input, "
-            f"{summary['ours_vs_best_classical_db']:+.2f} dB over the best libavfilter filter "
-            f"({summary['best_classical']})"
-        )
+        text = f"- **{preset}**: ours {summary['ours_vs_degraded_db']:+.2f} dB over the input"
+        if "best_classical" in summary:
+            text += (
+                f", {summary['ours_vs_best_classical_db']:+.2f} dB over the best libavfilter "
+                f"filter ({summary['best_classical']})"
+            )
         if "ours_vs_bm3d_db" in summary:
             text += f", {summary['ours_vs_bm3d_db']:+.2f} dB over colour BM3D (on its subset)"
         text += (

@@ -150,3 +150,14 @@ def test_cli_writes_the_damaged_and_the_target_clip(tmp_path: Path) -> None:
     assert np.array_equal(damaged, expected_damaged), "the CLI is the streaming path"
     assert np.array_equal(np.stack(list(iter_frames(target))), expected_target)
     assert main([str(source), str(tmp_path / "out.mp4")]) == 2
+
+
+def test_the_chains_colour_conversion_adds_no_cast() -> None:
+    from restoration.bench.capture_chain import rgb_to_yuv420, yuv420_to_rgb
+
+    clip = textured_clip(frames=2, size=(48, 64))
+    for frame in clip:
+        back = yuv420_to_rgb(rgb_to_yuv420(frame), 48, 64)
+        cast = (back.astype(np.float64) - frame).reshape(-1, 3).mean(axis=0)
+        assert np.all(np.abs(cast) < 0.25), f"colour cast {cast} from the conversion alone"
+        assert psnr(back, frame) > 25  # 4:2:0 loses sharp colour edges, nothing more
