@@ -383,6 +383,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags (and generated clients' modules) per resource: "tapes", "captures"... not "v1".
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Swagger UI / Redoc assets are served from the drf-spectacular-sidecar package: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

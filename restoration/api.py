@@ -109,7 +109,7 @@ def _parameters_serializer(*, read: bool) -> type[serializers.Serializer]:
         for item in dataclasses.fields(JobParameters)
         if item.name in KNOWN_KEYS
     }
-    name = "JobParameters" if read else "JobParametersRequest"
+    name = "JobParameters" if read else "JobOptions"
     doc = (
         "The job's complete, normalised options."
         if read
