@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("portal.preservation.urls")),
     path("", include("restoration.urls")),
     path("api/", include("portal.api.urls")),
+    path("account/", include("portal.api.page_urls")),
 ]
