@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django_q",
     "accounts",
     "portal.api",
+    "portal.webhooks",
     "portal.catalog",
     "portal.captures",
     "portal.audit",

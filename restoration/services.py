@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.permissions import require_role
 from portal.audit.services import audit_record
+from portal.webhooks import events as webhook_events
 from restoration.exceptions import JobStateError, PublicationError, ReviewError
 from restoration.models import (
     Decision,
@@ -215,6 +216,7 @@ def version_decide(
             tape=version.tape,
             details={"comment": comment, "decision_id": review.pk, "job_id": version.job_id},
         )
+        webhook_events.review_decided(review=review)  # sent after commit
     return review
 
 
@@ -340,6 +342,7 @@ def version_publish(*, actor: Any, version: RestoredVersion, comment: str = "") 
         raise PublicationError(
             "Another version of this tape was published at the same moment; reload and retry."
         ) from exc
+    webhook_events.publication_changed(publication=publication, published=True)
     return publication
 
 
@@ -368,6 +371,7 @@ def tape_unpublish(*, actor: Any, tape: Any, comment: str = "") -> Publication:
             details={"reason": "unpublished", "publication_id": current.pk, "comment": comment},
         )
         current.refresh_from_db()
+    webhook_events.publication_changed(publication=current, published=False)
     return current
 
 

@@ -25,12 +25,6 @@ def reap_stale_jobs() -> list[int]:
     return jobs_reap_stale()
 
 
-def deliver_webhook(job_id: int, event: str, attempt: int = 1) -> bool:
-    from restoration.webhooks import webhook_deliver
-
-    return webhook_deliver(job_id=job_id, event=event, attempt=attempt)
-
-
 def make_review_thumbnails(version_id: int, extra: list[int] | None = None) -> int:
     """Make the review page's frame thumbnails of a version (queued when it is created)."""
     from restoration.thumbnails import version_thumbnails_build

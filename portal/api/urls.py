@@ -8,6 +8,7 @@ from portal.api import views
 from portal.api.views_misc import api_not_found
 from portal.api.views_tokens import TokenViewSet, obtain_token
 from portal.preservation.api import StorageUsageView
+from portal.webhooks.api import WebhookViewSet
 from restoration import api as restoration_api
 
 app_name = "api"
@@ -18,6 +19,7 @@ router.register("collections", views.CollectionViewSet, basename="collection")
 router.register("tapes", views.TapeViewSet, basename="tape")
 router.register("captures", views.CaptureViewSet, basename="capture")
 router.register("tokens", TokenViewSet, basename="token")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 router.registry.extend(restoration_api.router.registry)  # restoration-jobs, restored-versions
 
 urlpatterns = [

@@ -31,6 +31,7 @@ from portal.captures.exceptions import CaptureError, CaptureRejected, ProxyError
 from portal.captures.models import Capture, ProxyStatus
 from portal.captures.validation import probe_capture
 from portal.storage import local_copy
+from portal.webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -359,6 +360,7 @@ def capture_proxy_build(*, capture_id: int) -> bool:
                 target=capture,
                 tape=capture.tape,
             )
+            webhook_events.proxy_ready(capture=capture)  # sent after commit
         return True
     except Exception as exc:
         permanent = getattr(exc, "permanent", not isinstance(exc, OSError))
