@@ -111,7 +111,14 @@ DATABASES = {
         conn_max_age=envint("DB_CONN_MAX_AGE", 0, minimum=0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take the lock when their transaction begins, so two concurrent audited changes
+    # queue up instead of both reading the same audit-chain head (portal.audit.chain).
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Key of the audit hash chain (HMAC); default derived from SECRET_KEY. Set it explicitly (and
+# keep it) before ever rotating SECRET_KEY, or old events no longer verify.
+AUDIT_CHAIN_KEY = envstr("AUDIT_CHAIN_KEY", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

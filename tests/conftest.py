@@ -184,9 +184,15 @@ def chromium_browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def browser_context(chromium_browser: Any) -> Iterator[Any]:
-    """A fresh browser context (cookies, storage) per test."""
-    context = chromium_browser.new_context()
+def browser_context(chromium_browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context (cookies, storage) per test.
+
+    Playwright's ``wait_for_function`` compiles its predicate with ``new Function``, which the
+    site's Content-Security-Policy forbids, so contexts bypass the policy unless a test is
+    marked ``enforce_csp`` (tests/portal/test_security_headers.py checks the pages under it).
+    """
+    enforce = request.node.get_closest_marker("enforce_csp") is not None
+    context = chromium_browser.new_context(bypass_csp=not enforce)
     try:
         yield context
     finally:

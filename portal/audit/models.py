@@ -67,12 +67,23 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(db_index=True)
+    #: Hash chain of the institution's history (portal.audit.chain): position, the previous
+    #: event's hash and this event's HMAC. Filled by ``audit_record``, checked by
+    #: ``manage.py verify_audit_chain`` and the manager's "Verify history" page.
+    sequence = models.BigIntegerField(null=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["institution", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "sequence"], name="audit_chain_sequence_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or 'system'} {self.action}"

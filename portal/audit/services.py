@@ -8,10 +8,11 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import Institution
+from portal.audit.chain import chain_link
 from portal.audit.models import AuditEvent
 
 
@@ -76,7 +77,7 @@ def audit_record(
     tape's timeline.
     """
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         institution=institution,
         actor=actor if authenticated else None,
         actor_label=actor.get_username() if authenticated else "system",
@@ -89,3 +90,7 @@ def audit_record(
         details=json_value(dict(details or {})),
         created_at=_now(),
     )
+    with transaction.atomic():  # usually the caller's transaction: the event commits with it
+        chain_link(event)
+        event.save()
+    return event

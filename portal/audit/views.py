@@ -53,3 +53,12 @@ def institution_history_view(request: HttpRequest) -> HttpResponse:
             "actors": actors,
         },
     )
+
+
+@member_required(Role.MANAGER)
+def history_verify_view(request: HttpRequest) -> HttpResponse:
+    """The manager's check of their institution's hash chain (the first broken link, if any)."""
+    from portal.audit.chain import chain_verify
+
+    report = chain_verify(institution_id=request.institution.pk)  # type: ignore[attr-defined]
+    return render(request, "audit/verify.html", {"report": report})

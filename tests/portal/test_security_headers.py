@@ -47,6 +47,7 @@ def test_no_template_has_inline_scripts_or_event_handlers() -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.enforce_csp
 @pytest.mark.django_db(transaction=True)
 def test_pages_work_under_the_policy_in_chromium(
     page: Any, live_server: Any, archivist: Any, manager: Any, institution: Any
@@ -72,6 +73,8 @@ def test_pages_work_under_the_policy_in_chromium(
         f"/tapes/{tape.pk}/",
         "/accounts/members/",
         "/jobs/",
+        f"/captures/upload/{tape.pk}/",
+        "/history/",
         "/api/docs/",
     ):
         page.goto(f"{live_server.url}{path}")
