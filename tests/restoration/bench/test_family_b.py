@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -129,7 +130,9 @@ def test_training_never_imports_family_b() -> None:
                 module = node.module or ""
                 names = [module] + [f"{module}.{alias.name}" for alias in node.names]
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                names = [node.value] if "family_b" in node.value else []
+                # A dotted name handed to importlib; prose (a docstring naming it) is fine.
+                dotted = re.fullmatch(r"[\w.]+", node.value) is not None
+                names = [node.value] if dotted else []
             offenders += [f"{path.name}: {n}" for n in names if "family_b" in n]
     assert not offenders, f"training must not see family B: {offenders}"
 
