@@ -8,6 +8,9 @@ runs go to a pool of worker processes (filters are single-threaded), so two core
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from fractions import Fraction
@@ -102,7 +105,22 @@ def make_executor(workers: int) -> Executor:
     the parent has torch's thread pools, which a fork would copy half-initialised."""
     if workers <= 1:
         return InlineExecutor()
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_exit_with_parent, initargs=(os.getpid(),)
+    )
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: leave as soon as the bench process is gone (killed, even by SIGKILL), so an
+    interrupted run leaves no busy orphans on a shared machine."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def best_setting(

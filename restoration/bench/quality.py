@@ -164,7 +164,12 @@ def write_lossless(frames: np.ndarray, path: Path, *, fps: int = 25) -> None:
 
 
 def model_restorers(
-    weights: Path | None, *, device: str, every_frame: bool = False, model_name: str = "tape-lite"
+    weights: Path | None,
+    *,
+    device: str,
+    every_frame: bool = False,
+    model_name: str = "tape-lite",
+    ablation: bool = True,
 ) -> dict[str, Restorer]:
     """The model through the product's own path, ``restore_video`` (frame scorer, reference
     pool, overlapping windows, FFV1 master), on a lossless file of the degraded clip; and the
@@ -198,8 +203,9 @@ def model_restorers(
 
     restorers: dict[str, Restorer] = {
         "ours": lambda frames: restore(frames, None),
-        "ours, no references": lambda frames: restore(frames, 0),
     }
+    if ablation:
+        restorers["ours, no references"] = lambda frames: restore(frames, 0)
     if every_frame:
         restorers["ours, every frame"] = lambda frames: restore(frames, None, keep_clean=False)
     return restorers
@@ -483,6 +489,9 @@ def _parser() -> argparse.ArgumentParser:
         help="libavfilter rows to run, comma-separated, or 'none' (default: all)",
     )
     parser.add_argument("--no-bm3d", action="store_true", help="skip the colour BM3D rows")
+    parser.add_argument(
+        "--no-ablation", action="store_true", help="skip the 'ours, no references' row"
+    )
     parser.add_argument("--bm3d-every", type=int, default=4, help="BM3D on every N-th frame ...")
     parser.add_argument("--bm3d-clips", type=int, default=4, help="... of the first N clips")
     parser.add_argument(
@@ -543,6 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 device=args.device,
                 every_frame=args.every_frame,
                 model_name=args.model,
+                ablation=not args.no_ablation,
             )
         )
         cached = None
