@@ -88,6 +88,12 @@ def _option_field(name: str, hint: Any, *, read: bool) -> serializers.Field:
     options: dict[str, Any] = {"allow_null": nullable, "required": False}
     if name == "model":  # the service names the available models when one is unknown
         return serializers.CharField(help_text="Model variant, e.g. tape-lite.", **options)
+    if name == "strength":  # a name or a number: checked by the service, which names both
+        return serializers.CharField(
+            help_text="How much of the network's change to keep: gentle (0.5), standard (1.0, "
+            "the default) or a number from 0 to 1. Colours are kept at every strength.",
+            **options,
+        )
     if name in _OPTION_CHOICES:
         return serializers.ChoiceField(choices=_OPTION_CHOICES[name](), **options)
     options.update(_OPTION_BOUNDS.get(name, {}))

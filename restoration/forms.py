@@ -41,6 +41,17 @@ class JobRequestForm(forms.Form):
         initial="off",
         help_text="off keeps the scan type of the capture (archival default).",
     )
+    strength = forms.ChoiceField(
+        label="Strength",
+        choices=[
+            ("standard", "Standard: all of the restoration"),
+            ("gentle", "Gentle: half of it, more of the original grain kept"),
+        ],
+        initial="standard",
+        required=False,
+        help_text="Colours and brightness outside damaged areas are kept at either strength. "
+        "Run two previews to compare strengths side by side.",
+    )
     preview = forms.BooleanField(
         required=False,
         label="Preview only",

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.conf import settings
 
+from restoration.engine.exceptions import ConfigError
+from restoration.engine.strengths import DEFAULT_STRENGTH, STRENGTHS, parse_strength
 from restoration.exceptions import InvalidParametersError
 
 ENGINE_CONFIG_DIR = Path(__file__).resolve().parent / "engine" / "configs"
@@ -49,6 +51,8 @@ class JobParameters:
     deinterlace: str = "off"
     preview: bool = False
     preview_seconds: float = DEFAULT_PREVIEW_SECONDS
+    # A name of STRENGTHS ("gentle", "standard") or a number from 0 to 1, as the user gave it.
+    strength: str | float = DEFAULT_STRENGTH
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,7 +98,23 @@ KNOWN_KEYS = {
     "deinterlace",
     "preview",
     "preview_seconds",
+    "strength",
 }
+
+
+def _strength(data: dict[str, Any]) -> str | float:
+    raw = data.get("strength")
+    if raw is None or raw == "":
+        return DEFAULT_STRENGTH
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise InvalidParametersError(
+            f"strength must be {' or '.join(STRENGTHS)} or a number from 0 to 1, not {raw!r}."
+        )
+    try:
+        value = parse_strength(raw)
+    except ConfigError as exc:
+        raise InvalidParametersError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from exc
+    return raw if isinstance(raw, str) and raw in STRENGTHS else value
 
 
 def parse_parameters(data: dict[str, Any] | None, *, frame_count: int | None) -> JobParameters:
@@ -161,4 +181,5 @@ def parse_parameters(data: dict[str, Any] | None, *, frame_count: int | None) ->
         deinterlace=deinterlace,
         preview=preview,
         preview_seconds=preview_seconds,
+        strength=_strength(data),
     )

@@ -213,6 +213,7 @@ def run_pipeline(
             end=end,
             deinterlace=deinterlace,
             access_copy=access,
+            strength=params.get("strength") or "standard",
             device=device,
             progress=progress,
             cancel=progress.cancelled,

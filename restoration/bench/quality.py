@@ -170,6 +170,7 @@ def model_restorers(
     every_frame: bool = False,
     model_name: str = "tape-lite",
     ablation: bool = True,
+    guard_ablation: bool = False,
 ) -> dict[str, Restorer]:
     """The model through the product's own path, ``restore_video`` (frame scorer, reference
     pool, overlapping windows, FFV1 master), on a lossless file of the degraded clip; and the
@@ -182,7 +183,9 @@ def model_restorers(
 
     model = load_model(model_name, weights)
 
-    def restore(frames: np.ndarray, references: int | None, keep_clean: bool = True) -> np.ndarray:
+    def restore(
+        frames: np.ndarray, references: int | None, keep_clean: bool = True, guard: bool = True
+    ) -> np.ndarray:
         with tempfile.TemporaryDirectory(prefix="quality-") as tmp:
             src, dst = Path(tmp) / "degraded.mkv", Path(tmp) / "restored.mkv"
             write_lossless(frames, src)
@@ -196,6 +199,7 @@ def model_restorers(
                 score_output=False,
                 device=device,
                 keep_clean=keep_clean,
+                colour_guard=guard,
             )
             restored = np.stack(list(iter_frames(dst)))
         assert restored.shape == frames.shape, f"restored {restored.shape} != input {frames.shape}"
@@ -208,6 +212,8 @@ def model_restorers(
         restorers["ours, no references"] = lambda frames: restore(frames, 0)
     if every_frame:
         restorers["ours, every frame"] = lambda frames: restore(frames, None, keep_clean=False)
+    if guard_ablation:  # what the colour guard (engine/fidelity.py) changes
+        restorers["ours, no colour guard"] = lambda frames: restore(frames, None, guard=False)
     return restorers
 
 
@@ -500,6 +506,11 @@ def _parser() -> argparse.ArgumentParser:
         help="also report the network run on every frame (no clean-frame pass-through)",
     )
     parser.add_argument(
+        "--guard-ablation",
+        action="store_true",
+        help="also report the network without the colour guard (engine/fidelity.py)",
+    )
+    parser.add_argument(
         "--reuse-classical",
         type=Path,
         default=None,
@@ -553,6 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 every_frame=args.every_frame,
                 model_name=args.model,
                 ablation=not args.no_ablation,
+                guard_ablation=args.guard_ablation,
             )
         )
         cached = None

@@ -28,37 +28,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .exceptions import ConfigError
+from .strengths import DEFAULT_STRENGTH, STRENGTHS, parse_strength
 
-__all__ = ["STRENGTHS", "apply_strength", "colour_guard", "parse_strength"]
-
-# Named restoration strengths (the fraction of the network's change that is kept).
-STRENGTHS: dict[str, float] = {"gentle": 0.5, "standard": 1.0}
-DEFAULT_STRENGTH = "standard"
+__all__ = [
+    "DEFAULT_STRENGTH",
+    "STRENGTHS",
+    "apply_strength",
+    "colour_guard",
+    "parse_strength",
+]
 
 BLOCK = 64  # pixels per block of the colour measurement grid
 MAX_SHIFT = 10.0 / 255.0  # largest correction the guard applies (levels on a 0..1 scale)
 LOCAL_SHIFT = 3.0 / 255.0  # largest departure of a region's correction from the frame's
 _MAD_TO_SIGMA = 1.4826
-
-
-def parse_strength(value: str | float) -> float:
-    """A strength as a number in [0, 1]: a name of :data:`STRENGTHS` or a number."""
-    if isinstance(value, str):
-        if value in STRENGTHS:
-            return STRENGTHS[value]
-        try:
-            number = float(value)
-        except ValueError:
-            names = ", ".join(STRENGTHS)
-            raise ConfigError(
-                f"strength must be one of {names} or a number from 0 to 1, not {value!r}"
-            ) from None
-    else:
-        number = float(value)
-    if not 0.0 <= number <= 1.0:
-        raise ConfigError(f"strength must be between 0 and 1, not {number}")
-    return number
 
 
 def _block_medians(

@@ -48,3 +48,18 @@ def test_bad_options_are_refused_with_a_clear_message(data: dict, message: str) 
     with pytest.raises(InvalidParametersError) as excinfo:
         parse_parameters(data, frame_count=100)
     assert message in str(excinfo.value)
+
+
+def test_strength_is_standard_by_default_and_takes_names_or_numbers() -> None:
+    assert parse_parameters({}, frame_count=10).strength == "standard"
+    assert (
+        parse_parameters({"strength": "gentle"}, frame_count=10).to_dict()["strength"] == "gentle"
+    )
+    assert parse_parameters({"strength": "0.3"}, frame_count=10).strength == 0.3
+    assert parse_parameters({"strength": 0}, frame_count=10).strength == 0.0
+
+
+@pytest.mark.parametrize("raw", ["loud", "1.5", -1, True, [1]])
+def test_a_bad_strength_is_refused_naming_the_choices(raw: object) -> None:
+    with pytest.raises(InvalidParametersError, match="[Ss]trength"):
+        parse_parameters({"strength": raw}, frame_count=10)

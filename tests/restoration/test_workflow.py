@@ -4,17 +4,20 @@ version with files and provenance, review, publication, public page, audit of ev
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
 
 from portal.audit.models import AuditEvent
 from restoration import services
-from restoration.engine.video import probe
+from restoration.engine.video import iter_frames, probe
 from restoration.models import JobStatus, RestorationJob, RestoredVersion
+from restoration.provenance import version_provenance
 from restoration.worker import ProgressWriter, job_storage_dir, job_work_dir
 
 pytestmark = pytest.mark.usefixtures("sync_tasks")
@@ -168,6 +171,29 @@ def test_preview_restores_a_short_segment_around_the_worst_frames(
     assert version.is_preview and version.frame_count == 12 == len(version.scores_before)
     assert 0 <= version.frame_start <= 28 and version.frame_end == version.frame_start + 12
     assert probe(default_storage.path(version.master.name)).frame_count == 12
+
+
+def test_two_previews_at_two_strengths_differ_and_record_their_strength(
+    archivist: Any, make_capture: Any, tape: Any
+) -> None:
+    capture = make_capture(tape, frames=20)
+    versions = {}
+    for strength in ("standard", "gentle"):
+        job = services.job_request(
+            actor=archivist,
+            capture=capture,
+            parameters={"preview": True, "preview_seconds": 0.5, "strength": strength},
+        )
+        job.refresh_from_db()
+        assert job.status == JobStatus.SUCCEEDED, job.error_message
+        versions[strength] = job.version
+        assert job.version.parameters["strength"] == strength
+        assert f'"strength": "{strength}"' in json.dumps(version_provenance(version=job.version))
+    standard, gentle = (
+        [frame.astype(int) for frame in iter_frames(default_storage.path(v.master.name))]
+        for v in (versions["standard"], versions["gentle"])
+    )
+    assert any(np.abs(a - b).mean() > 0.1 for a, b in zip(standard, gentle, strict=True))
 
 
 def test_cancel_while_running_stops_the_engine_and_keeps_nothing(
