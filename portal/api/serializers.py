@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.captures.models import Capture
+from portal.catalog.dates import to_edtf
 from portal.catalog.models import Collection, Tape
 
 TAPE_WRITABLE = [name for name in Tape.FIELDS]
@@ -54,6 +56,9 @@ class TapeSerializer(serializers.ModelSerializer):
         help_text="Free key/value metadata; on update the given dict replaces all keys.",
     )
     capture_count = serializers.IntegerField(read_only=True)
+    recording_date_edtf = serializers.SerializerMethodField(
+        help_text='The recording date in EDTF ("1975~", "198X", "1978/1982"); "" if none.'
+    )
 
     class Meta:
         model = Tape
@@ -62,6 +67,7 @@ class TapeSerializer(serializers.ModelSerializer):
             *TAPE_WRITABLE,
             "date_start",
             "date_end",
+            "recording_date_edtf",
             "metadata",
             "capture_count",
             "created_at",
@@ -71,6 +77,7 @@ class TapeSerializer(serializers.ModelSerializer):
             "id",
             "date_start",
             "date_end",
+            "recording_date_edtf",
             "capture_count",
             "created_at",
             "updated_at",
@@ -82,6 +89,12 @@ class TapeSerializer(serializers.ModelSerializer):
         if not hasattr(instance, "capture_count"):
             data["capture_count"] = instance.captures.count()
         return data
+
+    def get_recording_date_edtf(self, tape: Tape) -> str:
+        try:
+            return to_edtf(tape.recording_date)
+        except DjangoValidationError:  # a date stored before it was checked: leave it out
+            return ""
 
     def validate_metadata(self, value: dict[str, str]) -> dict[str, str]:
         for key in value:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django_filters import rest_framework as filters
@@ -23,6 +24,7 @@ from rest_framework.response import Response
 
 from accounts.selectors import get_for_institution
 from portal.api.bulk import (
+    BulkImportError,
     BulkResultSerializer,
     BulkTapeRowSerializer,
     CSVTextParser,
@@ -42,6 +44,7 @@ from portal.api.serializers import (
     CollectionSerializer,
     TapeSerializer,
 )
+from portal.api.xml import XMLParser, XMLRenderer, published_version
 from portal.captures.media import serve_file_with_ranges
 from portal.captures.models import Capture, ProxyStatus
 from portal.captures.selectors import capture_list
@@ -51,9 +54,12 @@ from portal.captures.views import original_content_type
 from portal.catalog import services as catalog_services
 from portal.catalog.csv_io import export_csv_lines
 from portal.catalog.models import CarrierFormat, Collection, Tape, VideoStandard
+from portal.catalog.pbcore import collection_xml, rows_from_pbcore, tape_xml
 from portal.catalog.selectors import collection_list, tape_list
 
 __all__ = ["INSTITUTION_PARAMETER", "ScopedViewSetMixin"]
+
+NON_JSON_ACTIONS = frozenset({"export", "pbcore"})
 
 
 class ScopedViewSetMixin(ConditionalMixin):
@@ -67,6 +73,14 @@ class ScopedViewSetMixin(ConditionalMixin):
     @property
     def institution(self) -> Any:
         return api_institution(self.request)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Actions that answer files or XML accept any media type; their errors are still the
+        # JSON error shape.
+        if getattr(self, "action", None) in NON_JSON_ACTIONS:
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)  # type: ignore[misc]
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()  # type: ignore[misc]
@@ -106,6 +120,26 @@ class CollectionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Collection) -> None:
         catalog_services.collection_delete(actor=self.request.user, collection=instance)
+
+    @extend_schema(
+        responses={(200, "application/xml"): OpenApiResponse(OpenApiTypes.STR)},
+        description="The collection as a PBCore 2.1 `pbcoreCollection` of its tapes' documents.",
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[XMLRenderer, JSONRenderer])
+    def pbcore(self, request: Request, pk: Any = None) -> HttpResponse:
+        collection = self.get_object()
+        tapes = (
+            Tape.objects.for_institution(self.institution)
+            .filter(collection=collection)
+            .select_related("institution", "collection")
+            .prefetch_related("metadata", "captures")
+        )
+        body = collection_xml(
+            collection.name,
+            collection.description,
+            ((tape, published_version(tape)) for tape in tapes),
+        )
+        return HttpResponse(body, content_type="application/xml; charset=utf-8")
 
 
 class TapeFilter(filters.FilterSet):
@@ -160,7 +194,7 @@ class TapeViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 
     serializer_class = TapeSerializer
     filterset_class = TapeFilter
-    idempotent_actions = ("create", "bulk")
+    idempotent_actions = ("create", "bulk", "pbcore_import")
     strict_query_actions = ("list", "export")
     ordering_fields = [
         "identifier",
@@ -249,11 +283,52 @@ class TapeViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
         )
         return response
 
-    def handle_exception(self, exc: Exception) -> Response:
-        if getattr(self, "action", None) == "export":
-            self.request.accepted_renderer = JSONRenderer()
-            self.request.accepted_media_type = JSONRenderer.media_type
-        return super().handle_exception(exc)
+    @extend_schema(
+        responses={(200, "application/xml"): OpenApiResponse(OpenApiTypes.STR)},
+        description="The tape as a PBCore 2.1 `pbcoreDescriptionDocument`: the tape as physical "
+        "instantiation, each capture and the published version's master and access copy as "
+        "digital instantiations (essence tracks, SHA-256).",
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[XMLRenderer, JSONRenderer])
+    def pbcore(self, request: Request, pk: Any = None) -> HttpResponse:
+        tape = self.get_object()
+        body = tape_xml(tape, published=published_version(tape))
+        return HttpResponse(body, content_type="application/xml; charset=utf-8")
+
+    @extend_schema(
+        request={"application/xml": {"type": "string", "description": "PBCore 2.1 XML"}},
+        responses={200: BulkResultSerializer},
+        description="Create or update tapes from PBCore 2.1 XML (a `pbcoreDescriptionDocument` "
+        "or a `pbcoreCollection`), matched by the physical instantiation's identifier; the "
+        "checks and the all-or-nothing rule of `bulk`.",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="pbcore-import",
+        parser_classes=[XMLParser],
+    )
+    @idempotent
+    def pbcore_import(self, request: Request) -> Response:
+        try:
+            header, rows = rows_from_pbcore(
+                request.data if isinstance(request.data, bytes) else b""
+            )
+        except DjangoValidationError as exc:
+            raise BulkImportError(" ".join(exc.messages)) from exc
+        report = tapes_bulk_write(
+            actor=request.user, institution=self.institution, header=header, rows=rows
+        )
+        return Response(
+            BulkResultSerializer(
+                {
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "collections_created": report.collections_created,
+                }
+            ).data
+        )
 
 
 FILE_ACTIONS = frozenset({"download", "proxy", "poster"})

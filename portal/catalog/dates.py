@@ -1,7 +1,9 @@
-"""Approximate recording dates, as archives write them ("1973", "1980s", "c. 1975", "1973-05").
+"""Approximate recording dates, as archives write them ("1973", "1980s", "c. 1975", "1973-05")
+or in EDTF (Library of Congress Extended Date/Time Format, read with the ``edtf`` package:
+"1975~" approximate, "1975?" uncertain, "197X" a decade, "1978/1982" an interval).
 
 The text is kept as written; ``parse_approximate_date`` gives the inclusive date range used for
-sorting and filtering.
+sorting and filtering, ``to_edtf`` the EDTF form exports use (PBCore, OAI-PMH, the API).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^{_YEAR}\s*(?:-|–|/|to)\s*{_YEAR}$"), "years"),
 ]
 
-FORMAT_HELP = 'e.g. "1973-05-12", "1973-05", "1973", "c. 1975", "1980s" or "1978-1982"'
+FORMAT_HELP = (
+    'e.g. "1973-05-12", "1973-05", "1973", "c. 1975", "1980s", "1978-1982", or EDTF: '
+    '"1975~", "1975?", "197X", "1978/1982"'
+)
 
 
 def parse_approximate_date(text: str) -> tuple[dt.date | None, dt.date | None]:
@@ -33,6 +38,9 @@ def parse_approximate_date(text: str) -> tuple[dt.date | None, dt.date | None]:
     cleaned = _CIRCA.sub("", text.strip())
     if not cleaned or cleaned.lower() in {"unknown", "n.d.", "undated"}:
         return None, None
+    edtf_range = _edtf_range(text.strip())
+    if edtf_range is not None:
+        return edtf_range
     for pattern, kind in _PATTERNS:
         match = pattern.match(cleaned)
         if not match:
@@ -60,3 +68,47 @@ def _range(kind: str, parts: list[int]) -> tuple[dt.date, dt.date]:
     if last < first:
         raise ValueError("range ends before it starts")
     return dt.date(first, 1, 1), dt.date(last, 12, 31)
+
+
+def _edtf_range(text: str) -> tuple[dt.date, dt.date] | None:
+    """The strict range of an EDTF text ("1975~", "197X", "1978/1982"); None if it is not."""
+    if not any(mark in text for mark in "~?%X/"):
+        return None
+    from edtf import parse_edtf, struct_time_to_date
+    from edtf.parser.edtf_exceptions import EDTFParseException
+
+    try:
+        parsed = parse_edtf(text)
+        first = struct_time_to_date(parsed.lower_strict())
+        last = struct_time_to_date(parsed.upper_strict())
+    except (EDTFParseException, TypeError, ValueError, OverflowError):
+        return None  # not EDTF, or an open interval ("1975/..") without a sortable end
+    if last < first:
+        return None
+    return first, last
+
+
+def to_edtf(text: str) -> str:
+    """The EDTF form of a recording date as written ("" when there is none).
+
+    "c. 1975" -> "1975~", "1980s" -> "198X", "1978-1982" -> "1978/1982"; EDTF and ISO dates
+    stay as they are. Raises ValidationError for text that is not a recording date.
+    """
+    stripped = text.strip()
+    first, last = parse_approximate_date(stripped)
+    if first is None or last is None:
+        return ""
+    if _edtf_range(stripped) is not None:
+        return stripped
+    approximate = bool(_CIRCA.match(stripped))
+    cleaned = _CIRCA.sub("", stripped)
+    decade = re.match(r"^(\d{3})0'?s$", cleaned)
+    years = re.match(rf"^{_YEAR}\s*(?:-|–|/|to)\s*{_YEAR}$", cleaned)
+    if decade:
+        value = f"{decade.group(1)}X"
+    elif years:
+        value = f"{years.group(1)}/{years.group(2)}"
+    else:
+        parts = [int(part) for part in re.split(r"-", cleaned)]
+        value = "-".join([f"{parts[0]:04d}", *(f"{part:02d}" for part in parts[1:])])
+    return value + "~" if approximate and "/" not in value else value

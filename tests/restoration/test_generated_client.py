@@ -90,9 +90,10 @@ def test_main_flow_through_the_generated_client(
     with client:
         tape = api("tapes.tapes_create").sync(
             client=client,
-            body=models.TapeRequest(identifier="GEN-1", title="Generated", recording_date="1975"),
+            body=models.TapeRequest(identifier="GEN-1", title="Generated", recording_date="1975~"),
         )
         assert isinstance(tape, models.Tape), tape
+        assert tape.recording_date_edtf == "1975~" and str(tape.date_start) == "1975-01-01"
         video = video_factory("generated.mkv", frames=8, size=(64, 48))
         with video.open("rb") as handle:
             upload = models.CaptureUploadRequest(

@@ -30,3 +30,53 @@ def test_approximate_dates_parse_to_inclusive_ranges(text, expected):
 def test_unparseable_dates_are_rejected_with_the_accepted_forms(text):
     with pytest.raises(ValidationError, match="1980s"):
         parse_approximate_date(text)
+
+
+# --- EDTF -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("1975~", "1975-01-01", "1975-12-31"),
+        ("1975?", "1975-01-01", "1975-12-31"),
+        ("197X", "1970-01-01", "1979-12-31"),
+        ("1978/1982", "1978-01-01", "1982-12-31"),
+        ("1985-04-12/1985-05", "1985-04-12", "1985-05-31"),
+        ("1975-06~", "1975-06-01", "1975-06-30"),
+    ],
+)
+def test_edtf_forms_are_accepted(text: str, first: str, last: str) -> None:
+    import datetime as dt
+
+    assert parse_approximate_date(text) == (
+        dt.date.fromisoformat(first),
+        dt.date.fromisoformat(last),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "edtf"),
+    [
+        ("c. 1975", "1975~"),
+        ("1980s", "198X"),
+        ("1978-1982", "1978/1982"),
+        ("1973-5", "1973-05"),
+        ("1973", "1973"),
+        ("1975?", "1975?"),
+        ("197X", "197X"),
+        ("", ""),
+    ],
+)
+def test_recording_dates_export_as_edtf(text: str, edtf: str) -> None:
+    from portal.catalog.dates import to_edtf
+
+    assert to_edtf(text) == edtf
+
+
+@pytest.mark.parametrize("text", ["1975/..", "19755~", "197Y", "1982/1978"])
+def test_bad_edtf_is_refused_with_the_accepted_forms(text: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="EDTF"):
+        parse_approximate_date(text)
