@@ -104,7 +104,7 @@ def test_collection_export_and_bad_xml(tape: Tape, api: APIClient) -> None:
     root = ET.fromstring(response.content)
     assert root.tag == f"{P}pbcoreCollection"
     assert len(root.findall(f"{P}pbcoreDescriptionDocument")) == 1
-    header, rows = rows_from_pbcore(response.content)
+    _header, rows = rows_from_pbcore(response.content)
     assert rows[0][1]["identifier"] == "VHS-042"
     refused = api.generic(
         "POST", "/api/v1/tapes/pbcore-import/", b"<not-pbcore/>", content_type="application/xml"
