@@ -356,6 +356,13 @@ API_TOKEN_DEFAULT_DAYS = envint("API_TOKEN_DEFAULT_DAYS", 90, minimum=0)
 API_REQUIRE_IF_MATCH = envbool("API_REQUIRE_IF_MATCH", False)
 API_IDEMPOTENCY_HOURS = envint("API_IDEMPOTENCY_HOURS", 24, minimum=1)
 
+# OAI-PMH provider (/oai/): name, identifier namespace (oai:<this>:tape:<id>), contact, and
+# records per page before a resumption token.
+OAI_REPOSITORY_NAME = envstr("OAI_REPOSITORY_NAME", "Tape archive portal")
+OAI_REPOSITORY_IDENTIFIER = envstr("OAI_REPOSITORY_IDENTIFIER", "tape-archive.example.org")
+OAI_ADMIN_EMAIL = envstr("OAI_ADMIN_EMAIL", "archive@example.org")
+OAI_PAGE_SIZE = envint("OAI_PAGE_SIZE", 100, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.api.tokens.ApiTokenAuthentication",

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal.home.views import home
+from portal.oai.views import oai_pmh
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,5 +14,6 @@ urlpatterns = [
     path("", include("portal.preservation.urls")),
     path("", include("restoration.urls")),
     path("api/", include("portal.api.urls")),
+    path("oai/", oai_pmh, name="oai"),
     path("account/", include("portal.api.page_urls")),
 ]
