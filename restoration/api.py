@@ -24,7 +24,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.urls import path, register_converter
+from django.urls import path, register_converter, reverse
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -467,6 +467,31 @@ class RestoredVersionViewSet(
     @action(detail=True, methods=["get"])
     def provenance(self, request: Request, pk: Any = None) -> Response:
         return Response(version_provenance(version=self.get_object()))
+
+    @extend_schema(
+        responses={
+            (200, "application/ld+json"): OpenApiResponse(
+                {"type": "object", "additionalProperties": True},
+                description="IIIF Presentation 3 Manifest",
+            )
+        },
+        description="IIIF Presentation 3 manifest of the version: one Video canvas (duration, "
+        "width, height) painted with the access copy, the tape's fields as metadata. Tapes "
+        "shown to the public also have a public manifest at /iiif/tapes/{tape}/manifest.json.",
+    )
+    @action(detail=True, methods=["get"], url_path="iiif-manifest")
+    def iiif_manifest(self, request: Request, pk: Any = None) -> Response:
+        from restoration.iiif import version_manifest
+
+        version = self.get_object()
+        manifest = version_manifest(
+            version=version,
+            manifest_url=request.build_absolute_uri(),
+            video_url=request.build_absolute_uri(
+                reverse("api:restored-version-access", args=[version.pk])
+            ),
+        )
+        return Response(manifest, content_type="application/ld+json")
 
     @extend_schema(
         request=DecisionSerializer,

@@ -60,4 +60,9 @@ urlpatterns = [
     ),
     path("public/tapes/<int:tape_id>/", views.public_tape, name="public_tape"),
     path("public/tapes/<int:tape_id>/video.mp4", views.public_tape_video, name="public_tape_video"),
+    path(
+        "iiif/tapes/<int:tape_id>/manifest.json",
+        views.public_tape_manifest,
+        name="public_tape_manifest",
+    ),
 ]

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
@@ -376,6 +377,27 @@ def version_provenance_json(request: HttpRequest, version_id: int) -> HttpRespon
 def public_tape(request: HttpRequest, tape_id: int) -> HttpResponse:
     publication = selectors.public_publication(tape_id=tape_id)
     return render(request, "restoration/public_tape.html", {"publication": publication})
+
+
+@require_http_methods(["GET", "HEAD"])
+def public_tape_manifest(request: HttpRequest, tape_id: int) -> JsonResponse:
+    """IIIF Presentation 3 manifest of the tape's public version (for IIIF AV players)."""
+    from restoration.iiif import version_manifest
+
+    publication = selectors.public_publication(tape_id=tape_id)
+    manifest = version_manifest(
+        version=publication.version,
+        manifest_url=request.build_absolute_uri(),
+        video_url=request.build_absolute_uri(
+            reverse("restoration:public_tape_video", args=[tape_id])
+        ),
+    )
+    response = JsonResponse(
+        manifest,
+        content_type='application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"',
+    )
+    response["Access-Control-Allow-Origin"] = "*"  # players on other sites load public manifests
+    return response
 
 
 @require_http_methods(["GET", "HEAD"])
