@@ -1,10 +1,11 @@
 """/api/: v1 endpoints, token login, OpenAPI schema and its offline docs pages."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from portal.api import views
+from portal.api.schema_view import SchemaView, redoc_bundle
 from portal.api.views_misc import api_not_found
 from portal.api.views_tokens import TokenViewSet, obtain_token
 from portal.preservation.api import StorageUsageView
@@ -29,9 +30,10 @@ urlpatterns = [
     path("v1/", include(router.urls)),
     path("v1/", include("restoration.api")),
     path("v1/auth/token/", obtain_token, name="obtain-token"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("redoc/redoc.standalone.js", redoc_bundle, name="redoc_bundle"),
     # Anything else under /api/ answers in the API's error shape, not with an HTML page.
     re_path(r"^.*$", api_not_found),
 ]
