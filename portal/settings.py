@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import envbool, envint, envlist, envstr
+from portal.env import envbool, envchoice, envint, envlist, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -324,8 +324,17 @@ RESTORATION_DEFAULT_SCORER = envstr("RESTORATION_DEFAULT_SCORER", "offline")
 # Folder of checkpoints named <variant>.safetensors + <variant>.json (e.g. tape-base weights on
 # GPU workers); a variant missing there uses the weights shipped in restoration/engine/weights/.
 RESTORATION_CHECKPOINT_DIR = envstr("RESTORATION_CHECKPOINT_DIR", "")
-# "auto" (cuda, then mps, then cpu), or e.g. "cuda:1", "cpu".
+# "auto" (every CUDA GPU, else mps, else cpu), e.g. "cuda:1", "cpu", or a list such as
+# "cuda:0,cuda:1" (one job spread over both) or "cuda:0,cuda:0" (two windows at once on one GPU).
 RESTORATION_DEVICE = envstr("RESTORATION_DEVICE", "auto")
+# CPU cores one job may use (0 = every core this worker may run on): one window worker process
+# per core, one thread each. Lower it when a machine runs several restoration workers.
+RESTORATION_CORES = envint("RESTORATION_CORES", 0, minimum=0)
+# Network precision: auto (bf16 where the CPU/GPU computes it natively, else fp32 on CPUs),
+# fp32, bf16 or fp16 (GPUs). Recorded in each version's provenance.
+RESTORATION_PRECISION = envchoice("RESTORATION_PRECISION", "auto", ("auto", "fp32", "bf16", "fp16"))
+# Windows per network pass on GPUs (0 = the engine's default, 4).
+RESTORATION_GPU_BATCH = envint("RESTORATION_GPU_BATCH", 0, minimum=0)
 # Spatial tile of the engine in pixels (0 = engine default).
 RESTORATION_TILE = envint("RESTORATION_TILE", 0, minimum=0)
 # Worker-local scratch space for decoding and encoding (never shared between machines).

@@ -148,7 +148,8 @@ def run_pipeline(
 ) -> PipelineResult:
     from portal.captures.services import local_file
     from restoration.engine.exceptions import WeightsError
-    from restoration.engine.inference import resolve_device, restore_video
+    from restoration.engine.execution import plan_execution
+    from restoration.engine.inference import restore_video
     from restoration.engine.models import create_model
     from restoration.engine.references import get_scorer
     from restoration.engine.video import probe
@@ -172,7 +173,13 @@ def run_pipeline(
                 "or choose another model."
             )
         model = create_model(variant, checkpoint=checkpoint)
-        device = str(resolve_device(settings.RESTORATION_DEVICE))
+        execution = plan_execution(
+            settings.RESTORATION_DEVICE,
+            cores=settings.RESTORATION_CORES or None,
+            precision=settings.RESTORATION_PRECISION,
+            batch=settings.RESTORATION_GPU_BATCH or None,
+        )
+        device = ",".join(dict.fromkeys(execution.devices))
         progress.set_device(device)
         scorer = get_scorer(str(params.get("scorer") or "none"))
         timings["load_s"] = _since(t0)
@@ -214,7 +221,10 @@ def run_pipeline(
             deinterlace=deinterlace,
             access_copy=access,
             strength=params.get("strength") or "standard",
-            device=device,
+            device=settings.RESTORATION_DEVICE,
+            cores=settings.RESTORATION_CORES or None,
+            precision=settings.RESTORATION_PRECISION,
+            batch=execution.batch,
             progress=progress,
             cancel=progress.cancelled,
         )
@@ -249,6 +259,9 @@ def run_pipeline(
             "tile": result.tile,
             "device": result.device,
             "dtype": result.dtype,
+            "precision": result.precision,
+            "workers": result.execution.get("workers", 1),
+            "threads": result.execution.get("threads", 1),
             "checkpoint": checkpoint.name,
         },
         timings=timings,

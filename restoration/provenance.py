@@ -103,6 +103,9 @@ def version_provenance(*, version: RestoredVersion) -> dict[str, Any]:
                     "reference_selector": version.scorer,
                     "engine_version": version.engine_version,
                     "device": job.device,
+                    # Network arithmetic (fp32, or bf16/fp16 autocast): reduced precision changes
+                    # the output slightly (README "Speed"), so the record says which was used.
+                    "precision": (version.parameters or {}).get("precision", "fp32"),
                     "requested_at": job.created_at.isoformat(),
                     "started_at": job.started_at.isoformat() if job.started_at else None,
                     "finished_at": job.finished_at.isoformat() if job.finished_at else None,

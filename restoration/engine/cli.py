@@ -118,6 +118,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         strength=args.strength,
         colour_guard=args.colour_guard,
         device=args.device,
+        workers=args.workers or None,
+        threads=args.threads or None,
+        precision=args.precision,
+        batch=args.batch or None,
         progress=None if args.quiet else ProgressBar("restore"),
     )
     summary = {
@@ -204,7 +208,10 @@ def _add_scorer_options(parser: argparse.ArgumentParser) -> None:
         help="open_clip pretrained tag already in the local cache, or a local checkpoint file",
     )
     parser.add_argument(
-        "--threads", type=_positive, default=0, help="CPU threads (default: torch's)"
+        "--threads",
+        type=_positive,
+        default=0,
+        help="CPU threads (restore: per worker, default 1 with several workers)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -230,7 +237,26 @@ def build_parser(extra_commands: Sequence[Registrar] = ()) -> argparse.ArgumentP
         "--checkpoint", default=None, help="weights (.safetensors with its .json card)"
     )
     restore.add_argument(
-        "--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps"
+        "--device",
+        default="auto",
+        help="auto (every GPU, else mps, else cpu), cpu, cuda, cuda:N, mps, or a list such as "
+        "cuda:0,cuda:1 (a device listed twice runs two workers on it)",
+    )
+    restore.add_argument(
+        "--workers",
+        type=_positive,
+        default=0,
+        help="parallel window workers (processes; default: one per CPU core, or every GPU)",
+    )
+    restore.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="network precision: auto = bf16 where the CPU or GPU computes it natively, "
+        "else fp32 on CPUs (default: auto)",
+    )
+    restore.add_argument(
+        "--batch", type=_positive, default=0, help="windows per network pass (default: 4 on GPUs)"
     )
     restore.add_argument(
         "--window", type=_positive, default=0, help="frames per window (default: the model's T)"

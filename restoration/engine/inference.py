@@ -25,11 +25,9 @@ reference used by many windows costs one encoder pass.
 
 from __future__ import annotations
 
-import math
 import os
 import time
-from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,9 +36,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .exceptions import CancelledError, ConfigError, InvalidVideoError, WeightsError
+from .exceptions import ConfigError, WeightsError
+from .execution import (
+    WindowJob,
+    WindowPool,
+    plan_execution,
+    precision_name,
+    resolve_precision,
+    torch_threads,
+)
 from .fidelity import apply_strength, colour_guard, parse_strength
 from .models import RestorationNet, create_model, default_weights, list_models
+from .planning import (
+    Window,
+    blend_weights,
+    default_margin,
+    pass_through_mask,
+    plan_tiles,
+    plan_windows,
+    tile_size_for,
+)
 from .references import (
     BatchScorer,
     FrameScorer,
@@ -50,20 +65,13 @@ from .references import (
     score_video,
     window_query,
 )
+from .scheduler import stream_windows
 from .video import (
     DEINTERLACE_MODES,
-    AccessWriter,
     CancelHook,
-    MasterWriter,
     ProgressCallback,
-    frame_to_rgb,
-    iter_av_frames,
     probe,
 )
-
-AUTO_TILE_PIXELS = 1024 * 1024  # frames up to this many pixels run untiled when tile="auto"
-AUTO_TILE = 512
-
 
 # ---------------------------------------------------------------------------------------------
 # Devices and models
@@ -90,15 +98,6 @@ def resolve_device(device: str | None = "auto") -> torch.device:
     return resolved
 
 
-def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """bf16 where the GPU supports it, else fp16; None (float32) on CPU."""
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "mps":
-        return torch.float16
-    return None
-
-
 def load_model(name: str = "tape-lite", checkpoint: str | Path | None = None) -> RestorationNet:
     """A variant with its weights: `checkpoint`, else the shipped default weights."""
     if name not in list_models():
@@ -115,98 +114,15 @@ def load_model(name: str = "tape-lite", checkpoint: str | Path | None = None) ->
 
 
 # ---------------------------------------------------------------------------------------------
-# Window and tile planning
-
-
-@dataclass(frozen=True)
-class Window:
-    begin: int  # first input frame (relative to the restored range)
-    end: int  # one past the last input frame
-    out_begin: int  # frames [out_begin, out_end) are taken from this window
-    out_end: int
-
-
-def default_margin(window: int) -> int:
-    return (window - 1) // 4
-
-
-def plan_windows(count: int, window: int, margin: int | None = None) -> list[Window]:
-    """Overlapping windows; each frame is output by exactly one window, near its centre."""
-    if window < 1:
-        raise ConfigError(f"window must be at least 1, not {window}")
-    margin = default_margin(window) if margin is None else margin
-    if margin < 0 or window - 2 * margin < 1:
-        raise ConfigError(f"margin {margin} leaves no output frames in a window of {window}")
-    windows: list[Window] = []
-    out = 0
-    while out < count:
-        begin = max(0, min(out - margin, count - window))
-        end = min(begin + window, count)
-        out_end = count if end == count else end - margin
-        windows.append(Window(begin, end, out, out_end))
-        out = out_end
-    return windows
-
-
-def _axis_tiles(length: int, tile: int, overlap: int, multiple: int) -> list[tuple[int, int]]:
-    """Tiles along one axis: equal sizes (multiples of `multiple`), at least `overlap` apart
-    from full overlap, starting on the model's grid (multiples of `multiple`): the stem and
-    patch merging make the network shift-equivariant only by whole grid steps, and off-grid
-    tiles measured a 20x larger difference from the untiled output."""
-    if length <= tile:
-        return [(0, length)]
-    count = math.ceil((length - overlap) / (tile - overlap))
-    size = min(math.ceil((length + (count - 1) * overlap) / count / multiple) * multiple, length)
-    step = max(multiple, (size - overlap) // multiple * multiple)
-    starts = sorted(
-        {min(i * step, length - size) for i in range(math.ceil((length - size) / step) + 1)}
-    )
-    return [(start, start + size) for start in starts]
-
-
-def plan_tiles(
-    height: int, width: int, tile: int | None, overlap: int, multiple: int
-) -> list[tuple[int, int, int, int]]:
-    """(y0, y1, x0, x1) boxes over a padded frame; one box when `tile` is None or covers it."""
-    if tile is None:
-        return [(0, height, 0, width)]
-    tile = max(multiple, tile // multiple * multiple)
-    overlap = min(overlap, tile // 2)
-    return [
-        (y0, y1, x0, x1)
-        for y0, y1 in _axis_tiles(height, tile, overlap, multiple)
-        for x0, x1 in _axis_tiles(width, tile, overlap, multiple)
-    ]
-
-
-def _blend_weights(
-    box: tuple[int, int, int, int], height: int, width: int, overlap: int
-) -> torch.Tensor:
-    """Linear ramps over `overlap` pixels on the sides that touch another tile."""
-    y0, y1, x0, x1 = box
-
-    def ramp(n: int, ramp_start: bool, ramp_end: bool) -> torch.Tensor:
-        weights = torch.ones(n)
-        k = min(overlap, n // 2)
-        if k > 0:
-            ramp_values = (torch.arange(k) + 0.5) / k
-            if ramp_start:
-                weights[:k] = ramp_values
-            if ramp_end:
-                weights[-k:] = ramp_values.flip(0)
-        return weights
-
-    wy = ramp(y1 - y0, y0 > 0, y1 < height)
-    wx = ramp(x1 - x0, x0 > 0, x1 < width)
-    return wy[:, None] * wx[None, :]
-
-
-# ---------------------------------------------------------------------------------------------
 # The window restorer (model + device + tiling + reference-feature cache)
 
 
 class WindowRestorer:
-    """Runs the network on windows of frames, tiled, with cached reference features."""
+    """Runs the network on windows of frames, tiled, with cached reference features.
+
+    `precision`: auto, fp32, bf16 or fp16 autocast (execution.resolve_precision);
+    `compile`: torch.compile the network (GPUs; the first windows of each shape pay for it).
+    """
 
     def __init__(
         self,
@@ -216,6 +132,8 @@ class WindowRestorer:
         tile: int | None = None,
         tile_overlap: int = 32,
         cache_size: int = 64,
+        precision: str = "auto",
+        compile: bool = False,
         strength: float = 1.0,
         colour_guard: bool = True,
     ) -> None:
@@ -223,7 +141,9 @@ class WindowRestorer:
         self.strength = strength
         self.colour_guard = colour_guard
         self.device = device
-        self.dtype = autocast_dtype(device)
+        self.dtype = resolve_precision(precision, device)
+        self.precision = precision_name(self.dtype)
+        self._forward = torch.compile(self.model, dynamic=False) if compile else self.model
         self.multiple = int(model.config["pad_multiple"])
         self.tile = tile
         self.overlap = tile_overlap
@@ -250,7 +170,7 @@ class WindowRestorer:
 
     def _autocast(self) -> Any:
         if self.dtype is None:
-            return torch.autocast(device_type="cpu", enabled=False)
+            return torch.autocast(device_type=self.device.type, enabled=False)
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
     def _reference_features(
@@ -273,7 +193,6 @@ class WindowRestorer:
             level: torch.cat([f[level] for f in per_reference], dim=1) for level in per_reference[0]
         }
 
-    @torch.inference_mode()
     def restore(
         self,
         frames: list[np.ndarray],
@@ -281,44 +200,65 @@ class WindowRestorer:
         keep: tuple[int, int] | None = None,
     ) -> list[np.ndarray]:
         """Restore one window; returns frames [keep[0], keep[1]) of it as uint8 RGB."""
-        keep = keep or (0, len(frames))
-        height, width = frames[0].shape[:2]
-        clip = self._pad(self._to_tensor(frames))
-        padded_refs = {
-            index: self._pad(self._to_tensor([image])) for index, image in (references or [])
-        }
+        job = WindowJob(frames, references, keep or (0, len(frames)))
+        return self.restore_jobs([job])[0]
+
+    def restore_jobs(self, jobs: list[WindowJob], batch: int = 1) -> list[list[np.ndarray]]:
+        """Restore windows, up to `batch` at a time when they share a shape (one pass each)."""
+        results: list[list[np.ndarray]] = []
+        group: list[WindowJob] = []
+        for job in jobs:
+            if group and (len(group) >= batch or _batch_key(job) != _batch_key(group[0])):
+                results += self._restore_batch(group)
+                group = []
+            group.append(job)
+        if group:
+            results += self._restore_batch(group)
+        return results
+
+    @torch.inference_mode()
+    def _restore_batch(self, jobs: list[WindowJob]) -> list[list[np.ndarray]]:
+        keep = jobs[0].keep
+        height, width = jobs[0].frames[0].shape[:2]
+        clip = torch.cat([self._pad(self._to_tensor(job.frames)) for job in jobs])
+        padded_refs = [
+            {index: self._pad(self._to_tensor([image])) for index, image in job.references or []}
+            for job in jobs
+        ]
         ph, pw = clip.shape[-2:]
         boxes = plan_tiles(ph, pw, self.tile, self.overlap, self.multiple)
         started = time.perf_counter()
         if len(boxes) == 1:
             with self._autocast():
-                out = self.model(
+                out = self._forward(
                     clip,
-                    reference_features=self._reference_features(padded_refs, boxes[0]),
+                    reference_features=self._batch_features(padded_refs, boxes[0]),
                     outputs=keep,
                 )
-            result = out[0].float()
+            result = out.float()
         else:
-            result = torch.zeros((keep[1] - keep[0], 3, ph, pw), device=self.device)
+            result = torch.zeros((len(jobs), keep[1] - keep[0], 3, ph, pw), device=self.device)
             total = torch.zeros((ph, pw), device=self.device)
             for box in boxes:
                 y0, y1, x0, x1 = box
-                features = self._reference_features(padded_refs, box)
+                features = self._batch_features(padded_refs, box)
                 with self._autocast():
-                    out = self.model(
+                    out = self._forward(
                         clip[..., y0:y1, x0:x1], reference_features=features, outputs=keep
                     )
-                weight = _blend_weights(box, ph, pw, self.overlap).to(self.device)
-                result[..., y0:y1, x0:x1] += out[0].float() * weight
+                weight = blend_weights(box, ph, pw, self.overlap).to(self.device)
+                result[..., y0:y1, x0:x1] += out.float() * weight
                 total[y0:y1, x0:x1] += weight
             result = result / total
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         self.network_seconds += time.perf_counter() - started
-        self.frame_passes += len(frames) * len(boxes)
-        result = self._finish(result[..., :height, :width], clip[0, keep[0] : keep[1]])
-        images = result.clamp(0, 1).mul(255).round().byte()
-        return list(images.permute(0, 2, 3, 1).cpu().numpy())
+        self.frame_passes += sum(len(job.frames) for job in jobs) * len(boxes)
+        degraded = clip[:, keep[0] : keep[1]]
+        result = self._finish(result[..., :height, :width].flatten(0, 1), degraded.flatten(0, 1))
+        images = result.clamp(0, 1).mul(255).round().byte().unflatten(0, (len(jobs), -1))
+        array = images.permute(0, 1, 3, 4, 2).cpu().numpy()
+        return [list(window) for window in array]
 
     def _finish(self, restored: torch.Tensor, degraded: torch.Tensor) -> torch.Tensor:
         """The fidelity guards (engine/fidelity.py) between the network and the written frame."""
@@ -327,6 +267,21 @@ class WindowRestorer:
         if self.colour_guard:
             restored = colour_guard(restored, degraded)
         return apply_strength(restored, degraded, self.strength)
+
+    def _batch_features(
+        self, padded_refs: list[dict[int, torch.Tensor]], box: tuple[int, int, int, int]
+    ) -> dict[int, torch.Tensor] | None:
+        per_job = [self._reference_features(refs, box) for refs in padded_refs]
+        if per_job[0] is None:
+            return None
+        if len(per_job) == 1:
+            return per_job[0]
+        return {level: torch.cat([f[level] for f in per_job if f], dim=0) for level in per_job[0]}
+
+
+def _batch_key(job: WindowJob) -> tuple[Any, ...]:
+    """Windows with equal keys run in one batched pass."""
+    return (len(job.frames), job.frames[0].shape, job.keep, len(job.references or []))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,6 +316,8 @@ class RestoreResult:
     colour_guard: bool = True
     passed_through: int = 0  # frames written unchanged (classified clean, `keep_clean`)
     windows_skipped: int = 0  # windows whose frames were all clean: no network pass
+    precision: str = "fp32"  # autocast precision the network ran in (fp32, bf16, fp16)
+    execution: dict[str, Any] = field(default_factory=dict)  # devices, workers, threads, batch
 
     @property
     def fps(self) -> float:
@@ -377,14 +334,6 @@ class RestoreResult:
             self.scores_after.to_rows() if self.scores_after is not None else None
         )
         return data
-
-
-def _tile_size(tile: int | str | None, width: int, height: int) -> int | None:
-    if tile == "auto":
-        return None if width * height <= AUTO_TILE_PIXELS else AUTO_TILE
-    if tile is None or isinstance(tile, int):
-        return tile
-    raise ConfigError(f"tile must be a number of pixels, 'auto' or None, not {tile!r}")
 
 
 def _check_options(
@@ -426,6 +375,12 @@ def restore_video(
     strength: str | float = "standard",
     colour_guard: bool = True,
     device: str | None = "auto",
+    workers: int | None = None,
+    threads: int | None = None,
+    cores: int | None = None,
+    precision: str = "auto",
+    batch: int | None = None,
+    compile: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelHook | None = None,
 ) -> RestoreResult:
@@ -440,6 +395,11 @@ def restore_video(
     are all clean are not run through the network; corrupted frames still see their clean
     neighbours as context. When the scores have no spread at all (the scorer cannot tell
     frames apart) nothing counts as clean here and every frame is restored.
+    `device`, `workers`, `threads`, `cores`, `batch`: where windows run
+    (execution.plan_execution: by default one worker process per usable CPU core with one
+    thread each, or every GPU); `compile`: torch.compile the network (GPUs);
+    `precision`: auto, fp32, bf16 or fp16 autocast (auto: bf16 where the hardware has it).
+    Decoding and encoding run in their own threads beside the network (streaming.py).
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -456,132 +416,95 @@ def restore_video(
             f"start frame {start} is past the end of the video ({info.frame_count} frames)"
         )
     count = end - start
-    tile_size = _tile_size(tile, info.width, info.height)
-    strength_value = parse_strength(strength)
-    restorer = WindowRestorer(
-        net,
-        device=resolve_device(device),
-        tile=tile_size,
-        tile_overlap=tile_overlap,
-        strength=strength_value,
-        colour_guard=colour_guard,
+    tile_size = tile_size_for(tile, info.width, info.height)
+    execution = plan_execution(
+        device,
+        workers=workers,
+        threads=threads,
+        precision=precision,
+        batch=batch,
+        cores=cores,
+        work_mpx=count * info.width * info.height / 1e6,
     )
     frame_scorer = get_scorer(scorer) if isinstance(scorer, str) else scorer
     if frame_scorer is None and (references > 0 or scores is None):
         frame_scorer = get_scorer("none")
-
-    # 1. Scores (one streaming pass) and the reference pool (a second, partial decode).
-    phase = time.perf_counter()
-    if scores is None:
-        assert frame_scorer is not None
-        scores = score_video(
-            src, frame_scorer, start=start, end=end, deinterlace=deinterlace, cancel=cancel
-        )
-    if not (scores.start <= start and scores.start + len(scores) >= end):
-        raise ConfigError(
-            f"scores cover frames {scores.start}..{scores.start + len(scores)}, not {start}..{end}"
-        )
-    timings["score_input"] = time.perf_counter() - phase
-    phase = time.perf_counter()
-    pool = ReferencePool.build(scores, size=pool_size) if references > 0 else None
-    if pool is not None:
-        pool.fetch(src, deinterlace=deinterlace)
-    timings["fetch_references"] = time.perf_counter() - phase
-
-    # 2. Windows, streamed: decode -> network -> master (+ access copy) -> output scores.
-    plan = plan_windows(count, window, margin)
-    clean = _pass_through_mask(scores, start, end) if keep_clean else np.zeros(count, dtype=bool)
-    passed_through = windows_skipped = network_frames = 0
-    time_range = None
-    if start > 0 or end < info.frame_count:
-        begin_s = info.start_time_s + float(start / info.frame_rate)
-        time_range = (begin_s, info.start_time_s + float(end / info.frame_rate))
-    progressive = deinterlace != "off"
-    used: list[dict[str, Any]] = []
-    output_scorer = (
-        BatchScorer(frame_scorer, start=start) if score_output and frame_scorer else None
-    )
-    phase = time.perf_counter()
-    with MasterWriter(
-        dst,
-        info,
-        audio_source=src,
-        time_range=time_range,
-        progressive=progressive,
-        pixel_format=master_pixel_format,
-    ) as master:
-        access = (
-            AccessWriter(
-                access_copy, info, audio_source=src, time_range=time_range, progressive=progressive
+    # Workers start now: they load while the input is scored.
+    strength_value = parse_strength(strength)
+    options = {
+        "tile": tile_size,
+        "tile_overlap": tile_overlap,
+        "precision": precision,
+        "strength": strength_value,
+        "colour_guard": colour_guard,
+    }
+    with WindowPool(net, execution, restorer_options={**options, "compile": compile}) as pool:
+        # 1. Scores (one streaming pass) and the reference pool (a second, partial decode).
+        phase = time.perf_counter()
+        if scores is None:
+            assert frame_scorer is not None
+            scores = score_video(
+                src, frame_scorer, start=start, end=end, deinterlace=deinterlace, cancel=cancel
             )
-            if access_copy is not None
-            else None
-        )
-        try:
-            frames = _FrameBuffer(
-                iter_av_frames(src, start=start, end=end, deinterlace=deinterlace)
+        if not (scores.start <= start and scores.start + len(scores) >= end):
+            raise ConfigError(
+                f"scores cover frames {scores.start}..{scores.start + len(scores)}, "
+                f"not {start}..{end}"
             )
-            done = 0
-            for item in plan:
-                if cancel is not None and cancel():
-                    raise CancelledError(f"restoration cancelled after {done} of {count} frames")
-                frames.release(item.begin)  # window begins never move backwards
-                clip, times = frames.get(item.begin, item.end)
-                keep = (item.out_begin - item.begin, item.out_end - item.begin)
-                out_clean = clean[item.out_begin : item.out_end]
-                if out_clean.all():
-                    restored = clip[keep[0] : keep[1]]
-                    windows_skipped += 1
-                else:
-                    chosen: list[int] = []
-                    if pool is not None:
-                        window_frames = list(range(start + item.begin, start + item.end))
-                        query = window_query(scores, window_frames)
-                        chosen = pool.select(query, references, exclude=set(window_frames))
-                        used.append(
-                            {
-                                "frames": [start + item.out_begin, start + item.out_end],
-                                "references": chosen,
-                            }
-                        )
-                    restored = restorer.restore(
-                        clip,
-                        [(index, pool.frames[index]) for index in chosen]
-                        if pool is not None
-                        else None,
-                        keep=keep,
-                    )
-                    network_frames += item.end - item.begin
-                    restored = [
-                        clip[keep[0] + offset] if is_clean else image
-                        for offset, (image, is_clean) in enumerate(
-                            zip(restored, out_clean, strict=True)
-                        )
-                    ]
-                passed_through += int(out_clean.sum())
-                for offset, image in enumerate(restored):
-                    time_s = times[item.out_begin - item.begin + offset]
-                    master.write(image, time_s=time_s)
-                    if access is not None:
-                        access.write(image, time_s=time_s)
-                    if output_scorer is not None:
-                        output_scorer.add(image)
-                done = item.out_end
-                if progress is not None:
-                    elapsed = time.perf_counter() - started
-                    progress(done, count, elapsed / done * (count - done))
-        except BaseException:
-            if access is not None:
-                access.abort()
-            raise
-        if access is not None:
-            access.close()
-    timings["restore"] = time.perf_counter() - phase
-    timings["network"] = restorer.network_seconds
+        timings["score_input"] = time.perf_counter() - phase
+        phase = time.perf_counter()
+        pool_refs = ReferencePool.build(scores, size=pool_size) if references > 0 else None
+        if pool_refs is not None:
+            pool_refs.fetch(src, deinterlace=deinterlace)
+        timings["fetch_references"] = time.perf_counter() - phase
+        phase = time.perf_counter()
+        precisions = pool.precisions()
+        timings["workers_ready"] = time.perf_counter() - phase
+
+        # 2. Windows, streamed: reader thread -> network -> writer thread (master, access
+        # copy, output scores).
+        used: list[dict[str, Any]] = []
+
+        def pick_references(item: Window) -> list[tuple[int, np.ndarray]] | None:
+            if pool_refs is None:
+                return None
+            frames = list(range(start + item.begin, start + item.end))
+            chosen = pool_refs.select(window_query(scores, frames), references, exclude=set(frames))
+            used.append(
+                {"frames": [start + item.out_begin, start + item.out_end], "references": chosen}
+            )
+            return [(index, pool_refs.frames[index]) for index in chosen]
+
+        clean = pass_through_mask(scores, start, end) if keep_clean else np.zeros(count, dtype=bool)
+        output_scorer = (
+            BatchScorer(frame_scorer, start=start) if score_output and frame_scorer else None
+        )
+        phase = time.perf_counter()
+        with torch_threads(execution.threads if execution.in_process else 1):
+            counts = stream_windows(
+                src,
+                dst,
+                info=info,
+                start=start,
+                end=end,
+                deinterlace=deinterlace,
+                access_copy=access_copy,
+                master_pixel_format=master_pixel_format,
+                plan=plan_windows(count, window, margin),
+                pool=pool,
+                clean=clean,
+                pick_references=pick_references,
+                output_scorer=output_scorer,
+                progress=progress,
+                cancel=cancel,
+            )
+        timings["restore"] = time.perf_counter() - phase
+    timings["network"] = pool.stats.network_seconds
     scores_after = output_scorer.result() if output_scorer is not None else None
     timings["score_output"] = output_scorer.seconds if output_scorer is not None else 0.0
     timings["total"] = time.perf_counter() - started
     card = getattr(net, "card", None) or {}
+    precision_used = "+".join(precisions)
     return RestoreResult(
         src=str(src),
         dst=str(dst),
@@ -591,65 +514,33 @@ def restore_video(
         end=end,
         model=str(config["name"]),
         weights_sha256=card.get("sha256"),
-        device=str(restorer.device),
-        dtype=str(restorer.dtype or torch.float32).replace("torch.", ""),
+        device=",".join(sorted(set(execution.devices))),
+        dtype=_DTYPE_NAMES.get(precision_used, precision_used),
         window=window,
         margin=margin,
         tile=tile_size,
         reference_count=references,
         scorer=scores.scorer,
         timings={k: round(v, 4) for k, v in timings.items()},
-        computations_per_frame=network_frames / count,
+        computations_per_frame=counts.network_frames / count,
         scores_before=scores,
         scores_after=scores_after,
         references_used=used,
-        reference_pool=[int(i) for i in pool.indices] if pool is not None else [],
+        reference_pool=[int(i) for i in pool_refs.indices] if pool_refs is not None else [],
         keep_clean=keep_clean,
         strength=strength_value,
         colour_guard=colour_guard,
-        passed_through=passed_through,
-        windows_skipped=windows_skipped,
+        passed_through=counts.passed_through,
+        windows_skipped=counts.windows_skipped,
+        precision=precision_used,
+        execution={
+            **execution.to_dict(),
+            "worker_peak_rss_mb": round(pool.stats.worker_peak_rss_mb, 1),
+        },
     )
 
 
-def _pass_through_mask(scores: FrameScores, start: int, end: int) -> np.ndarray:
-    """Frames [start, end) classified clean by the reference-pool threshold and below the
-    scorer's calibrated clean ceiling. None when the scorer has no calibrated scale, or the
-    scores have no spread (Otsu then calls everything clean, which says nothing here): Otsu
-    always splits, so alone it would leave half of a uniformly damaged tape unrestored."""
-    first = start - scores.start
-    ceiling = scores.clean_ceiling
-    if ceiling is None or len(scores) == 0 or float(np.ptp(scores.artifact)) < 1e-6:
-        return np.zeros(end - start, dtype=bool)
-    clean = scores.clean_mask() & (scores.artifact <= ceiling)
-    return clean[first : first + (end - start)]
-
-
-class _FrameBuffer:
-    """Sliding window over decoded frames: holds at most one window plus its stride."""
-
-    def __init__(self, frames: Iterator[Any]) -> None:
-        self._source = frames
-        self._frames: deque[tuple[np.ndarray, float | None]] = deque()
-        self._first = 0  # index of self._frames[0]
-
-    def get(self, begin: int, end: int) -> tuple[list[np.ndarray], list[float | None]]:
-        while self._first + len(self._frames) < end:
-            frame = next(self._source, None)
-            if frame is None:
-                raise InvalidVideoError(
-                    f"the video ended after {self._first + len(self._frames)} frames, "
-                    f"though its header announced at least {end}: truncated file?"
-                )
-            self._frames.append((frame_to_rgb(frame), frame.time))
-        selected = list(self._frames)[begin - self._first : end - self._first]
-        return [f for f, _ in selected], [t for _, t in selected]
-
-    def release(self, before: int) -> None:
-        """Forget frames before `before`: no later window needs them."""
-        while self._first < before and self._frames:
-            self._frames.popleft()
-            self._first += 1
+_DTYPE_NAMES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -689,7 +580,7 @@ def restore_image(
     restorer = WindowRestorer(
         net,
         device=resolve_device(device),
-        tile=_tile_size(tile, photo.shape[1], photo.shape[0]),
+        tile=tile_size_for(tile, photo.shape[1], photo.shape[0]),
         strength=parse_strength(strength),
         colour_guard=colour_guard,
     )

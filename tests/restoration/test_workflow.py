@@ -138,6 +138,10 @@ def test_request_run_review_publish_with_audit_of_every_step(
         "dissemination",
         "dissemination withdrawn",
     ]
+    restoration = provenance["events"][0]["eventDetailInformation"]["eventDetailExtension"]
+    assert restoration["precision"] in ("fp32", "bf16")  # the worker's CPU decides (auto)
+    assert restoration["parameters"]["precision"] == restoration["precision"]
+    assert restoration["parameters"]["workers"] >= 1
 
     timeline = list(
         AuditEvent.objects.filter(tape_id=tape.pk)

@@ -1,0 +1,263 @@
+"""Cores, precision, worker processes, batching and the reader/writer threads (real videos)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from restoration.engine import video
+from restoration.engine.exceptions import CancelledError, ConfigError, InvalidVideoError
+from restoration.engine.execution import (
+    POOL_MIN_WORK_MPX,
+    WindowJob,
+    cpu_has_native_bf16,
+    plan_execution,
+    precision_name,
+    resolve_precision,
+    usable_cores,
+)
+from restoration.engine.inference import WindowRestorer, restore_video
+from restoration.engine.models import create_model
+from restoration.engine.streaming import FrameReader, FrameWriter
+
+from .conftest import moving_pattern, write_video
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def tiny() -> torch.nn.Module:
+    torch.manual_seed(7)
+    return create_model("tiny").eval()
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+
+def test_cpu_plan_uses_every_core_with_one_thread_each() -> None:
+    plan = plan_execution("cpu", cores=4)
+    assert plan.devices == ("cpu",) * 4 and plan.threads == 1 and plan.batch == 1
+    assert plan_execution("cpu").workers == usable_cores()
+
+
+def test_cpu_plan_workers_and_threads_share_the_cores() -> None:
+    assert (plan_execution("cpu", cores=8, workers=2).threads, plan_execution("cpu").batch) == (
+        4,
+        1,
+    )
+    assert plan_execution("cpu", cores=8, threads=2).workers == 4
+    assert plan_execution("cpu", cores=8, workers=3, threads=3).to_dict()["threads"] == 3
+    one = plan_execution("cpu", cores=8, workers=1)
+    assert one.in_process and one.threads == 8
+
+
+def test_small_jobs_stay_in_process_unless_workers_are_given() -> None:
+    small = plan_execution("cpu", cores=4, work_mpx=POOL_MIN_WORK_MPX / 2)
+    assert small.in_process and small.threads == 1
+    assert plan_execution("cpu", cores=4, work_mpx=POOL_MIN_WORK_MPX * 2).workers == 4
+    assert plan_execution("cpu", cores=4, workers=2, work_mpx=0.01).workers == 2
+
+
+def test_a_device_list_gets_one_worker_per_entry() -> None:
+    """The multi-GPU path ("cuda:0,cuda:1"), exercised with CPUs."""
+    plan = plan_execution("cpu,cpu", cores=8)
+    assert plan.devices == ("cpu", "cpu") and plan.threads == 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"precision": "int4"}, "precision"),
+        ({"workers": -1}, "workers"),
+        ({"batch": 0}, "batch"),
+        ({"device": "quantum"}, "unknown device"),
+    ],
+)
+def test_bad_execution_options_say_what_is_wrong(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        plan_execution(**{"device": "cpu", **kwargs})
+
+
+# --- precision --------------------------------------------------------------------------------
+
+
+def test_bf16_is_native_only_with_avx512_bf16_or_amx() -> None:
+    assert cpu_has_native_bf16({"avx2", "avx512_bf16"})
+    assert cpu_has_native_bf16({"amx_bf16", "amx_tile"})
+    assert not cpu_has_native_bf16({"avx2", "fma", "avx512f"})
+
+
+def test_auto_precision_on_cpu_follows_the_hardware() -> None:
+    assert resolve_precision("auto", CPU, native_bf16=True) == torch.bfloat16
+    assert resolve_precision("auto", CPU, native_bf16=False) is None
+    assert resolve_precision("fp32", CPU, native_bf16=True) is None
+    assert resolve_precision("bf16", CPU, native_bf16=False) == torch.bfloat16
+    with pytest.raises(ConfigError, match="fp16"):
+        resolve_precision("fp16", CPU)
+    assert [precision_name(d) for d in (None, torch.bfloat16, torch.float16)] == [
+        "fp32",
+        "bf16",
+        "fp16",
+    ]
+
+
+def test_bf16_autocast_stays_close_to_fp32(tiny: torch.nn.Module) -> None:
+    frames = [moving_pattern(i, 64, 48) for i in range(3)]
+    refs = [(1, moving_pattern(9, 64, 48))]
+    fp32 = WindowRestorer(tiny, device=CPU, precision="fp32")
+    bf16 = WindowRestorer(tiny, device=CPU, precision="bf16")
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    a, b = np.stack(fp32.restore(frames, refs)), np.stack(bf16.restore(frames, refs))
+    assert np.abs(a.astype(int) - b).mean() < 2
+
+
+# --- batching and worker processes ------------------------------------------------------------
+
+
+def test_batched_windows_equal_one_at_a_time(tiny: torch.nn.Module) -> None:
+    clips = [[moving_pattern(i + k, 64, 48) for i in range(3)] for k in range(4)]
+    refs = [(100 + k, moving_pattern(20 + k, 64, 48)) for k in range(2)]
+    jobs = [WindowJob(clip, refs, (1, 2)) for clip in clips]
+    jobs.append(WindowJob(clips[0], refs, (0, 2)))  # another `keep`: a batch of its own
+    restorer = WindowRestorer(tiny, device=CPU)
+    one = restorer.restore_jobs(jobs, batch=1)
+    many = restorer.restore_jobs(jobs, batch=3)
+    assert [len(window) for window in many] == [1, 1, 1, 1, 2]
+    for a, b in zip(one, many, strict=True):
+        assert np.abs(np.stack(a).astype(int) - np.stack(b)).max() <= 1
+
+
+def test_worker_processes_write_the_same_frames_as_one_process(
+    tmp_path: Path, tiny: torch.nn.Module
+) -> None:
+    src = write_video(tmp_path / "in.mkv", frames=14, size=(64, 48), audio=None)
+    common: dict[str, Any] = {
+        "model": tiny,
+        "scorer": "none",
+        "references": 2,
+        "window": 3,
+        "margin": 1,
+        "master_pixel_format": "bgr0",
+        "keep_clean": False,
+        "precision": "fp32",
+    }
+    single = restore_video(src, tmp_path / "one.mkv", workers=1, threads=1, **common)
+    pooled = restore_video(src, tmp_path / "two.mkv", device="cpu,cpu", threads=1, **common)
+    assert single.execution["workers"] == 1 and pooled.execution["workers"] == 2
+    assert pooled.precision == "fp32" and pooled.dtype == "float32"
+    assert pooled.execution["worker_peak_rss_mb"] > 0
+    one = list(video.iter_frames(tmp_path / "one.mkv"))
+    two = list(video.iter_frames(tmp_path / "two.mkv"))
+    assert len(one) == len(two) == 14
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert pooled.references_used == single.references_used
+
+
+def test_cancel_stops_the_workers_and_leaves_no_files(
+    tmp_path: Path, tiny: torch.nn.Module
+) -> None:
+    src = write_video(tmp_path / "in.mkv", frames=12, size=(64, 48), audio=None)
+    calls = iter(range(100))
+    with pytest.raises(CancelledError, match="cancelled after"):
+        restore_video(
+            src,
+            tmp_path / "c.mkv",
+            model=tiny,
+            scorer="none",
+            window=3,
+            workers=2,
+            access_copy=tmp_path / "c.mp4",
+            cancel=lambda: next(calls) >= 2,
+        )
+    assert not (tmp_path / "c.mkv").exists() and not (tmp_path / "c.mp4").exists()
+
+
+# --- reader and writer threads ----------------------------------------------------------------
+
+
+def _frames(count: int, consumed: list[int], fail_at: int | None = None) -> Iterator[Any]:
+    for index in range(count):
+        if index == fail_at:
+            raise InvalidVideoError(f"damaged near frame {index}")
+        consumed.append(index)
+        yield SimpleNamespace(image=np.full((2, 2, 3), index, np.uint8), time=index / 25)
+
+
+def test_reader_decodes_a_bounded_number_of_frames_ahead() -> None:
+    consumed: list[int] = []
+    with FrameReader(_frames(100, consumed), convert=lambda f: f.image, ahead=3) as reader:
+        frames, times = reader.get(0, 2)
+        assert [int(f[0, 0, 0]) for f in frames] == [0, 1] and times == [0.0, 0.04]
+        time.sleep(0.3)  # time for the thread to run ahead as far as it may
+        assert len(consumed) <= 2 + 3 + 1
+        reader.release(1)
+        assert [int(f[0, 0, 0]) for f in reader.get(1, 4)[0]] == [1, 2, 3]
+
+
+def test_reader_raises_decoder_errors_and_truncation_in_the_caller() -> None:
+    with FrameReader(_frames(10, [], fail_at=4), convert=lambda f: f.image) as reader:
+        reader.get(0, 3)
+        with pytest.raises(InvalidVideoError, match="frame 4"):
+            reader.get(2, 6)
+    with (
+        FrameReader(_frames(3, []), convert=lambda f: f.image) as reader,
+        pytest.raises(InvalidVideoError, match="truncated"),
+    ):
+        reader.get(0, 5)
+
+
+def test_writer_keeps_order_and_reports_its_errors() -> None:
+    written: list[int] = []
+
+    def write(image: np.ndarray, time_s: float | None) -> None:
+        if int(image[0, 0, 0]) == 7:
+            raise OSError(28, "No space left on device")
+        written.append(int(image[0, 0, 0]))
+
+    writer = FrameWriter(write, depth=2)
+    for index in range(5):
+        writer.put(np.full((2, 2, 3), index, np.uint8), None)
+    writer.finish()
+    assert written == [0, 1, 2, 3, 4]
+    failing = FrameWriter(write, depth=2)
+    with pytest.raises(OSError, match="No space"):
+        for index in range(5, 40):
+            failing.put(np.full((2, 2, 3), index, np.uint8), None)
+        failing.finish()
+    failing.abort()
+
+
+# --- GPUs -------------------------------------------------------------------------------------
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_batched_windows_match_cpu(tiny: torch.nn.Module) -> None:
+    clips = [[moving_pattern(i + k, 64, 48) for i in range(3)] for k in range(4)]
+    jobs = [WindowJob(clip, [(5, moving_pattern(30, 64, 48))], (1, 2)) for clip in clips]
+    cpu = WindowRestorer(tiny, device=CPU).restore_jobs(jobs)
+    gpu_model = create_model("tiny").eval()
+    gpu_model.load_state_dict(tiny.state_dict())
+    gpu = WindowRestorer(gpu_model, device=torch.device("cuda")).restore_jobs(jobs, batch=4)
+    for a, b in zip(cpu, gpu, strict=True):
+        assert np.abs(np.stack(a).astype(int) - np.stack(b)).mean() < 2
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(torch.cuda.device_count() < 1, reason="needs a CUDA GPU")
+def test_one_job_over_every_gpu(tmp_path: Path, tiny: torch.nn.Module) -> None:
+    """Two workers per GPU when there is one, one per GPU when there are several."""
+    src = write_video(tmp_path / "in.mkv", frames=14, size=(64, 48), audio=None)
+    count = torch.cuda.device_count()
+    devices = ",".join(f"cuda:{i}" for i in range(count)) if count > 1 else "cuda:0,cuda:0"
+    result = restore_video(src, tmp_path / "out.mkv", model=tiny, scorer="none", device=devices)
+    assert result.execution["workers"] == max(2, count)
+    assert len(list(video.iter_frames(tmp_path / "out.mkv"))) == 14
