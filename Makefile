@@ -2,15 +2,25 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | sha256sum | cut -c1-12)
+LOCKS := requirements.lock requirements-engine.lock requirements-test.lock
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCKS) 2>/dev/null | sha256sum | cut -c1-12)
+# `make run` and `make test` need the engine (demo restorations, engine tests) and test tools.
+# Web servers and default-queue workers install less: see README "Installing by machine role"
+# (`make install-web` there).
+CONSTRAINTS := $(foreach lock,$(LOCKS),-c $(lock))
 
-.PHONY: run test install lint bench-speed bench-quality bench-jobs training-photos
+.PHONY: run test install install-web lint bench-speed bench-quality bench-jobs training-photos
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -c requirements.lock -e '.[test]'
+	$(PY) -m pip install --disable-pip-version-check -q $(CONSTRAINTS) -e '.[engine,test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
+
+# A web server or default-queue worker: no torch (about 360 MB instead of 6 GB).
+install-web:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -c requirements.lock -e .
 
 install: $(STAMP)
 

@@ -171,6 +171,7 @@ def model_restorers(
     model_name: str = "tape-lite",
     ablation: bool = True,
     guard_ablation: bool = False,
+    precision: str = "auto",
 ) -> dict[str, Restorer]:
     """The model through the product's own path, ``restore_video`` (frame scorer, reference
     pool, overlapping windows, FFV1 master), on a lossless file of the degraded clip; and the
@@ -200,6 +201,7 @@ def model_restorers(
                 device=device,
                 keep_clean=keep_clean,
                 colour_guard=guard,
+                precision=precision,
             )
             restored = np.stack(list(iter_frames(dst)))
         assert restored.shape == frames.shape, f"restored {restored.shape} != input {frames.shape}"
@@ -486,6 +488,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the network)")
     parser.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        default="auto",
+        help="network precision (auto: bf16 where the CPU/GPU has it natively, else fp32)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=2, help="processes for the filter and BM3D runs"
     )
     parser.add_argument("--no-model", action="store_true", help="classical filters only")
@@ -565,6 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model_name=args.model,
                 ablation=not args.no_ablation,
                 guard_ablation=args.guard_ablation,
+                precision=args.precision,
             )
         )
         cached = None
@@ -607,6 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if bm3d is None
         else {"every": bm3d.every, "clips": bm3d.clips, "tuning_clips": bm3d.tuning_clips},
         "workers": args.workers,
+        "precision": args.precision,
         "weights": "none"
         if args.no_model
         else f"{args.model} {args.weights or '(shipped weights)'}",

@@ -34,6 +34,13 @@ import numpy as np
 import torch
 
 from restoration.engine import video
+from restoration.engine.execution import (
+    cpu_has_native_bf16,
+    plan_execution,
+    precision_name,
+    resolve_precision,
+    usable_cores,
+)
 from restoration.engine.inference import WindowRestorer, plan_windows, restore_video
 from restoration.engine.models import RestorationNet, create_model, default_weights
 from restoration.engine.references import get_scorer
@@ -41,20 +48,23 @@ from restoration.engine.references import get_scorer
 WIDTH, HEIGHT = 720, 576
 
 
-def make_clip(path: Path, frames: int, *, seed: int = 0) -> Path:
+def make_clip(
+    path: Path, frames: int, *, seed: int = 0, size: tuple[int, int] = (WIDTH, HEIGHT)
+) -> Path:
     """A moving textured scene with grain, written frame by frame (memory stays flat)."""
+    width, height = size
     rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (HEIGHT // 8 + 2, WIDTH // 8 + 2, 3), dtype=np.uint8)
+    base = rng.integers(0, 256, (height // 8 + 2, width // 8 + 2, 3), dtype=np.uint8)
     texture = np.kron(base, np.ones((8, 8, 1), dtype=np.uint8))
     with av.open(str(path), "w") as container:
         stream = container.add_stream("ffv1", rate=25)
-        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv422p"
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv422p"
         stream.codec_context.sample_aspect_ratio = Fraction(16, 15)
         audio = container.add_stream("pcm_s16le", rate=48000, layout="stereo")
         for index in range(frames):
             dy, dx = index % 16, (2 * index) % 16
-            rgb = texture[dy : dy + HEIGHT, dx : dx + WIDTH].copy()
-            grain = rng.normal(0, 6, (HEIGHT, WIDTH, 1))
+            rgb = texture[dy : dy + height, dx : dx + width].copy()
+            grain = rng.normal(0, 6, (height, width, 1))
             rgb = np.clip(rgb.astype(np.float32) + grain, 0, 255).astype(np.uint8)
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts, frame.time_base = index, Fraction(1, 25)
@@ -134,20 +144,23 @@ def tape_base_window(frames: list[np.ndarray]) -> dict[str, Any]:
     }
 
 
-def peak_rss_mb(src: Path, frames: int, model: str, threads: int) -> dict[str, Any]:
-    """Restore `frames` frames in a fresh subprocess; report its peak resident memory.
+def peak_rss_mb(src: Path, frames: int, model: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Restore `frames` frames in a fresh subprocess; report its peak resident memory and its
+    window workers' (each one's own high-water mark).
 
     VmHWM (this process's own high-water mark), not getrusage's ru_maxrss: Linux carries the
     forked parent's RSS into ru_maxrss across exec, so a big parent would be counted.
     """
     code = (
         "import json, sys, torch\n"
-        f"torch.set_num_threads({threads})\n"
         "from restoration.bench.speed import load_variant, vm_hwm_mb\n"
         "from restoration.engine.inference import restore_video\n"
         f"model, _ = load_variant({model!r})\n"
-        f"r = restore_video({str(src)!r}, sys.argv[1], model=model, scorer='auto', end={frames}, device='cpu')\n"
-        "print(json.dumps({'frames': r.frames, 'seconds': r.timings['total'], 'rss_mb': vm_hwm_mb()}))\n"
+        f"r = restore_video({str(src)!r}, sys.argv[1], model=model, scorer='auto', end={frames}, "
+        f"device='cpu', workers={args.workers or None}, threads={args.threads or None}, "
+        f"precision={args.precision!r})\n"
+        "print(json.dumps({'frames': r.frames, 'seconds': r.timings['total'], 'rss_mb': vm_hwm_mb(),"
+        " 'worker_rss_mb': r.execution['worker_peak_rss_mb'], 'workers': r.execution['workers']}))\n"
     )
     with tempfile.TemporaryDirectory() as folder:
         result = subprocess.run(
@@ -162,6 +175,8 @@ def peak_rss_mb(src: Path, frames: int, model: str, threads: int) -> dict[str, A
     return {
         "frames": data["frames"],
         "peak_rss_mb": round(data["rss_mb"], 1),
+        "workers": data["workers"],
+        "worker_peak_rss_mb": data["worker_rss_mb"],
         "seconds": round(data["seconds"], 1),
     }
 
@@ -175,10 +190,17 @@ def vm_hwm_mb() -> float:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    torch.set_num_threads(args.threads)
+    if args.device != "cpu":
+        return run_device(args)
+    torch.set_num_threads(args.threads or 1)  # in-process sections (amortised, tape-base)
     report: dict[str, Any] = {
-        "machine": f"{platform.processor() or platform.machine()}, torch threads {args.threads}",
+        "machine": f"{platform.processor() or platform.machine()}, {usable_cores()} usable cores, "
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, native bf16 "
+        f"{'yes' if cpu_has_native_bf16() else 'no'}",
         "clip": f"{WIDTH}x{HEIGHT} FFV1 4:2:2 + PCM, {args.frames} frames",
+        "execution": plan_execution(
+            "cpu", workers=args.workers or None, threads=args.threads or None
+        ).to_dict(),
     }
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -189,8 +211,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"ceiling (decode + FFV1 encode): {report['ceiling']}", file=sys.stderr)
         lite, weights = load_variant("tape-lite")
         report["tape_lite_weights"] = weights
+        if "precision" in args.only:
+            report["precision"] = precision_change(args)
+            print(f"reduced precision: {report['precision']}", file=sys.stderr)
         if "lite" in args.only:
             report["tape_lite"] = _lite_end_to_end(args, short, tmp, lite, report["ceiling"])
+            if "precision" in report:
+                report["tape_lite"]["psnr_change_db"] = report["precision"]["auto_change_db"]
             print(f"tape-lite end to end: {report['tape_lite']}", file=sys.stderr)
         if "amortised" in args.only:
             amortised = network_seconds_per_frame(lite, frames, margin=1)
@@ -215,7 +242,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             src = make_clip(tmp / "long.mkv", max(args.rss_frames))
             runs = []
             for count in args.rss_frames:
-                runs.append(peak_rss_mb(src, count, args.rss_model, args.threads))
+                runs.append(peak_rss_mb(src, count, args.rss_model, args))
                 print(f"peak RSS: {runs[-1]}", file=sys.stderr)
             report["peak_rss"] = {"model": args.rss_model, "runs": runs}
         if "base" in args.only:  # last: its memory would not matter to the subprocesses anyway
@@ -225,6 +252,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the window workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _lite_end_to_end(
     args: argparse.Namespace,
     short: Path,
@@ -232,22 +266,126 @@ def _lite_end_to_end(
     lite: RestorationNet,
     ceiling: dict[str, float],
 ) -> dict[str, Any]:
-    cpu = time.process_time()
+    cpu = _cpu_seconds()
     result = restore_video(
-        short, tmp / "lite.mkv", model=lite, scorer=get_scorer(args.scorer), device="cpu"
+        short,
+        tmp / "lite.mkv",
+        model=lite,
+        scorer=get_scorer(args.scorer),
+        device="cpu",
+        workers=args.workers or None,
+        threads=args.threads or None,
+        precision=args.precision,
     )
-    cpu = time.process_time() - cpu
-    fps_cpu = result.frames / cpu * args.threads
+    cpu = _cpu_seconds() - cpu
     return {
         "fps_wall": round(result.fps, 3),
-        "fps_cpu_time": round(fps_cpu, 3),
-        "network_fps_wall": round(result.frames / result.timings["network"], 3),
+        "cpu_s_per_frame": round(cpu / result.frames, 3),
+        "fps_per_cpu_second": round(result.frames / cpu, 3),
+        "precision": result.precision,
+        "workers": result.execution["workers"],
+        "threads_per_worker": result.execution["threads"],
         "ratio_to_ceiling_wall": round(result.fps / ceiling["fps_wall"], 4),
-        "ratio_to_ceiling_cpu_time": round(fps_cpu / ceiling["fps_cpu_time"], 4),
         "scorer": result.scorer,
         "timings_s": result.timings,
         "computations_per_frame": round(result.computations_per_frame, 3),
+        "passed_through": result.passed_through,
     }
+
+
+def precision_change(args: argparse.Namespace) -> dict[str, Any]:
+    """PSNR of tape-lite in fp32 and in bf16 autocast on a subset of the quality benchmark's
+    clips (same clips, same seeds, pooled PSNR against the clean clips)."""
+    from restoration.bench.quality import build_clips, clip_metrics, model_restorers
+
+    presets = [name.strip() for name in args.precision_presets.split(",") if name.strip()]
+    clips = [
+        clip
+        for preset in presets
+        for clip in build_clips(
+            preset, count=args.precision_clips, frames=12, size=args.precision_size
+        )
+    ]
+    psnr: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for precision in ("fp32", "bf16"):
+        restore = model_restorers(None, device="cpu", precision=precision)["ours"]
+        started = time.process_time()
+        outputs = [restore(clip.degraded) for clip in clips]
+        seconds[precision] = round(time.process_time() - started, 2)
+        psnr[precision] = round(clip_metrics(outputs, clips, with_ssim=False)["psnr"], 4)
+    auto = precision_name(resolve_precision(args.precision, torch.device("cpu")))
+    change = round(psnr["bf16"] - psnr["fp32"], 4)
+    return {
+        "clips": f"{len(clips)} quality-bench clips ({', '.join(presets)}), 12 frames, "
+        f"{args.precision_size[0]}x{args.precision_size[1]}",
+        "psnr_fp32_db": psnr["fp32"],
+        "psnr_bf16_db": psnr["bf16"],
+        "bf16_change_db": change,
+        "cpu_seconds": seconds,
+        "auto_precision_here": auto,
+        "auto_change_db": change if auto == "bf16" else 0.0,
+    }
+
+
+def run_device(args: argparse.Namespace) -> dict[str, Any]:
+    """GPU section: fps of tape-lite and tape-base at SD and HD, end to end, with batched
+    windows, bf16 autocast, with and without torch.compile, and several workers per GPU."""
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA GPU here")
+    count = torch.cuda.device_count() if args.device.startswith("cuda") else 0
+    report: dict[str, Any] = {
+        "device": args.device,
+        "gpus": [torch.cuda.get_device_name(i) for i in range(count)],
+        "frames": args.frames,
+        "runs": [],
+    }
+    setups: list[tuple[str, dict[str, Any]]] = [
+        ("batch 1", {"batch": 1}),
+        (f"batch {args.batch}", {"batch": args.batch}),
+        (f"batch {args.batch}, compiled", {"batch": args.batch, "compile": True}),
+        (f"batch {args.batch}, 2 workers per GPU", {"batch": args.batch, "per_gpu": 2}),
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        for width, height in ((720, 576), (1920, 1080)):
+            src = make_clip(Path(folder) / f"{width}.mkv", args.frames, size=(width, height))
+            for variant in ("tape-lite", "tape-base"):
+                model, weights = load_variant(variant)
+                for label, options in setups:
+                    per_gpu = int(options.pop("per_gpu", 1))
+                    devices = args.device
+                    if per_gpu > 1 or count > 1:
+                        devices = ",".join(
+                            f"cuda:{i}" for i in range(count) for _ in range(per_gpu)
+                        )
+                    result = restore_video(
+                        src,
+                        Path(folder) / "out.mkv",
+                        model=model,
+                        scorer=get_scorer(args.scorer),
+                        device=devices,
+                        precision=args.precision,
+                        **options,
+                    )
+                    row = {
+                        "variant": variant,
+                        "size": f"{width}x{height}",
+                        "setup": label,
+                        "devices": devices,
+                        "fps_wall": round(result.fps, 2),
+                        "network_fps": round(
+                            result.frames / max(result.timings["network"], 1e-9), 2
+                        ),
+                        "precision": result.precision,
+                        "weights": weights,
+                        "timings_s": result.timings,
+                    }
+                    report["runs"].append(row)
+                    print(
+                        f"{variant} {width}x{height} {label}: {row['fps_wall']} fps",
+                        file=sys.stderr,
+                    )
+    return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -255,7 +393,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m restoration.bench speed", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--frames", type=int, default=24, help="frames of the timed clip")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument(
+        "--workers", type=int, default=0, help="window workers (default: one per usable core)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="intra-op threads per worker (default: 1)"
+    )
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU section")
+    parser.add_argument("--batch", type=int, default=4, help="windows per pass (GPU section)")
     parser.add_argument("--scorer", default="auto", help="scorer used by the end-to-end run")
     parser.add_argument(
         "--rss-frames", default="100,1000", help="comma-separated lengths ('' to skip)"
@@ -263,9 +409,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rss-model", default="tape-lite")
     parser.add_argument("--skip-base", action="store_true", help="skip the tape-base window")
     parser.add_argument(
+        "--precision-presets", default="medium,severe", help="quality-bench presets (precision)"
+    )
+    parser.add_argument("--precision-clips", type=int, default=2, help="clips per preset")
+    parser.add_argument(
+        "--precision-size", type=_size, default=(192, 256), help="HxW of the precision clips"
+    )
+    parser.add_argument(
         "--only",
-        default="ceiling,lite,amortised,base,rss",
-        help="comma-separated sections to run (ceiling, lite, amortised, base, rss)",
+        default="ceiling,lite,precision,amortised,base,rss",
+        help="comma-separated sections to run (ceiling, lite, precision, amortised, base, rss)",
     )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON report here")
     args = parser.parse_args(argv)
@@ -273,6 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.only = {name.strip() for name in args.only.split(",") if name.strip()}
     if args.skip_base:
         args.only.discard("base")
+    if "lite" in args.only:
+        args.only.add("ceiling")
     report = run(args)
     text = json.dumps(report, indent=2)
     print(text)
@@ -280,3 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n")
     return 0
+
+
+def _size(text: str) -> tuple[int, int]:
+    height, _, width = text.partition("x")
+    return int(height), int(width)

@@ -134,6 +134,7 @@ def test_batched_windows_equal_one_at_a_time(tiny: torch.nn.Module) -> None:
         assert np.abs(np.stack(a).astype(int) - np.stack(b)).max() <= 1
 
 
+@pytest.mark.slow  # starts two worker processes (each imports torch)
 def test_worker_processes_write_the_same_frames_as_one_process(
     tmp_path: Path, tiny: torch.nn.Module
 ) -> None:
@@ -161,6 +162,7 @@ def test_worker_processes_write_the_same_frames_as_one_process(
     assert pooled.references_used == single.references_used
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_workers_and_leaves_no_files(
     tmp_path: Path, tiny: torch.nn.Module
 ) -> None:
