@@ -65,7 +65,9 @@ def test_importing_the_web_app_imports_no_torch() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["views"] > 50, "the URLConf walk found too few views"
-    assert {"restoration.views", "restoration.admin", "restoration.checks"} <= set(report["modules"])
+    assert {"restoration.views", "restoration.admin", "restoration.checks"} <= set(
+        report["modules"]
+    )
     assert report["errors"] == []
     assert report["heavy"] == [], f"the web app imported {report['heavy']}"
 
