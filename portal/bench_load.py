@@ -1,0 +1,256 @@
+"""Load benchmark of the hot pages (issue 12): ``python -m portal.bench_load``.
+
+In a throwaway directory (never the configured database): 10,000 tapes and 50,000 audit events
+(hash-chained like real ones), one manager with an API token. Then
+
+1. the single-request cost of each hot URL (catalog list, search, tape page, API list, job
+   list): median server time and SQL queries, in process (Django test Client);
+2. gunicorn on 127.0.0.1 (gthread, ``--workers``) and locust headless with ``--users`` users and
+   ``--think`` seconds of think time for ``--duration`` seconds (bounded), mixing catalog,
+   search, tape pages, API lists and job polling: requests/s, failures, p50/p95/p99;
+3. saturation: the same mix without think time for ``--saturation`` seconds: requests/s.
+
+Prints tables; asserts nothing. The machine is shared: run it once or twice, not in a loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from portal.bench import BENCH_PASSWORD, _configure_environment, _free_port, _setup_django
+
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "bench" / "locustfile.py"
+
+
+def seed(tapes: int, events: int) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from accounts.models import Institution, Membership, Role
+    from portal.api.tokens import token_create
+    from portal.audit.chain import GENESIS, event_hash
+    from portal.audit.models import AuditEvent
+    from portal.catalog.models import Collection, Tape
+
+    institution = Institution.objects.create(name="Load Archive", slug="load")
+    user = get_user_model().objects.create_user("load", password=BENCH_PASSWORD)
+    Membership.objects.create(user=user, institution=institution, role=Role.MANAGER)
+    collections = [
+        Collection.objects.create(institution=institution, name=f"Collection {n}")
+        for n in range(20)
+    ]
+    now = timezone.now()
+    Tape.objects.bulk_create(
+        [
+            Tape(
+                institution=institution,
+                collection=collections[n % 20],
+                identifier=f"T-{n:06d}",
+                title=f"Recording {n} of the municipal archive",
+                description="Street festival, interviews and council sessions.",
+                created_at=now,
+                updated_at=now,
+            )
+            for n in range(tapes)
+        ],
+        batch_size=2000,
+    )
+    tape_ids = list(Tape.objects.values_list("pk", flat=True))
+    previous, batch = GENESIS, []
+    for n in range(events):
+        event = AuditEvent(
+            institution=institution,
+            actor=user,
+            actor_label="load",
+            action="tape.updated",
+            target_type="catalog.tape",
+            target_id=str(tape_ids[n % len(tape_ids)]),
+            target_label=f"T-{n % len(tape_ids):06d}",
+            tape_id=tape_ids[n % len(tape_ids)],
+            changes={"title": ["old", f"new {n}"]},
+            details={},
+            created_at=now - timezone.timedelta(seconds=events - n),
+            sequence=n + 1,
+            prev_hash=previous,
+        )
+        event.hash = event_hash(event)
+        previous = event.hash
+        batch.append(event)
+        if len(batch) == 5000:
+            AuditEvent.objects.bulk_create(batch)
+            batch = []
+    AuditEvent.objects.bulk_create(batch)
+    _token, secret = token_create(user=user, name="load", scope="read")
+    return {"tape_ids": tape_ids[:500], "token": secret}
+
+
+def single_request_costs(seeded: dict[str, Any], requests: int) -> list[tuple[str, ...]]:
+    import statistics
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="load"))
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {seeded['token']}")
+    tape = seeded["tape_ids"][7]
+    rows = []
+    for label, who, url in (
+        ("catalog list", client, "/tapes/"),
+        ("catalog search", client, "/tapes/?q=festival+12"),
+        ("tape page", client, f"/tapes/{tape}/"),
+        ("API tapes list", api, "/api/v1/tapes/"),
+        ("job list", client, "/jobs/"),
+    ):
+        who.get(url)  # warm caches and templates
+        with CaptureQueriesContext(connection) as queries:
+            assert who.get(url).status_code == 200, url
+        times = []
+        for _ in range(requests):
+            started = time.process_time()
+            who.get(url)
+            times.append((time.process_time() - started) * 1000)
+        rows.append((label, url, f"{statistics.median(times):.1f}", str(len(queries))))
+    return rows
+
+
+def _locust(host: str, env: dict[str, str], users: int, think: float, seconds: int) -> dict:
+    out = Path(env["PORTAL_VAR_DIR"]) / f"locust-{users}-{think}"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "--host",
+            host,
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(users),
+            "--run-time",
+            f"{seconds}s",
+            "--csv",
+            str(out),
+            "--only-summary",
+        ],
+        env={**env, "LOAD_THINK_S": str(think)},
+        check=False,
+        capture_output=True,
+        timeout=seconds + 120,
+    )
+    import csv
+
+    with open(f"{out}_stats.csv") as handle:
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    total = rows["Aggregated"]
+    return {
+        "requests": int(total["Request Count"]),
+        "failures": int(total["Failure Count"]),
+        "rps": float(total["Requests/s"]),
+        "p50": total["50%"],
+        "p95": total["95%"],
+        "p99": total["99%"],
+        "per_name": {
+            name: (row["Request Count"], row["95%"])
+            for name, row in rows.items()
+            if name != "Aggregated"
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tapes", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--think", type=float, default=5.0)
+    parser.add_argument("--duration", type=int, default=60)
+    parser.add_argument("--saturation", type=int, default=30)
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="portal-load-"))
+    env = _configure_environment(workdir)
+    _setup_django(workdir)
+    started = time.perf_counter()
+    seeded = seed(args.tapes, args.events)
+    print(
+        f"seeded {args.tapes} tapes, {args.events} audit events in "
+        f"{time.perf_counter() - started:.0f} s ({workdir})"
+    )
+    print("\nSingle request (in process): CPU ms median, SQL queries")
+    for row in single_request_costs(seeded, args.requests):
+        print("  " + " | ".join(row))
+    port = _free_port()
+    (workdir / "load.json").write_text(json.dumps(seeded))
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        env={
+            **env,
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+            "SECRET_KEY": "load-bench-" + "x" * 50,
+            "API_RATE_PER_CLIENT": "100000/min",
+        },
+    )
+    try:
+        time.sleep(4)
+        load_env = {**env, "LOAD_SEED": str(workdir / "load.json"), "LOAD_PASSWORD": BENCH_PASSWORD}
+        host = f"http://127.0.0.1:{port}"
+        steady = _locust(host, load_env, args.users, args.think, args.duration)
+        print(
+            f"\n{args.users} users, {args.think:g} s think time, {args.duration} s, "
+            f"{args.workers} gthread workers x 4 threads:"
+        )
+        print(
+            f"  {steady['requests']} requests, {steady['failures']} failures, "
+            f"{steady['rps']:.1f} req/s, p50 {steady['p50']} ms, p95 {steady['p95']} ms, "
+            f"p99 {steady['p99']} ms"
+        )
+        for name, (count, p95) in sorted(steady["per_name"].items()):
+            print(f"    {name}: {count} requests, p95 {p95} ms")
+        if args.saturation:
+            saturated = _locust(host, load_env, args.users, 0.0, args.saturation)
+            print(
+                f"\nSaturation ({args.users} users, no think time, {args.saturation} s): "
+                f"{saturated['rps']:.1f} req/s, {saturated['failures']} failures, "
+                f"p50 {saturated['p50']} ms, p95 {saturated['p95']} ms"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
