@@ -39,8 +39,8 @@ __all__ = [
 ]
 
 BLOCK = 64  # pixels per block of the colour measurement grid
-MAX_SHIFT = 10.0 / 255.0  # largest correction the guard applies (levels on a 0..1 scale)
-LOCAL_SHIFT = 3.0 / 255.0  # largest departure of a region's correction from the frame's
+MAX_SHIFT = 16.0 / 255.0  # largest correction the guard applies (levels on a 0..1 scale)
+LOCAL_SHIFT = 6.0 / 255.0  # largest departure of a region's correction from the frame's
 _MAD_TO_SIGMA = 1.4826
 
 
@@ -65,7 +65,11 @@ def _block_medians(
 
 
 def colour_guard(
-    restored: torch.Tensor, degraded: torch.Tensor, *, max_shift: float = MAX_SHIFT
+    restored: torch.Tensor,
+    degraded: torch.Tensor,
+    *,
+    max_shift: float = MAX_SHIFT,
+    local_shift: float = LOCAL_SHIFT,
 ) -> torch.Tensor:
     """``restored`` with the low-frequency colour shift it shows against ``degraded`` removed.
 
@@ -103,7 +107,7 @@ def colour_guard(
     # block full of repaired damage cannot bring any of it back.
     local, share = _block_medians(diff, quiet, BLOCK // 2)
     local = torch.where((share >= 0.2) & ~local.isnan(), local, overall.expand_as(local))
-    local = (local - overall).clamp(-LOCAL_SHIFT, LOCAL_SHIFT)
+    local = (local - overall).clamp(-local_shift, local_shift)
     if min(local.shape[-2:]) >= 3:  # smooth the field across neighbouring blocks
         local = F.avg_pool2d(F.pad(local, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
     field = F.interpolate(local, size=(h, w), mode="bilinear", align_corners=False) + overall
