@@ -22,6 +22,7 @@ NAV_LINKS: list[tuple[str, str, str]] = [
     ("History", "audit:institution_history", Role.MANAGER),
     ("Members", "accounts:members", Role.MANAGER),
     ("Storage", "preservation:storage", Role.MANAGER),
+    ("Webhooks", "webhooks:list", Role.MANAGER),
     ("Settings", "accounts:institution_settings", Role.MANAGER),
 ]
 

@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("restoration.urls")),
     path("api/", include("portal.api.urls")),
     path("oai/", oai_pmh, name="oai"),
+    path("webhooks/", include("portal.webhooks.urls")),
     path("account/", include("portal.api.page_urls")),
 ]
