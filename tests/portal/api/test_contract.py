@@ -67,7 +67,7 @@ def test_every_response_is_documented(
     secret = api_token(manager)
     # Generated ids are small numbers: move the test's own token out of their reach, or
     # DELETE /tokens/{id}/ would revoke it and every later case would only see 401.
-    ApiToken.objects.filter(user=manager).update(pk=987_654_321)
+    ApiToken.objects.filter(user=manager).update(id=987_654_321)
     # The institution header is fixed (a random one only ever answers 404).
     headers = {"Authorization": f"Bearer {secret}", "X-Institution": institution.slug}
     schema = _schema(live_server)
