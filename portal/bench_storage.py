@@ -150,7 +150,7 @@ def _tus_upload(port: int, token: str, tape: int, path: Path, *, rate: float = 0
     )
     answer = connection.getresponse()
     answer.read()
-    location = urlsplit(answer.getheader("Location")).path
+    location = urlsplit(str(answer.getheader("Location"))).path
     chunk = 32 * MB  # the browser client's default PATCH size (UPLOAD_CHUNK_SIZE)
     offset = 0
     with path.open("rb") as handle:

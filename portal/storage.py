@@ -168,6 +168,19 @@ def signed_url(storage: Storage, name: str, *, parameters: dict[str, str], expir
     return storage.url(name, parameters=parameters, expire=expire)  # type: ignore[call-arg]
 
 
+def _local_path_of(content: Any) -> str | None:
+    """The path of ``content`` when it is a whole file on local disk (an upload's temporary
+    file, or a File wrapping an open file), else None."""
+    temporary = getattr(content, "temporary_file_path", None)
+    if temporary is not None:
+        return str(temporary())
+    handle = getattr(content, "file", content)
+    path = getattr(handle, "name", None)
+    if isinstance(path, str) and os.path.isfile(path) and getattr(handle, "mode", "rb") == "rb":
+        return path
+    return None
+
+
 if S3Storage is not None:
 
     class ArchiveS3Storage(S3Storage):
@@ -183,6 +196,19 @@ if S3Storage is not None:
             self.public_endpoint_url: str | None = options.pop("public_endpoint_url", None)
             self._public_client: Any = None
             super().__init__(**options)
+
+        def _save(self, name: str, content: Any) -> str:
+            """Upload a file that is on local disk from its path: s3transfer then reads each
+            part from the file as it is sent (memory: the parts in flight), instead of reading
+            a file object's parts ahead into memory (measured: +93 MiB for a 120 MiB file)."""
+            path = _local_path_of(content)
+            if path is None or self.gzip:
+                return str(super()._save(name, content))
+            cleaned = clean_name(name)
+            key = self._normalize_name(cleaned)
+            params = self._get_write_parameters(key, content)
+            self.bucket.Object(key).upload_file(path, ExtraArgs=params, Config=self.transfer_config)
+            return str(cleaned)
 
         def _public(self) -> Any:
             if self._public_client is None:

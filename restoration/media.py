@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from portal.captures.media import serve_file_with_ranges
 from restoration import services
 from restoration.models import RestoredVersion
 
 
-def serve_master(request: HttpRequest, *, version: RestoredVersion, actor: Any) -> HttpResponse:
+def serve_master(
+    request: HttpRequest, *, version: RestoredVersion, actor: Any
+) -> HttpResponse | StreamingHttpResponse:
     """The FFV1/MKV master as an attachment, range-capable.
 
     A download of the whole master (a GET without Range: not a HEAD, not a resumed transfer)

@@ -115,7 +115,8 @@ def bag_write(*, tape: Tape, folder: Path) -> Any:
 
 
 def _name(capture: Capture) -> str:
-    return Path(capture.original_filename).name or f"original{Path(capture.original.name).suffix}"
+    stored = capture.original.name or ""
+    return Path(capture.original_filename).name or f"original{Path(stored).suffix}"
 
 
 def package_build(*, package_id: int) -> bool:

@@ -67,9 +67,10 @@ def tape_premis_events(*, tape: Any, versions: list[Any]) -> dict[str, list[dict
         target_type="captures.capture",
         action__in=["capture.created", "fixity.passed", "fixity.failed"],
     ).order_by("created_at", "id"):
-        capture = Capture.objects.filter(pk=row.target_id).first()
-        if capture is None:
+        found = Capture.objects.filter(pk=row.target_id).first()
+        if found is None:
             continue
+        capture = found
         ingest = row.action == "capture.created"
         events[f"audit-event:{row.pk}"] = {
             "eventIdentifier": {"type": "local", "value": f"audit-event:{row.pk}"},

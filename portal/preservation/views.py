@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -48,7 +48,7 @@ def package_create(request: HttpRequest, tape_pk: int) -> HttpResponse:
 
 
 @media_view
-def package_download(request: HttpRequest, pk: int) -> HttpResponse:
+def package_download(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     from accounts.permissions import role_at_least
     from accounts.selectors import current_membership
 

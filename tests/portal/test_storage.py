@@ -90,3 +90,25 @@ def test_throttle_keeps_reads_under_the_rate() -> None:
     throttle(500)
     throttle(1500)
     assert slept == [0.5, 2.0]
+
+
+def test_saving_a_file_on_disk_to_s3_streams_it_from_its_path(
+    s3_storage: dict[str, Any], tmp_path: Any
+) -> None:
+    from django.core.files import File
+
+    content = os.urandom(40 * 1024 * 1024 + 3)  # multipart: six 8 MiB parts
+    path = tmp_path / "master.mkv"
+    path.write_bytes(content)
+    del content
+    tracemalloc.start()
+    try:
+        with path.open("rb") as handle:
+            name = default_storage.save("versions/master.mkv", File(handle))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert stored_sha256(default_storage, name)[1] == 40 * 1024 * 1024 + 3
+    assert b"".join(iter_stored(default_storage, name)) == path.read_bytes()
+    # At most the parts in flight (4 x 8 MiB); a file object would be read ahead (> 50 MiB).
+    assert peak < 28 * 1024 * 1024, f"peak Python allocation {peak / 2**20:.1f} MiB"
