@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCKS) 2>/dev/null | sh
 # (`make install-web` there).
 CONSTRAINTS := $(foreach lock,$(LOCKS),-c $(lock))
 
-.PHONY: run test install install-web lint bench-speed bench-quality bench-jobs training-photos
+.PHONY: run test install install-web lint bench-speed bench-quality bench-jobs bench-storage training-photos
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ lint: $(STAMP)
 
 bench-jobs: $(STAMP)
 	$(PY) -m restoration.bench_jobs $(BENCH_ARGS)
+
+# Storage on a moto S3 server: peak RSS growth per process (BENCH_ARGS="--size-mb 2048"), or
+# catalog/API latency under 5 slow uploads (BENCH_ARGS="--mode latency").
+bench-storage: $(STAMP)
+	$(PY) -m portal.bench_storage $(BENCH_ARGS)
 
 bench-speed: $(STAMP)
 	$(PY) -m restoration.bench speed $(BENCH_ARGS)

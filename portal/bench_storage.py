@@ -223,6 +223,7 @@ def _run_child(step: str, arg: str) -> None:
         upload.refresh_from_db()
         if upload.capture_id is None:
             raise RuntimeError(upload.error)
+        result["finalize_rss_growth_mb"] = round((_rss_kb()[1] - before) / 1024, 1)
         capture_proxy_build(capture_id=upload.capture_id)
         result["capture"] = upload.capture_id
         result["finalize_proxy_s"] = round(time.perf_counter() - started, 1)
@@ -292,8 +293,9 @@ def _memory(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
     capture.unlink()
     default = _child(env, "default", upload_id)
     print(
-        f"default worker, finalize (probe, store to S3, poster) + proxy: "
-        f"{default['seconds']} s; peak RSS growth {default['rss_growth_mb']} MB"
+        f"default worker, finalize (probe, store to S3, poster): peak RSS growth "
+        f"{default['finalize_rss_growth_mb']} MB; + proxy (decode FFV1, encode H.264): "
+        f"{default['seconds']} s in all; peak RSS growth {default['rss_growth_mb']} MB"
     )
     job = _request_job(env, default["capture"], args.frames)
     restoration = _child(env, "restoration", str(job))
