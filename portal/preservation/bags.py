@@ -2,8 +2,8 @@
 
 A bag (RFC 8493, made with the ``bagit`` package, SHA-256 manifests) holds, under ``data/``:
 ``originals/<capture uuid>/<file>`` (every capture of the tape), ``masters/version-<id>.mkv``
-(every restored version that was approved or published), ``metadata/descriptive.xml``
-(PBCore-style) and ``metadata/premis.xml`` (the event log). The bag is written to
+(every restored version that was approved or published), ``metadata/pbcore.xml`` (the
+portal's PBCore 2.1 export of the tape) and ``metadata/premis.xml`` (the event log). The bag is written to
 ``PACKAGE_WORK_DIR`` (stored files are copied chunk by chunk), packed as an uncompressed tar
 (video does not compress) and saved to storage; the work folder needs room for twice the
 tape's files.
@@ -29,7 +29,7 @@ from accounts.permissions import Role, require_role
 from portal.audit.services import audit_record
 from portal.captures.models import Capture
 from portal.catalog.models import Tape
-from portal.preservation.metadata_xml import descriptive_xml, premis_xml
+from portal.preservation.metadata_xml import premis_xml
 from portal.preservation.models import PackageStatus, PreservationPackage
 from portal.storage import file_sha256, iter_stored
 
@@ -100,7 +100,7 @@ def bag_write(*, tape: Tape, folder: Path) -> Any:
     for version in versions:
         _copy_stored(version.master, data / "masters" / f"version-{version.pk}.master.mkv")
     (data / "metadata").mkdir(parents=True, exist_ok=True)
-    (data / "metadata" / "descriptive.xml").write_bytes(descriptive_xml(tape=tape))
+    (data / "metadata" / "pbcore.xml").write_bytes(_pbcore(tape))
     (data / "metadata" / "premis.xml").write_bytes(premis_xml(tape=tape, versions=versions))
     return bagit.make_bag(
         str(folder),
@@ -112,6 +112,15 @@ def bag_write(*, tape: Tape, folder: Path) -> Any:
         },
         checksums=["sha256"],
     )
+
+
+def _pbcore(tape: Tape) -> bytes:
+    """The tape's PBCore 2.1 document (the portal's export), with its published version."""
+    from portal.catalog.pbcore import tape_xml
+    from restoration.selectors import tape_current_publication
+
+    publication = tape_current_publication(tape_id=tape.pk)
+    return tape_xml(tape, published=publication.version if publication else None)
 
 
 def _name(capture: Capture) -> str:

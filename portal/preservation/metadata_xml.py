@@ -1,4 +1,4 @@
-"""XML of a tape's preservation package: PREMIS 3 event log and PBCore-style description.
+"""PREMIS 3 XML event log of a tape's preservation package.
 
 PREMIS: one ``object`` per file in the bag (originals, masters), one ``event`` per ingest,
 restoration (model, weights SHA-256, every parameter), fixity check, review decision and
@@ -6,9 +6,7 @@ publication, and the ``agent``s (people, software, hosts). The restoration, revi
 and fixity events are those of ``restoration.provenance.version_provenance`` (one source of
 truth); ingest and the fixity checks of captures come from the audit history.
 
-The descriptive record uses PBCore 2.1 element names for the tape's fields. It is a minimal
-record written here because no PBCore export exists in the portal yet; when one lands, the
-package should embed that instead.
+The package's descriptive record is the portal's PBCore 2.1 export (``portal.catalog.pbcore``).
 """
 
 from __future__ import annotations
@@ -21,9 +19,7 @@ from portal.audit.models import AuditEvent
 from portal.captures.models import Capture
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
-PBCORE_NS = "http://www.pbcore.org/PBCore/PBCoreNamespace.html"
 ET.register_namespace("premis", PREMIS_NS)
-ET.register_namespace("", PBCORE_NS)
 ET.register_namespace("xsi", "http://www.w3.org/2001/XMLSchema-instance")
 
 
@@ -167,43 +163,4 @@ def premis_xml(*, tape: Any, versions: list[Any]) -> bytes:
         _identifier(element, "agent", agent["agentIdentifier"])
         _p(element, "agentName", agent.get("agentName", ""))
         _p(element, "agentType", agent.get("agentType", ""))
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
-
-
-def descriptive_xml(*, tape: Any) -> bytes:
-    """A PBCore-style description of the tape (asset fields and its physical instantiation)."""
-
-    def add(parent: ET.Element, tag: str, text: Any, **attrs: str) -> None:
-        if text not in (None, ""):
-            ET.SubElement(parent, f"{{{PBCORE_NS}}}{tag}", attrs).text = str(text)
-
-    root = ET.Element(f"{{{PBCORE_NS}}}pbcoreDescriptionDocument")
-    add(root, "pbcoreAssetDate", getattr(tape, "recording_date", ""), dateType="created")
-    add(root, "pbcoreIdentifier", tape.identifier, source=str(tape.institution))
-    add(root, "pbcoreTitle", tape.title)
-    for subject in (getattr(tape, "subjects", "") or "").split(";"):
-        add(root, "pbcoreSubject", subject.strip())
-    add(root, "pbcoreDescription", getattr(tape, "description", ""))
-    if tape.collection_id:
-        add(root, "pbcoreRelation", tape.collection.name)
-    add(root, "pbcoreRightsSummary", getattr(tape, "rights_statement", ""))
-    physical = ET.SubElement(root, f"{{{PBCORE_NS}}}pbcoreInstantiation")
-    add(physical, "instantiationIdentifier", tape.identifier, source=str(tape.institution))
-    add(physical, "instantiationPhysical", getattr(tape, "carrier_format", ""))
-    add(physical, "instantiationStandard", getattr(tape, "video_standard", ""))
-    add(physical, "instantiationLocation", getattr(tape, "shelf_location", ""))
-    add(physical, "instantiationLanguage", getattr(tape, "language", ""))
-    for capture in Capture.objects.filter(tape=tape).order_by("created_at", "id"):
-        digital = ET.SubElement(root, f"{{{PBCORE_NS}}}pbcoreInstantiation")
-        add(digital, "instantiationIdentifier", capture.uuid, source="capture uuid")
-        add(digital, "instantiationDigital", capture.container)
-        add(digital, "instantiationLocation", f"data/originals/{capture.uuid}/")
-        add(digital, "instantiationFileSize", capture.size_bytes, unitsOfMeasure="bytes")
-        add(digital, "instantiationDuration", capture.duration_label)
-        track = ET.SubElement(digital, f"{{{PBCORE_NS}}}instantiationEssenceTrack")
-        add(track, "essenceTrackType", "video")
-        add(track, "essenceTrackEncoding", capture.video_codec)
-        add(track, "essenceTrackFrameSize", f"{capture.width}x{capture.height}")
-        add(track, "essenceTrackFrameRate", capture.frame_rate)
-        add(track, "essenceTrackAspectRatio", capture.display_aspect)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

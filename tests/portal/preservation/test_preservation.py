@@ -205,10 +205,9 @@ def test_tape_bag_validates_and_its_premis_lists_every_event(
     assert version.weights_sha256 in extension and '"model_variant"' in extension
     digests = {d.text for d in premis.iterfind(".//p:messageDigest", ns)}
     assert {capture.sha256, version.master_sha256} <= digests
-    descriptive = ET.parse(
-        tmp_path / "out" / "tape-VHS-9" / "data" / "metadata" / "descriptive.xml"
-    )
-    assert "Carnival" in ET.tostring(descriptive.getroot(), encoding="unicode")
+    descriptive = ET.parse(tmp_path / "out" / "tape-VHS-9" / "data" / "metadata" / "pbcore.xml")
+    pbcore = ET.tostring(descriptive.getroot(), encoding="unicode")
+    assert "Carnival" in pbcore and capture.sha256 in pbcore
 
 
 def test_storage_usage_page_and_api(
