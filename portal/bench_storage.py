@@ -184,9 +184,11 @@ def _child(env: dict[str, str], step: str, arg: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "portal.bench_storage", "--child", step, arg],
         env=env,
-        check=True,
+        check=False,
         capture_output=True,
     )
+    if out.returncode != 0:
+        raise RuntimeError(f"{step} failed:\n{out.stderr.decode()[-3000:]}")
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
 
 
