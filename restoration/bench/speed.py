@@ -343,21 +343,22 @@ def run_device(args: argparse.Namespace) -> dict[str, Any]:
     setups: list[tuple[str, dict[str, Any]]] = [
         ("batch 1", {"batch": 1}),
         (f"batch {args.batch}", {"batch": args.batch}),
-        (f"batch {args.batch}, compiled", {"batch": args.batch, "compile": True}),
         (f"batch {args.batch}, 2 workers per GPU", {"batch": args.batch, "per_gpu": 2}),
     ]
+    if not args.no_compile:
+        setups.append((f"batch {args.batch}, compiled", {"batch": args.batch, "compile": True}))
     with tempfile.TemporaryDirectory() as folder:
-        for width, height in ((720, 576), (1920, 1080)):
+        for height, width in args.sizes:
             src = make_clip(Path(folder) / f"{width}.mkv", args.frames, size=(width, height))
-            for variant in ("tape-lite", "tape-base"):
+            for variant in args.variants:
                 model, weights = load_variant(variant)
                 for label, options in setups:
+                    options = dict(options)
                     per_gpu = int(options.pop("per_gpu", 1))
                     devices = args.device
                     if per_gpu > 1 or count > 1:
-                        devices = ",".join(
-                            f"cuda:{i}" for i in range(count) for _ in range(per_gpu)
-                        )
+                        names = [f"cuda:{i}" for i in range(count)] or [args.device]
+                        devices = ",".join(name for name in names for _ in range(per_gpu))
                     result = restore_video(
                         src,
                         Path(folder) / "out.mkv",
@@ -402,6 +403,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
     parser.add_argument("--device", default="cpu", help="cpu, or cuda for the GPU section")
     parser.add_argument("--batch", type=int, default=4, help="windows per pass (GPU section)")
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: [_size(part) for part in text.split(",")],
+        default=[(576, 720), (1080, 1920)],
+        help="HxW list of the GPU section",
+    )
+    parser.add_argument(
+        "--variants",
+        type=lambda text: [part.strip() for part in text.split(",")],
+        default=["tape-lite", "tape-base"],
+        help="variants of the GPU section",
+    )
+    parser.add_argument("--no-compile", action="store_true", help="GPU section: skip compile")
     parser.add_argument("--scorer", default="auto", help="scorer used by the end-to-end run")
     parser.add_argument(
         "--rss-frames", default="100,1000", help="comma-separated lengths ('' to skip)"
