@@ -17,7 +17,7 @@ $(STAMP):
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-# A web server or default-queue worker: no torch (about 360 MB instead of 6 GB).
+# A web server or default-queue worker: no torch (about 370 MB instead of 6 GB).
 install-web:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -c requirements.lock -e .
