@@ -253,8 +253,12 @@ def _parse_row(
     return _ParsedRow(line, identifier, values, collection_name, metadata, tape)
 
 
-def tapes_import_csv(*, actor: Any, institution: Institution, file: IO[bytes]) -> ImportReport:
-    """Create or update tapes (matched by identifier) from CSV. All rows or none are written."""
+def tapes_import_csv(
+    *, actor: Any, institution: Institution, file: IO[bytes], create_collections: bool = True
+) -> ImportReport:
+    """Create or update tapes (matched by identifier) from CSV. All rows or none are written.
+    ``create_collections=False``: a collection name the institution does not have is an error
+    of that row (the web page asks for an explicit tick before creating any)."""
     if actor is not None:
         require_role(actor, institution, Role.ARCHIVIST)
     try:
@@ -263,7 +267,13 @@ def tapes_import_csv(*, actor: Any, institution: Institution, file: IO[bytes]) -
         report = ImportReport()
         report.errors.append(RowError(1, "", exc.messages))
         return report
-    return tapes_import_rows(actor=actor, institution=institution, header=header, rows=rows)
+    return tapes_import_rows(
+        actor=actor,
+        institution=institution,
+        header=header,
+        rows=rows,
+        create_collections=create_collections,
+    )
 
 
 def tapes_import_rows(
@@ -272,6 +282,7 @@ def tapes_import_rows(
     institution: Institution,
     header: list[str],
     rows: list[tuple[int, dict[str, str]]],
+    create_collections: bool = True,
 ) -> ImportReport:
     """The import's checks and writes for rows already read (CSV lines or API objects).
 
@@ -309,10 +320,24 @@ def tapes_import_rows(
             parsed.append(_parse_row(line, row, header, institution, existing))
         except ValidationError as exc:
             report.errors.append(RowError(line, identifier, exc.messages))
+    collections = {c.name: c for c in Collection.objects.for_institution(institution)}
+    if not create_collections:
+        for item in parsed:
+            if item.collection_name and item.collection_name not in collections:
+                report.errors.append(
+                    RowError(
+                        item.line,
+                        item.identifier,
+                        [
+                            f"collection: {item.collection_name!r} does not exist. Create it "
+                            "first, correct the name, or tick “Create the collections this file "
+                            "names”."
+                        ],
+                    )
+                )
     if report.errors:
         return report
 
-    collections = {c.name: c for c in Collection.objects.for_institution(institution)}
     with transaction.atomic():
         for item in parsed:
             fields = dict(item.fields)

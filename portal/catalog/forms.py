@@ -89,3 +89,9 @@ class TapeImportForm(forms.Form):
         help_text="UTF-8 CSV with a header row, as written by the export. "
         "identifier is required; other columns are optional; meta:<key> columns set extra fields."
     )
+    create_collections = forms.BooleanField(
+        required=False,
+        label="Create the collections this file names",
+        help_text="Off: a collection name that does not exist yet is reported as an error "
+        "(a typo never creates a collection silently).",
+    )

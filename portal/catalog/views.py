@@ -248,12 +248,23 @@ def tape_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         upload.seek(0)
-        report = tapes_import_csv(actor=request.user, institution=institution, file=upload)
+        report = tapes_import_csv(
+            actor=request.user,
+            institution=institution,
+            file=upload,
+            create_collections=form.cleaned_data["create_collections"],
+        )
         if report.ok:
+            created = report.collections_created
+            made = (
+                f" New collection{'s' if len(created) != 1 else ''}: {', '.join(created)}."
+                if created
+                else ""
+            )
             messages.success(
                 request,
                 f"Imported: {report.created} created, {report.updated} updated, "
-                f"{report.unchanged} unchanged.",
+                f"{report.unchanged} unchanged.{made}",
             )
             return redirect("catalog:tape_list")
     return render(request, "catalog/tape_import.html", {"form": form, "report": report})

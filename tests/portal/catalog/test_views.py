@@ -247,3 +247,23 @@ def test_tape_with_captures_is_counted_filtered_and_not_deleted(
     assert b"delete them first" in response.content
     assert b"a manager can" in response.content  # archivists cannot delete captures themselves
     assert Tape.objects.filter(pk=tape.pk).exists()
+
+
+def test_csv_import_never_creates_a_collection_without_being_asked(archivist_client, institution):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portal.catalog.models import Collection, Tape
+
+    def upload(**extra):
+        data = b"identifier,collection\nT-1,Festivl\n"
+        return archivist_client.post(
+            reverse("catalog:tape_import"),
+            {"file": SimpleUploadedFile("t.csv", data, content_type="text/csv"), **extra},
+        )
+
+    refused = upload().content.decode()
+    assert "does not exist" in refused and "Festivl" in refused
+    assert not Collection.objects.exists() and not Tape.objects.exists()
+    done = upload(create_collections="on")
+    assert done.status_code == 302
+    assert Collection.objects.get().name == "Festivl" and Tape.objects.get().identifier == "T-1"
