@@ -324,16 +324,11 @@ def tapes_import_rows(
     if not create_collections:
         for item in parsed:
             if item.collection_name and item.collection_name not in collections:
-                report.errors.append(
-                    RowError(
-                        item.line,
-                        item.identifier,
-                        [
-                            f"collection: {item.collection_name!r} does not exist. Create it "
-                            "first, correct the name, or tick “Create the collections this file "
-                            "names”."
-                        ],
-                    )
+                message = (
+                    f"collection: {item.collection_name!r} does not exist. Create it first, "
+                    "correct the name, or tick “Create the collections this file names”."
+                )
+                report.errors.append(RowError(item.line, item.identifier, [message]))
                 )
     if report.errors:
         return report
