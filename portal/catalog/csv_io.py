@@ -329,7 +329,6 @@ def tapes_import_rows(
                     "correct the name, or tick “Create the collections this file names”."
                 )
                 report.errors.append(RowError(item.line, item.identifier, [message]))
-                )
     if report.errors:
         return report
 
