@@ -70,9 +70,31 @@ def job_create(request: HttpRequest, capture_id: int) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             kind = "Preview" if job.is_preview else "Restoration"
-            messages.success(request, f"{kind} job #{job.pk} queued.")
+            note = ""
+            if job.is_preview and _preview_covers_capture(capture, job.parameters):
+                note = (
+                    f" The capture is only {capture.duration_s:.1f} s long, shorter than the "
+                    "preview, so the preview restores the whole capture."
+                )
+            messages.success(request, f"{kind} job #{job.pk} queued.{note}")
             return redirect("restoration:job_detail", job_id=job.pk)
-    return render(request, "restoration/job_form.html", {"capture": capture, "form": form})
+    return render(
+        request,
+        "restoration/job_form.html",
+        {
+            "capture": capture,
+            "form": form,
+            "short_capture": _preview_covers_capture(capture, {}),
+        },
+    )
+
+
+def _preview_covers_capture(capture: Any, parameters: dict[str, Any]) -> bool:
+    """A capture no longer than the preview length: a "preview" is then the whole capture."""
+    from restoration.parameters import DEFAULT_PREVIEW_SECONDS
+
+    seconds = float(parameters.get("preview_seconds") or DEFAULT_PREVIEW_SECONDS)
+    return bool(capture.duration_s) and capture.duration_s <= seconds
 
 
 @member_required(Role.ARCHIVIST)
@@ -129,6 +151,8 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
             "job": job,
             "progress": selectors.job_progress(job=job),
             "options": humanize.option_rows(job.parameters),
+            "preview_covers_all": job.is_preview
+            and _preview_covers_capture(job.capture, job.parameters),
             "timings": humanize.timing_rows(job.timings),
             "timing_internals": humanize.timing_internals(job.timings),
             "can_cancel": job.is_active

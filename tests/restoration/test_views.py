@@ -173,3 +173,17 @@ def test_history_exports(
     assert all(event["tape_id"] == tape.pk for event in tape_rows) and tape_rows
     history_page = content(manager_client.get("/history/?action=review"))
     assert "/history/export.csv?action=review" in history_page
+
+
+def test_a_preview_of_a_clip_shorter_than_the_preview_says_so(archivist_client, capture, settings):
+    """The 12-frame test capture lasts 0.48 s, far less than the 10 s preview."""
+    from django.urls import reverse
+
+    url = reverse("restoration:job_create", args=[capture.pk])
+    assert "would restore the whole capture" in archivist_client.get(url).content.decode()
+    response = archivist_client.post(
+        url, {"model": "tiny", "scorer": "none", "deinterlace": "off", "preview": "on"}, follow=True
+    )
+    page = response.content.decode()
+    assert "preview restores the whole capture" in page
+    assert 'data-role="preview-whole"' in page
