@@ -133,6 +133,13 @@ def test_history_and_job_page_read_as_words(
     options = page.inner_text("[data-role=options]")
     assert "reference selector:" in options and "{" not in options and "preview only: no" in options
     assert "_s" not in page.inner_text("[data-role=timings]")
+    page.goto(f"{live_server.url}/captures/{workflow['capture']}/")
+    assert page.inner_text("[data-role=container]") == "Matroska"
+    assert page.inner_text("[data-role=bit-rate]").endswith("b/s")
+    assert page.inner_text("[data-role=scan]") in (
+        "progressive",
+        "scan type unknown (the file does not say)",
+    ) or page.inner_text("[data-role=scan]").startswith("interlaced")
 
 
 def test_catalog_sort_headers_show_the_active_column_and_direction(
@@ -172,3 +179,46 @@ def test_thumbnails_appear_on_first_open_without_duplicates(
     directory = f"restorations/{version.institution_id}/job-{version.job_id}/thumbs"
     _dirs, files = default_storage.listdir(directory)
     assert files and all(re.fullmatch(r"\d+-(before|after)\.jpg", name) for name in files), files
+
+
+def test_home_counts_link_to_filtered_lists_and_bulk_actions_work(
+    page: Any, live_server: Any, workflow: dict, archivist: Any
+) -> None:
+    from portal.catalog.models import Collection, Tape
+    from portal.catalog.services import collection_create, tape_create
+
+    institution = archivist.memberships.get().institution
+    shelf = collection_create(actor=archivist, institution=institution, name="Shelf 4")
+    spare = tape_create(actor=archivist, institution=institution, identifier="SPARE-1")
+    log_in(page, live_server.url, "archivist")
+    page.goto(f"{live_server.url}/")
+    uploads = page.locator("[data-section=uploads]")
+    assert uploads.locator(".count").inner_text() == "1"
+    assert "My running jobs" in page.inner_text(".counts")
+    page.click("[data-section=my-jobs]")
+    assert "mine=1" in page.url
+
+    page.goto(f"{live_server.url}/tapes/")
+    buttons = page.locator("[data-role=bulkbar] button[name=action]")
+    assert all(buttons.nth(i).is_disabled() for i in range(buttons.count()))
+    page.check("[data-role=select-all]")
+    assert page.inner_text("[data-role=selected-count]") == "2 selected"
+    page.select_option("select[name=collection]", str(shelf.pk))
+    page.click("button[value=collection]")
+    page.wait_for_selector("text=2 tapes added to Shelf 4")
+    assert set(Tape.objects.filter(collection=shelf).values_list("pk", flat=True)) == {
+        workflow["tape"],
+        spare.pk,
+    }
+    page.check(f"input[name=tape][value='{spare.pk}']")
+    with page.expect_download() as download:
+        page.click("button[value=export]")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert "SPARE-1" in text and "VHS-042" not in text  # only the selection
+    page.check("[data-role=select-all]")
+    page.click("button[value=restore]")
+    assert "SPARE-1" in page.inner_text(".message.warning")  # no capture: named, left out
+    assert page.locator("[data-role=bulk-captures] li").count() == 1
+    page.click("text=Queue 1 job")
+    page.wait_for_selector("text=1 job queued with the same options")
+    assert Collection.objects.count() == 1

@@ -43,3 +43,9 @@ def duration(raw: float | None) -> str:
 def action_words(action: str) -> str:
     """``review.request_changes`` -> "review: request changes"."""
     return humanize.action(str(action))
+
+
+@register.simple_tag
+def scan_words(capture: Any) -> str:
+    """ "interlaced, top field first", "progressive" or "scan type unknown (...)"."""
+    return humanize.scan(capture.interlaced, capture.field_order)

@@ -176,3 +176,20 @@ def test_tape_detail_page_lists_its_captures(
     html = archivist_client.get(reverse("catalog:tape_detail", args=[tape.pk])).content.decode()
     assert reverse("captures:detail", args=[capture.pk]) in html
     assert reverse("captures:upload", args=[tape.pk]) in html
+
+
+def test_technical_metadata_is_explained_in_words():
+    from portal import humanize
+
+    assert humanize.container("matroska,webm") == "Matroska"
+    assert humanize.container("mov,mp4,m4a,3gp,3g2,mj2") == "QuickTime / MP4"
+    assert humanize.bit_rate(157_000_000) == "157 Mb/s"
+    assert humanize.bit_rate(2_500_000) == "2.5 Mb/s"
+    assert humanize.bit_rate(None) == "unknown"
+    assert humanize.scan(None, None).startswith("scan type unknown")
+    assert humanize.scan(True, "tt") == "interlaced, top field first"
+    assert humanize.value("preview", False) == "no" and humanize.value("references", None) == "none"
+    assert humanize.value("carrier_format", "u-matic") == "U-matic"
+    assert humanize.value("parameters", {"references": None, "preview": False}) == (
+        "references: none; preview only: no"
+    )
