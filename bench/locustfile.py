@@ -1,6 +1,6 @@
 """Locust user of ``python -m portal.bench_load`` (loopback only; started by it).
 
-Each user logs in once and then, with ``LOAD_THINK_S`` seconds of think time, mixes the
+Each user uses the seeded logged-in session and, with ``LOAD_THINK_S`` seconds of think time, mixes the
 catalog, search, tape pages, the API list and job polling as archivists do.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 
 from locust import HttpUser, between, task
 
@@ -21,17 +20,8 @@ class Archivist(HttpUser):
     wait_time = between(THINK * 0.5, THINK * 1.5) if THINK else between(0, 0)
 
     def on_start(self) -> None:
-        page = self.client.get("/accounts/login/", name="login page")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        self.client.post(
-            "/accounts/login/",
-            {
-                "username": "load",
-                "password": os.environ["LOAD_PASSWORD"],
-                "csrfmiddlewaretoken": token.group(1) if token else "",
-            },
-            name="login",
-        )
+        # The seeded, logged-in session (portal.bench_load): pages, not log-ins, are measured.
+        self.client.cookies.set("sessionid", SEED["session"])
 
     @task(4)
     def catalog(self) -> None:
