@@ -38,6 +38,17 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _own_cache_namespace(settings: Any, request: pytest.FixtureRequest) -> None:
+    """Each test counts lockouts and API rates in its own key namespace: with Redis as the
+    cache (CI's second pass) nothing is rolled back between tests."""
+    import uuid
+
+    caches = {name: dict(config) for name, config in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
     """Tests that commit for real leave the database cache (lockouts, rate counters) behind:
     empty it after them. Other tests roll it back with their transaction."""
