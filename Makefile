@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCKS) 2>/dev/null | sh
 # (`make install-web` there).
 CONSTRAINTS := $(foreach lock,$(LOCKS),-c $(lock))
 
-.PHONY: run test install install-web lint bench-speed bench-quality bench-jobs bench-storage training-photos
+.PHONY: run test install install-web lint check-imports bench-speed bench-quality bench-jobs bench-storage training-photos
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,16 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Style, format and types (mypy's files are listed in pyproject.toml), and the import layering.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_architecture.py
+
+# Print the import graph between packages and apps, and any cycle in it.
+check-imports: $(STAMP)
+	$(PY) tests/test_architecture.py
 
 bench-jobs: $(STAMP)
 	$(PY) -m restoration.bench_jobs $(BENCH_ARGS)

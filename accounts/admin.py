@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.models import Institution, Membership
-from portal.audit.admin_audit import AuditedModelAdmin
+from portal.admin_audit import AuditedModelAdmin
 
 
 class MembershipInline(admin.TabularInline):

@@ -18,7 +18,7 @@ from accounts.exceptions import MembershipError
 from accounts.models import Institution, Invitation, Membership, Role
 from accounts.permissions import require_role
 from accounts.services import membership_add
-from portal.audit.services import audit_record
+from portal.events import audit_record
 
 INVITATION_LIFETIME = dt.timedelta(days=14)
 

@@ -7,28 +7,15 @@ scoping rule of the project: an object of another institution simply does not ex
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 
+from portal.db import InstitutionScopedQuerySet
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-
-_M = TypeVar("_M", bound=models.Model)
-
-
-class InstitutionScopedQuerySet(models.QuerySet[_M]):
-    """Queryset of a model with an ``institution`` foreign key (or a path to one)."""
-
-    #: Lookup path from the model to its Institution, e.g. ``"tape__institution"`` for a capture.
-    institution_path = "institution"
-
-    def for_institution(self, institution: Institution | None) -> InstitutionScopedQuerySet[_M]:
-        if institution is None:
-            return self.none()
-        path = getattr(self.model, "institution_path", self.institution_path)
-        return self.filter(**{path: institution})
 
 
 class Institution(models.Model):

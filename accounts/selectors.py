@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from accounts.models import Institution, Invitation, Membership
+from portal.db import InstitutionScopedQuerySet
 
 SESSION_KEY = "active_institution_id"
 _CACHE_ATTR = "_active_membership"
@@ -37,9 +38,6 @@ def current_membership(request: HttpRequest) -> Membership | None:
     if membership is None:
         membership = _default_of(memberships)
     setattr(request, _CACHE_ATTR, membership)
-    # Views read these two attributes; set them here so every caller sees the same answer.
-    request.membership = membership  # type: ignore[attr-defined]
-    request.institution = membership.institution if membership else None  # type: ignore[attr-defined]
     return membership
 
 
@@ -89,10 +87,14 @@ def current_institution(request: HttpRequest) -> Institution | None:
 def get_for_institution(
     queryset: models.QuerySet[_M], institution: Institution | None, **lookup: Any
 ) -> _M:
-    """One object of ``institution`` or Http404 (also for objects of other institutions)."""
-    scoped = queryset.for_institution(institution)  # type: ignore[attr-defined]
+    """One object of ``institution`` or Http404: THE 404 rule of pages, API and media alike.
+
+    An object of another institution is indistinguishable from a missing one.
+    """
+    if not isinstance(queryset, InstitutionScopedQuerySet):
+        raise TypeError(f"{queryset.model.__name__} is not scoped by institution")
     try:
-        return scoped.get(**lookup)
+        return queryset.for_institution(institution).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError) as exc:
         raise Http404(f"No {queryset.model._meta.verbose_name} found.") from exc
 

@@ -15,7 +15,7 @@ from accounts.exceptions import MembershipError
 from accounts.models import Institution, Membership, Role
 from accounts.permissions import require_role
 from accounts.selectors import SESSION_KEY, forget_current_membership
-from portal.audit.services import audit_record
+from portal.events import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ INSTITUTION_SETTINGS = ("name", "public_access", "allow_self_approval")
 
 def institution_update(*, actor: Any, institution: Institution, **fields: Any) -> Institution:
     """Change the institution's name or settings (managers only; audited)."""
-    from portal.audit.services import diff, snapshot
+    from portal.db import diff, snapshot
 
     if actor is not None:
         require_role(actor, institution, Role.MANAGER)

@@ -24,7 +24,7 @@ from accounts.invitations import (
     invitation_revoke,
 )
 from accounts.models import Institution, Invitation, Membership, Role
-from accounts.permissions import member_required
+from accounts.permissions import InstitutionRequest, member_required
 from accounts.selectors import (
     get_for_institution,
     institution_invitations,
@@ -55,8 +55,8 @@ def switch_institution(request: HttpRequest) -> HttpResponse:
 
 
 @member_required(Role.MANAGER)
-def members(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def members(request: InstitutionRequest) -> HttpResponse:
+    institution = request.institution
     form = MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -88,8 +88,8 @@ def members(request: HttpRequest) -> HttpResponse:
 
 @member_required(Role.MANAGER)
 @require_POST
-def invitation_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
-    invitation = get_for_institution(Invitation.objects.all(), request.institution, pk=pk)  # type: ignore[attr-defined]
+def invitation_revoke_view(request: InstitutionRequest, pk: int) -> HttpResponse:
+    invitation = get_for_institution(Invitation.objects.all(), request.institution, pk=pk)
     invitation_revoke(actor=request.user, invitation=invitation)
     messages.success(request, f"Invitation of {invitation.username} revoked.")
     return redirect("accounts:members")
@@ -124,10 +124,10 @@ def invitation_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @member_required(Role.MANAGER)
-def institution_settings(request: HttpRequest) -> HttpResponse:
+def institution_settings(request: InstitutionRequest) -> HttpResponse:
     """The institution's own settings page (name, public access, self-approval): managers
     change them here, no Django admin needed."""
-    institution = request.institution  # type: ignore[attr-defined]
+    institution = request.institution
     # Validate on a copy so a rejected form leaves the cached institution untouched.
     form = InstitutionSettingsForm(
         request.POST or None, instance=Institution.objects.get(pk=institution.pk)
@@ -147,11 +147,11 @@ def institution_settings(request: HttpRequest) -> HttpResponse:
 
 @member_required(Role.MANAGER)
 @require_POST
-def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+def member_role(request: InstitutionRequest, pk: int) -> HttpResponse:
     membership = get_for_institution(
         Membership.objects.select_related("user", "institution"),
         request.institution,
-        pk=pk,  # type: ignore[attr-defined]
+        pk=pk,
     )
     form = MemberRoleForm(request.POST)
     if form.is_valid():
@@ -172,11 +172,11 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 
 @member_required(Role.MANAGER)
 @require_POST
-def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def member_remove(request: InstitutionRequest, pk: int) -> HttpResponse:
     membership = get_for_institution(
         Membership.objects.select_related("user", "institution"),
         request.institution,
-        pk=pk,  # type: ignore[attr-defined]
+        pk=pk,
     )
     try:
         membership_remove(actor=request.user, membership=membership)

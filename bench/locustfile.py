@@ -1,7 +1,7 @@
 """Locust user of ``python -m portal.bench_load`` (loopback only; started by it).
 
-Each user uses the seeded logged-in session and, with ``LOAD_THINK_S`` seconds of think time, mixes the
-catalog, search, tape pages, the API list and job polling as archivists do.
+Each user uses the seeded logged-in session and, with ``LOAD_THINK_S`` seconds of think time,
+mixes the catalog, search, tape pages, the API list and job polling as archivists do.
 """
 
 from __future__ import annotations

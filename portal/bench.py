@@ -415,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         rows = bench_lists(args.requests, user)
         _print_table(
-            f"Tape lists, {args.tapes:,} tapes ({int(args.tapes * 0.9):,} in the user's institution), "
+            f"Tape lists, {args.tapes:,} tapes "
+            f"({int(args.tapes * 0.9):,} in the user's institution), "
             f"{args.requests} requests at 50 per page",
             (
                 "endpoint",

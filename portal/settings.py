@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "portal.uploads",
     "portal.preservation",
     "restoration",
+    # Project-wide template filters (portal/templatetags): they read every app's choices.
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -97,7 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.portal",
+                "portal.context_processors.portal",
             ],
         },
     },

@@ -155,12 +155,27 @@ def stored_sha256(
     return hasher.hexdigest(), size
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
+def file_sha256(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """(SHA-256 hex digest, size in bytes) of a local file, read in chunks."""
     hasher = hashlib.sha256()
+    size = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK_SIZE):
             hasher.update(chunk)
-    return hasher.hexdigest()
+            size += len(chunk)
+    return hasher.hexdigest(), size
+
+
+def jpeg_bytes(rgb: Any, *, max_width: int) -> bytes:
+    """An RGB frame (H x W x 3 uint8) as JPEG, scaled down to ``max_width`` when wider."""
+    from PIL import Image
+
+    image = Image.fromarray(rgb)
+    if image.width > max_width:
+        image = image.resize((max_width, max(1, round(image.height * max_width / image.width))))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
 
 
 def signed_url(storage: Storage, name: str, *, parameters: dict[str, str], expire: int) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from portal.audit.admin_audit import AuditedModelAdmin
+from portal.admin_audit import AuditedModelAdmin
 from restoration.models import (
     Publication,
     RestorationJob,

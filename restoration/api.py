@@ -38,18 +38,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from accounts.selectors import get_for_institution
 from portal.api.filtering import IdConverter, IdFilter
 from portal.api.permissions import IsInstitutionMember
 from portal.api.renderers import PassthroughRenderer
 from portal.api.safe_writes import idempotent
 from portal.api.schema import MEDIA_HEADERS, error_response, media_responses
-from portal.api.scoping import api_institution
+from portal.api.scoping import api_institution, api_membership
 from portal.api.views import ScopedViewSetMixin
 from portal.audit import api as audit_api
-from portal.captures.media import serve_file_with_ranges
-from portal.captures.models import Capture
-from portal.catalog.models import Tape
+from portal.captures.selectors import capture_get
+from portal.catalog.selectors import tape_get
+from portal.media import serve_file_with_ranges
 from restoration import selectors, services
 from restoration.media import serve_master
 from restoration.models import Decision, JobStatus, Publication, RestorationJob, RestoredVersion
@@ -364,13 +363,10 @@ class RestorationJobViewSet(
     def create(self, request: Request) -> Response:
         payload = JobCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        capture: Capture = get_for_institution(
-            Capture.objects.select_related("tape", "institution"),
-            self.institution,
-            pk=payload.validated_data["capture"],
-        )
+        capture = capture_get(institution=self.institution, pk=payload.validated_data["capture"])
         job = services.job_request(
             actor=request.user,
+            membership=self.membership,
             capture=capture,
             parameters=dict(payload.validated_data.get("parameters") or {}),
         )
@@ -380,13 +376,17 @@ class RestorationJobViewSet(
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:
-        job = services.job_cancel(actor=request.user, job=self.get_object())
+        job = services.job_cancel(
+            actor=request.user, membership=self.membership, job=self.get_object()
+        )
         return Response(JobSerializer(job).data)
 
     @extend_schema(request=None, responses={201: JobSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: Any = None) -> Response:
-        job = services.job_retry(actor=request.user, job=self.get_object())
+        job = services.job_retry(
+            actor=request.user, membership=self.membership, job=self.get_object()
+        )
         job = selectors.job_get(institution=self.institution, job_id=job.pk)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
@@ -438,7 +438,9 @@ class RestoredVersionViewSet(
     @action(detail=True, methods=["get"], renderer_classes=[PassthroughRenderer])
     def master(self, request: Request, pk: Any = None) -> HttpResponse:
         version = self.get_object()
-        return serve_master(request._request, version=version, actor=request.user)
+        return serve_master(
+            request._request, version=version, actor=request.user, membership=self.membership
+        )
 
     @extend_schema(
         responses=media_responses("video/mp4"),
@@ -502,7 +504,10 @@ class RestoredVersionViewSet(
         payload = DecisionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         review = services.version_decide(
-            actor=request.user, version=self.get_object(), **payload.validated_data
+            actor=request.user,
+            membership=self.membership,
+            version=self.get_object(),
+            **payload.validated_data,
         )
         return Response(DecisionReadSerializer(review).data, status=status.HTTP_201_CREATED)
 
@@ -515,15 +520,12 @@ class RestoredVersionViewSet(
         payload = PublishSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         publication = services.version_publish(
-            actor=request.user, version=self.get_object(), **payload.validated_data
+            actor=request.user,
+            membership=self.membership,
+            version=self.get_object(),
+            **payload.validated_data,
         )
         return Response(PublicationSerializer(publication).data, status=status.HTTP_201_CREATED)
-
-
-def _tape(request: Request, tape_id: int) -> Tape:
-    return get_for_institution(
-        Tape.objects.select_related("institution"), api_institution(request), pk=tape_id
-    )
 
 
 @extend_schema(
@@ -538,7 +540,10 @@ def tape_unpublish(request: Request, tape_id: int) -> Response:
     payload = PublishSerializer(data=request.data)
     payload.is_valid(raise_exception=True)
     publication = services.tape_unpublish(
-        actor=request.user, tape=_tape(request, tape_id), **payload.validated_data
+        actor=request.user,
+        membership=api_membership(request),
+        tape=tape_get(institution=api_institution(request), pk=tape_id),
+        **payload.validated_data,
     )
     return Response(PublicationSerializer(publication).data)
 

@@ -7,13 +7,18 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from portal.captures.media import serve_file_with_ranges
+from accounts.models import Membership
+from portal.media import serve_file_with_ranges
 from restoration import services
 from restoration.models import RestoredVersion
 
 
 def serve_master(
-    request: HttpRequest, *, version: RestoredVersion, actor: Any
+    request: HttpRequest,
+    *,
+    version: RestoredVersion,
+    actor: Any,
+    membership: Membership | None = None,
 ) -> HttpResponse | StreamingHttpResponse:
     """The FFV1/MKV master as an attachment, range-capable.
 
@@ -26,7 +31,9 @@ def serve_master(
     if request.method == "GET" and "Range" not in request.headers:
 
         def record_download() -> None:
-            services.version_record_download(actor=actor, version=version, rendition="master")
+            services.version_record_download(
+                actor=actor, membership=membership, version=version, rendition="master"
+            )
 
         record = record_download
     return serve_file_with_ranges(

@@ -13,33 +13,11 @@ here carries an ``institution`` foreign key so ``.for_institution()`` (accounts)
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounts.models import InstitutionScopedQuerySet
-
-
-class ImmutableError(Exception):
-    """Raised when code tries to change a row that is on the record for good."""
-
-
-class AppendOnlyModel(models.Model):
-    """A row that can be created but never updated or deleted through the ORM instance."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ImmutableError(f"{self._meta.verbose_name} #{self.pk} is immutable.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ImmutableError(f"{self._meta.verbose_name} #{self.pk} cannot be deleted.")
-
+from portal.db import AppendOnlyModel, InstitutionScopedQuerySet
 
 # --------------------------------------------------------------------------------------------
 # Jobs

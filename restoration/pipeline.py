@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 import restoration.engine as engine_package
+from portal.storage import local_copy
+from restoration.progress import ProgressWriter, worker_host
 
 if TYPE_CHECKING:
     from restoration.models import RestorationJob
-    from restoration.worker import ProgressWriter
 
 SHIPPED_WEIGHTS_DIR = Path(engine_package.__file__).resolve().parent / "weights"
 
@@ -146,7 +147,6 @@ def _fraction_text(value: Fraction) -> str:
 def run_pipeline(
     *, job: RestorationJob, work_dir: Path, progress: ProgressWriter
 ) -> PipelineResult:
-    from portal.captures.services import local_file
     from restoration.engine.exceptions import WeightsError
     from restoration.engine.execution import plan_execution
     from restoration.engine.inference import restore_video
@@ -160,7 +160,7 @@ def run_pipeline(
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
-    with local_file(job.capture.original) as src:
+    with local_copy(job.capture.original) as src:
         timings["fetch_s"] = _since(started)
         info = probe(src)
         progress.set_stage("loading model")
@@ -273,6 +273,4 @@ def _since(t0: float) -> float:
 
 
 def _host() -> str:
-    from restoration.worker import worker_host
-
     return worker_host()

@@ -241,7 +241,8 @@ def fixity_events(
             "eventType": "fixity check",
             "eventDateTime": row.created_at.isoformat(),
             "eventDetailInformation": {
-                "eventDetail": f"SHA-256 re-computed from storage: {row.details.get('actual_sha256')}"
+                "eventDetail": "SHA-256 re-computed from storage: "
+                f"{row.details.get('actual_sha256')}"
             },
             "eventOutcomeInformation": {
                 "eventOutcome": "pass" if row.action == "fixity.passed" else "fail",

@@ -12,15 +12,16 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.permissions import require_role
+from accounts.models import Membership, Role
+from accounts.permissions import acting_membership, require_role
 from portal.audit.services import audit_record
+from portal.catalog.models import Tape
+from portal.exceptions import refuse_if
 from portal.webhooks import events as webhook_events
-from restoration.exceptions import JobStateError, PublicationError, ReviewError
+from restoration.exceptions import PublicationError, ReviewError
 from restoration.models import (
     Decision,
     FrameComment,
@@ -31,6 +32,14 @@ from restoration.models import (
     ReviewDecision,
 )
 from restoration.parameters import parse_parameters
+from restoration.rules import (
+    job_cancel_refusal,
+    job_retry_refusal,
+    tape_unpublish_refusal,
+    version_decide_refusal,
+    version_publish_refusal,
+)
+from restoration.selectors import version_review_state
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +64,11 @@ def job_request(
     capture: Any,
     parameters: dict[str, Any] | None = None,
     retry_of: RestorationJob | None = None,
+    membership: Membership | None = None,
 ) -> RestorationJob:
     """Validate the options, create a queued job and enqueue it once the row is committed."""
     institution = capture.institution
-    require_role(actor, institution, Role.ARCHIVIST)
+    require_role(actor, institution, Role.ARCHIVIST, membership=membership)
     options = parse_parameters(parameters, frame_count=capture.frame_count)
     with transaction.atomic():
         job = RestorationJob.objects.create(
@@ -112,24 +122,30 @@ def job_enqueue(*, job_id: int | None) -> str:
     return str(task_id)
 
 
-def job_retry(*, actor: Any, job: RestorationJob) -> RestorationJob:
+def job_retry(
+    *, actor: Any, job: RestorationJob, membership: Membership | None = None
+) -> RestorationJob:
     """A new job with the same parameters; the failed or cancelled one stays on the record."""
-    if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-        raise JobStateError(
-            f"Only failed or cancelled jobs can be retried; job #{job.pk} is {job.status}."
-        )
+    membership = acting_membership(actor, job.institution, membership)
+    refuse_if(job_retry_refusal(membership=membership, job=job))
     return job_request(
-        actor=actor, capture=job.capture, parameters=dict(job.parameters), retry_of=job
+        actor=actor,
+        capture=job.capture,
+        parameters=dict(job.parameters),
+        retry_of=job,
+        membership=membership,
     )
 
 
-def job_cancel(*, actor: Any, job: RestorationJob) -> RestorationJob:
-    """Cancel a queued job at once; ask a running job's worker to stop at its next window."""
-    membership = require_role(actor, job.institution, Role.ARCHIVIST)
-    if membership.role == Role.ARCHIVIST and job.requested_by_id != actor.pk:
-        raise PermissionDenied(
-            "Only the archivist who requested this job, a reviewer or a manager can cancel it."
-        )
+def job_cancel(
+    *, actor: Any, job: RestorationJob, membership: Membership | None = None
+) -> RestorationJob:
+    """Cancel a queued job at once; ask a running job's worker to stop at its next window.
+
+    Cancelling a running job twice is not an error (the worker was asked already).
+    """
+    membership = acting_membership(actor, job.institution, membership)
+    refuse_if(job_cancel_refusal(membership=membership, job=job))
     now = _now()
     with transaction.atomic():
         cancelled_queued = RestorationJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
@@ -150,7 +166,7 @@ def job_cancel(*, actor: Any, job: RestorationJob) -> RestorationJob:
                 job.refresh_from_db()
                 if job.status == JobStatus.RUNNING:
                     return job  # already asked: cancelling twice is not an error
-                raise JobStateError(f"Job #{job.pk} is {job.status}; there is nothing to cancel.")
+                refuse_if(job_cancel_refusal(membership=membership, job=job))
             action = "job.cancel_requested"
         job.refresh_from_db()
         audit_record(
@@ -173,24 +189,19 @@ def job_cancel(*, actor: Any, job: RestorationJob) -> RestorationJob:
 
 
 def version_decide(
-    *, actor: Any, version: RestoredVersion, decision: str, comment: str = ""
+    *,
+    actor: Any,
+    version: RestoredVersion,
+    decision: str,
+    comment: str = "",
+    membership: Membership | None = None,
 ) -> ReviewDecision:
     """Record a review decision. Earlier decisions are kept; the latest one counts."""
-    require_role(actor, version.institution, Role.REVIEWER)
+    membership = acting_membership(actor, version.institution, membership)
+    refuse_if(version_decide_refusal(membership=membership, version=version, decision=decision))
     if decision not in Decision.values:
         raise ReviewError(
             f"Unknown decision {decision!r}; choose one of {', '.join(Decision.values)}."
-        )
-    requester_id = version.job.requested_by_id
-    if (
-        decision == Decision.APPROVE
-        and requester_id is not None
-        and requester_id == actor.pk
-        and not version.institution.allow_self_approval
-    ):
-        raise ReviewError(
-            "You requested this restoration, so another reviewer or a manager must approve it "
-            "(four-eyes rule). A manager can allow self-approval in the institution settings."
         )
     comment = (comment or "").strip()
     if decision in (Decision.REJECT, Decision.REQUEST_CHANGES) and not comment:
@@ -274,26 +285,22 @@ def version_comment_add(
 # Publication
 
 
-def version_publish(*, actor: Any, version: RestoredVersion, comment: str = "") -> Publication:
+def version_publish(
+    *,
+    actor: Any,
+    version: RestoredVersion,
+    comment: str = "",
+    membership: Membership | None = None,
+) -> Publication:
     """Make an approved version the tape's published version, replacing the current one."""
-    require_role(actor, version.institution, Role.MANAGER)
-    from restoration.selectors import version_review_state
-
-    if version.is_preview:
-        raise PublicationError(
-            "A preview covers only a short segment and cannot be published. "
-            "Request a full restoration, then publish its version."
+    membership = acting_membership(actor, version.institution, membership)
+    refuse_if(
+        version_publish_refusal(
+            membership=membership,
+            version=version,
+            review_state=version_review_state(version=version),
         )
-    state = version_review_state(version=version)
-    if state != Decision.APPROVE:
-        said = {
-            "pending": "it is awaiting review",
-            Decision.REJECT: "it was rejected",
-            Decision.REQUEST_CHANGES: "changes were requested",
-        }.get(state, f"its review state is {state!r}")
-        raise PublicationError(
-            f"Only approved versions can be published; {said}. Ask a reviewer to approve it first."
-        )
+    )
     now = _now()
     try:
         with transaction.atomic():
@@ -346,9 +353,12 @@ def version_publish(*, actor: Any, version: RestoredVersion, comment: str = "") 
     return publication
 
 
-def tape_unpublish(*, actor: Any, tape: Any, comment: str = "") -> Publication:
+def tape_unpublish(
+    *, actor: Any, tape: Tape, comment: str = "", membership: Membership | None = None
+) -> Publication:
     """Withdraw the tape's published version (the publication row is closed, not deleted)."""
-    require_role(actor, tape.institution, Role.MANAGER)
+    membership = acting_membership(actor, tape.institution, membership)
+    refuse_if(tape_unpublish_refusal(membership=membership, tape=tape))
     now = _now()
     with transaction.atomic():
         current = (
@@ -379,14 +389,16 @@ def tape_unpublish(*, actor: Any, tape: Any, comment: str = "") -> Publication:
 # Downloads
 
 
-def version_record_download(*, actor: Any, version: RestoredVersion, rendition: str) -> None:
+def version_record_download(
+    *, actor: Any, version: RestoredVersion, rendition: str, membership: Membership | None = None
+) -> None:
     """Masters are the institution's preservation files: every download is on the record.
 
     Access copies are streamed by players in many range requests and are not recorded.
     """
     if rendition != "master":
         return
-    require_role(actor, version.institution, Role.ARCHIVIST)
+    require_role(actor, version.institution, Role.ARCHIVIST, membership=membership)
     audit_record(
         actor=actor,
         institution=version.institution,

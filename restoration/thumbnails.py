@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.core.files.storage import Storage, default_storage
+from django.core.files.storage import default_storage
 
+from portal.media import StoredFile
+from portal.storage import jpeg_bytes
 from restoration.models import RestoredVersion
 
 logger = logging.getLogger(__name__)
@@ -36,28 +37,6 @@ PLACEHOLDER_SVG = (
     b'<rect width="320" height="180" fill="#ddd"/><text x="160" y="95" font-family="sans-serif" '
     b'font-size="16" text-anchor="middle" fill="#555">Preparing frame\xe2\x80\xa6</text></svg>'
 )
-
-
-@dataclass
-class StoredFile:
-    """The bits of a FieldFile that ``serve_file_with_ranges`` uses, for a file no model owns."""
-
-    storage: Storage
-    name: str
-
-    def __bool__(self) -> bool:
-        return bool(self.name)
-
-
-def _jpeg(rgb: Any, *, width: int = THUMB_WIDTH) -> bytes:
-    from PIL import Image
-
-    image = Image.fromarray(rgb)
-    if image.width > width:
-        image = image.resize((width, max(1, round(image.height * width / image.width))))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
 
 
 def _frame_time(index: int, frame_rate: str) -> float:
@@ -139,7 +118,7 @@ def version_thumbnails_build(*, version_id: int, extra: list[int] | None = None)
             else:
                 source, frame_index = version.master, index
             rgb = _extract_rgb(source, _frame_time(frame_index, version.frame_rate))
-            _store_once(name, _jpeg(rgb))
+            _store_once(name, jpeg_bytes(rgb, max_width=THUMB_WIDTH))
             made += 1
     return made
 

@@ -1,8 +1,8 @@
 """Pages of the restoration workflow (mounted at the site root by portal/urls.py)."""
 
-from django.urls import path, re_path
+from django.urls import path
 
-from restoration import history_export, views, views_bulk, views_review
+from restoration import views, views_bulk, views_review
 
 app_name = "restoration"
 
@@ -48,16 +48,6 @@ urlpatterns = [
         name="version_compare",
     ),
     path("tapes/<int:tape_id>/unpublish/", views.tape_unpublish, name="tape_unpublish"),
-    re_path(
-        r"^history/export\.(?P<fmt>csv|json)$",
-        history_export.institution_history_export,
-        name="history_export",
-    ),
-    re_path(
-        r"^tapes/(?P<tape_id>[0-9]+)/history/export\.(?P<fmt>csv|json)$",
-        history_export.tape_history_export,
-        name="tape_history_export",
-    ),
     path("public/tapes/<int:tape_id>/", views.public_tape, name="public_tape"),
     path("public/tapes/<int:tape_id>/video.mp4", views.public_tape_video, name="public_tape_video"),
     path(

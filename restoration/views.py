@@ -20,31 +20,28 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
-from accounts.permissions import member_required, role_at_least
-from accounts.selectors import get_for_institution
+from accounts.permissions import InstitutionRequest, member_required
 from portal import humanize
-from portal.captures.media import serve_file_with_ranges
 from portal.captures.selectors import capture_get
-from portal.captures.views import media_view
-from portal.catalog.models import Tape
+from portal.catalog.selectors import tape_get
+from portal.media import media_view, serve_file_with_ranges
 from restoration import selectors, services
 from restoration.exceptions import RestorationError
 from restoration.forms import DecisionForm, JobRequestForm
 from restoration.media import serve_master
 from restoration.models import Decision, JobStatus
 from restoration.provenance import version_provenance
+from restoration.rules import (
+    job_cancel_refusal,
+    job_retry_refusal,
+    tape_unpublish_refusal,
+    version_decide_refusal,
+    version_publish_refusal,
+)
 from restoration.thumbnails import PLACEHOLDER_SVG, frame_thumbnail
 from restoration.views_review import review_data
 
 _JOB_STATUS_FILTERS = [("", "All")] + list(JobStatus.choices)
-
-
-def _institution(request: HttpRequest) -> Any:
-    return request.institution  # type: ignore[attr-defined]
-
-
-def _membership(request: HttpRequest) -> Any:
-    return request.membership  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------
@@ -53,8 +50,8 @@ def _membership(request: HttpRequest) -> Any:
 
 @member_required(Role.ARCHIVIST)
 @require_http_methods(["GET", "POST"])
-def job_create(request: HttpRequest, capture_id: int) -> HttpResponse:
-    capture = capture_get(institution=_institution(request), pk=capture_id)
+def job_create(request: InstitutionRequest, capture_id: int) -> HttpResponse:
+    capture = capture_get(institution=request.institution, pk=capture_id)
     form = JobRequestForm(
         request.POST or None,
         default_model=settings.RESTORATION_DEFAULT_MODEL,
@@ -64,7 +61,10 @@ def job_create(request: HttpRequest, capture_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             job = services.job_request(
-                actor=request.user, capture=capture, parameters=form.parameters()
+                actor=request.user,
+                capture=capture,
+                parameters=form.parameters(),
+                membership=request.membership,
             )
         except RestorationError as exc:
             form.add_error(None, exc.message)
@@ -99,17 +99,17 @@ def _preview_covers_capture(capture: Any, parameters: dict[str, Any]) -> bool:
 
 @member_required(Role.ARCHIVIST)
 @require_GET
-def job_list(request: HttpRequest) -> HttpResponse:
+def job_list(request: InstitutionRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in dict(_JOB_STATUS_FILTERS):
         status = ""
     mine = request.GET.get("mine") == "1"
     undecided = request.GET.get("undecided") == "1"
     if undecided:  # failed and not retried: the home page's "needs a decision"
-        jobs = selectors.jobs_needing_decision(institution=_institution(request))
+        jobs = selectors.jobs_needing_decision(institution=request.institution)
         status = JobStatus.FAILED
     else:
-        jobs = selectors.job_list(institution=_institution(request), status=status)
+        jobs = selectors.job_list(institution=request.institution, status=status)
     if mine:
         jobs = jobs.filter(requested_by=request.user)
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
@@ -131,19 +131,18 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 @member_required(Role.ARCHIVIST)
 @require_GET
-def job_progress_json(request: HttpRequest) -> JsonResponse:
+def job_progress_json(request: InstitutionRequest) -> JsonResponse:
     """Polled by static/js/jobs.js: ``?ids=1,2,3`` (at most 200) of the active institution."""
     raw = request.GET.get("ids", "")
     ids = [int(part) for part in raw.split(",") if part.strip().isdigit()][:200]
-    jobs = selectors.job_list(institution=_institution(request)).filter(pk__in=ids)
+    jobs = selectors.job_list(institution=request.institution).filter(pk__in=ids)
     return JsonResponse({"jobs": [selectors.job_progress(job=job) for job in jobs]})
 
 
 @member_required(Role.ARCHIVIST)
 @require_GET
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.job_get(institution=_institution(request), job_id=job_id)
-    membership = _membership(request)
+def job_detail(request: InstitutionRequest, job_id: int) -> HttpResponse:
+    job = selectors.job_get(institution=request.institution, job_id=job_id)
     return render(
         request,
         "restoration/job_detail.html",
@@ -155,10 +154,8 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
             and _preview_covers_capture(job.capture, job.parameters),
             "timings": humanize.timing_rows(job.timings),
             "timing_internals": humanize.timing_internals(job.timings),
-            "can_cancel": job.is_active
-            and (
-                role_at_least(membership, Role.REVIEWER) or job.requested_by_id == request.user.pk
-            ),
+            "can_cancel": job_cancel_refusal(membership=request.membership, job=job) is None,
+            "can_retry": job_retry_refusal(membership=request.membership, job=job) is None,
             "retries": job.retries.order_by("created_at"),
         },
     )
@@ -166,10 +163,10 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @member_required(Role.ARCHIVIST)
 @require_POST
-def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.job_get(institution=_institution(request), job_id=job_id)
+def job_cancel(request: InstitutionRequest, job_id: int) -> HttpResponse:
+    job = selectors.job_get(institution=request.institution, job_id=job_id)
     try:
-        job = services.job_cancel(actor=request.user, job=job)
+        job = services.job_cancel(actor=request.user, job=job, membership=request.membership)
     except (RestorationError, PermissionDenied) as exc:
         messages.error(request, str(exc))
     else:
@@ -182,10 +179,10 @@ def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @member_required(Role.ARCHIVIST)
 @require_POST
-def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.job_get(institution=_institution(request), job_id=job_id)
+def job_retry(request: InstitutionRequest, job_id: int) -> HttpResponse:
+    job = selectors.job_get(institution=request.institution, job_id=job_id)
     try:
-        new_job = services.job_retry(actor=request.user, job=job)
+        new_job = services.job_retry(actor=request.user, job=job, membership=request.membership)
     except (RestorationError, PermissionDenied) as exc:
         messages.error(request, str(exc))
         return redirect("restoration:job_detail", job_id=job.pk)
@@ -195,8 +192,8 @@ def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @member_required(Role.ARCHIVIST)
 @require_GET
-def queue_view(request: HttpRequest) -> HttpResponse:
-    overview = selectors.queue_overview(institution=_institution(request))
+def queue_view(request: InstitutionRequest) -> HttpResponse:
+    overview = selectors.queue_overview(institution=request.institution)
     return render(request, "restoration/queue.html", overview)
 
 
@@ -206,24 +203,26 @@ def queue_view(request: HttpRequest) -> HttpResponse:
 
 @member_required(Role.REVIEWER)
 @require_GET
-def review_list(request: HttpRequest) -> HttpResponse:
+def review_list(request: InstitutionRequest) -> HttpResponse:
     state = request.GET.get("state", "pending")
     if state not in (*selectors.REVIEW_STATES, "all"):
         state = "pending"
     versions = selectors.version_list(
-        institution=_institution(request), review_state=None if state == "all" else state
+        institution=request.institution, review_state=None if state == "all" else state
     )[:200]
     return render(request, "restoration/review_list.html", {"versions": versions, "state": state})
 
 
 @member_required(Role.ARCHIVIST)
 @require_GET
-def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
-    institution = _institution(request)
-    version = selectors.version_get(institution=institution, version_id=version_id)
-    membership = _membership(request)
+def version_detail(request: InstitutionRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=request.institution, version_id=version_id)
+    membership = request.membership
     state = selectors.version_review_state(version=version)
     current = selectors.tape_current_publication(tape_id=version.tape_id)
+    review_refusal = version_decide_refusal(
+        membership=membership, version=version, decision=Decision.REJECT
+    )
     context = {
         "version": version,
         "job": version.job,
@@ -231,12 +230,17 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         "review_state": state,
         "decisions": selectors.version_decisions(version=version),
         "form": DecisionForm(),
-        "can_review": role_at_least(membership, Role.REVIEWER),
-        "self_approval_blocked": version.job.requested_by_id == request.user.pk
-        and not institution.allow_self_approval,
-        "can_publish": role_at_least(membership, Role.MANAGER)
-        and state == "approve"
-        and not version.is_preview,
+        "can_review": review_refusal is None,
+        # Shown beside the form when the reviewer may decide but not approve (four-eyes).
+        "approve_refusal": None
+        if review_refusal is not None
+        else version_decide_refusal(
+            membership=membership, version=version, decision=Decision.APPROVE
+        ),
+        "publish_refusal": version_publish_refusal(
+            membership=membership, version=version, review_state=state
+        ),
+        "unpublish_refusal": tape_unpublish_refusal(membership=membership, tape=version.tape),
         "current_publication": current,
         "is_published": current is not None and current.version_id == version.pk,
         "worst": selectors.worst_frames(
@@ -254,8 +258,8 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
 
 @member_required(Role.REVIEWER)
 @require_POST
-def version_decide(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = selectors.version_get(institution=_institution(request), version_id=version_id)
+def version_decide(request: InstitutionRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=request.institution, version_id=version_id)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose approve, reject or request changes.")
@@ -263,6 +267,7 @@ def version_decide(request: HttpRequest, version_id: int) -> HttpResponse:
         try:
             review = services.version_decide(
                 actor=request.user,
+                membership=request.membership,
                 version=version,
                 decision=form.cleaned_data["decision"],
                 comment=form.cleaned_data["comment"],
@@ -281,11 +286,14 @@ def version_decide(request: HttpRequest, version_id: int) -> HttpResponse:
 
 @member_required(Role.MANAGER)
 @require_POST
-def version_publish(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = selectors.version_get(institution=_institution(request), version_id=version_id)
+def version_publish(request: InstitutionRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=request.institution, version_id=version_id)
     try:
         services.version_publish(
-            actor=request.user, version=version, comment=request.POST.get("comment", "")
+            actor=request.user,
+            membership=request.membership,
+            version=version,
+            comment=request.POST.get("comment", ""),
         )
     except (RestorationError, PermissionDenied) as exc:
         messages.error(request, str(exc))
@@ -303,12 +311,14 @@ def version_publish(request: HttpRequest, version_id: int) -> HttpResponse:
 
 @member_required(Role.MANAGER)
 @require_POST
-def tape_unpublish(request: HttpRequest, tape_id: int) -> HttpResponse:
-    institution = _institution(request)
-    tape: Tape = get_for_institution(Tape.objects.all(), institution, pk=tape_id)
+def tape_unpublish(request: InstitutionRequest, tape_id: int) -> HttpResponse:
+    tape = tape_get(institution=request.institution, pk=tape_id)
     try:
         publication = services.tape_unpublish(
-            actor=request.user, tape=tape, comment=request.POST.get("comment", "")
+            actor=request.user,
+            membership=request.membership,
+            tape=tape,
+            comment=request.POST.get("comment", ""),
         )
     except (RestorationError, PermissionDenied) as exc:
         messages.error(request, str(exc))
@@ -322,10 +332,8 @@ def tape_unpublish(request: HttpRequest, tape_id: int) -> HttpResponse:
 
 
 @media_view
-def version_access(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = selectors.version_get(
-        institution=_institution_of_media(request), version_id=version_id
-    )
+def version_access(request: InstitutionRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=request.institution, version_id=version_id)
     return serve_file_with_ranges(
         request,
         version.access,
@@ -336,11 +344,9 @@ def version_access(request: HttpRequest, version_id: int) -> HttpResponse:
 
 
 @media_view
-def version_master(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = selectors.version_get(
-        institution=_institution_of_media(request), version_id=version_id
-    )
-    return serve_master(request, version=version, actor=request.user)
+def version_master(request: InstitutionRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=request.institution, version_id=version_id)
+    return serve_master(request, version=version, actor=request.user, membership=request.membership)
 
 
 @media_view
@@ -349,9 +355,7 @@ def version_thumbnail(
 ) -> HttpResponse:
     if which not in ("before", "after"):
         raise Http404("Unknown rendition.")
-    version = selectors.version_get(
-        institution=_institution_of_media(request), version_id=version_id
-    )
+    version = selectors.version_get(institution=request.institution, version_id=version_id)
     if not 0 <= frame < version.frame_count:
         raise Http404("This frame is outside the restored range.")
     field_file = frame_thumbnail(version=version, index=frame, which=which)
@@ -363,16 +367,10 @@ def version_thumbnail(
     return serve_file_with_ranges(request, field_file, "image/jpeg", f"frame-{frame}-{which}.jpg")
 
 
-def _institution_of_media(request: HttpRequest) -> Any:
-    from accounts.selectors import current_institution
-
-    return current_institution(request)
-
-
 @member_required(Role.ARCHIVIST)
 @require_GET
-def version_scores(request: HttpRequest, version_id: int) -> JsonResponse:
-    version = selectors.version_get(institution=_institution(request), version_id=version_id)
+def version_scores(request: InstitutionRequest, version_id: int) -> JsonResponse:
+    version = selectors.version_get(institution=request.institution, version_id=version_id)
     return JsonResponse(
         {
             "frame_start": version.frame_start,
@@ -386,8 +384,8 @@ def version_scores(request: HttpRequest, version_id: int) -> JsonResponse:
 
 @member_required(Role.ARCHIVIST)
 @require_GET
-def version_provenance_json(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = selectors.version_get(institution=_institution(request), version_id=version_id)
+def version_provenance_json(request: InstitutionRequest, version_id: int) -> HttpResponse:
+    version = selectors.version_get(institution=request.institution, version_id=version_id)
     response = JsonResponse(version_provenance(version=version), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="version-{version.pk}-provenance.json"'
     return response

@@ -10,12 +10,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Role
-from accounts.permissions import member_required
+from accounts.permissions import InstitutionRequest, member_required
 from portal.captures.models import Capture
 from portal.catalog.models import Tape
 from restoration import services
@@ -50,8 +50,8 @@ def bulk_selection(
 
 @member_required(Role.ARCHIVIST)
 @require_http_methods(["GET", "POST"])
-def bulk_restore(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def bulk_restore(request: InstitutionRequest) -> HttpResponse:
+    institution = request.institution
     source = request.POST if request.method == "POST" else request.GET
     tape_ids, capture_ids = _ids(source.getlist("tape")), _ids(source.getlist("capture"))
     captures, without = bulk_selection(

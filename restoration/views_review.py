@@ -9,15 +9,14 @@ import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Role
-from accounts.permissions import member_required, role_at_least
-from portal.captures.media import serve_file_with_ranges
-from portal.captures.views import media_view
+from accounts.permissions import InstitutionRequest, member_required, role_at_least
+from portal.media import media_view, serve_file_with_ranges
 from restoration import selectors, services
 from restoration.exceptions import RestorationError
 from restoration.models import FrameComment, RestoredVersion
@@ -85,13 +84,13 @@ def comment_json(comment: FrameComment, frame_rate: str) -> dict[str, Any]:
 
 @member_required(Role.ARCHIVIST)
 @require_http_methods(["GET", "POST"])
-def version_comments(request: HttpRequest, version_id: int) -> JsonResponse:
+def version_comments(request: InstitutionRequest, version_id: int) -> JsonResponse:
     """GET: the version's frame comments and markers. POST (reviewers; JSON or form body with
     ``frame`` and optional ``text``): add one; answers it, or ``{"error": ...}`` with 400."""
-    institution = request.institution  # type: ignore[attr-defined]
+    institution = request.institution
     version = selectors.version_get(institution=institution, version_id=version_id)
     if request.method == "POST":
-        if not role_at_least(request.membership, Role.REVIEWER):  # type: ignore[attr-defined]
+        if not role_at_least(request.membership, Role.REVIEWER):
             return JsonResponse({"error": "Reviewers and managers comment on frames."}, status=403)
         try:
             body = (
@@ -114,10 +113,8 @@ def version_comments(request: HttpRequest, version_id: int) -> JsonResponse:
 
 
 @media_view
-def version_original(request: HttpRequest, version_id: int, frame: int) -> HttpResponse:
-    from accounts.selectors import current_institution
-
-    version = selectors.version_get(institution=current_institution(request), version_id=version_id)
+def version_original(request: InstitutionRequest, version_id: int, frame: int) -> HttpResponse:
+    version = selectors.version_get(institution=request.institution, version_id=version_id)
     stored = original_frame(version=version, frame=frame)
     response = serve_file_with_ranges(request, stored, "image/png", f"original-{frame}.png")
     response["Cache-Control"] = "private, max-age=86400"
@@ -126,9 +123,9 @@ def version_original(request: HttpRequest, version_id: int, frame: int) -> HttpR
 
 @member_required(Role.ARCHIVIST)
 @require_GET
-def version_compare(request: HttpRequest, version_id: int, other_id: int) -> HttpResponse:
+def version_compare(request: InstitutionRequest, version_id: int, other_id: int) -> HttpResponse:
     """Two versions of the same capture side by side (e.g. two strengths or two models)."""
-    institution = request.institution  # type: ignore[attr-defined]
+    institution = request.institution
     version = selectors.version_get(institution=institution, version_id=version_id)
     other = selectors.version_get(institution=institution, version_id=other_id)
     if other.capture_id != version.capture_id or other.pk == version.pk:

@@ -151,7 +151,7 @@ def outsider_client(outsider: Any) -> Client:
 
 @pytest.fixture
 def video_factory(tmp_path: Path) -> Callable[..., Path]:
-    """``video_factory("name.mkv", frames=12, codec="ffv1", audio=True)`` -> path of a real video."""
+    """``video_factory("name.mkv", frames=12, codec="ffv1", audio=True)``: a real video's path."""
 
     def factory(name: str = "capture.mkv", **options: Any) -> Path:
         return make_video(tmp_path / name, **options)

@@ -139,7 +139,8 @@ READ_CODE_JS = """(video) => {
   const bar = Math.floor(canvas.width / BITS);
   let value = 0;
   for (let bit = 0; bit < BITS; bit++) {
-    const px = ctx.getImageData(bit * bar + Math.floor(bar / 2), Math.floor(canvas.height / 3), 1, 1).data;
+    const x = bit * bar + Math.floor(bar / 2);
+    const px = ctx.getImageData(x, Math.floor(canvas.height / 3), 1, 1).data;
     if (px[0] > 128) value |= (1 << bit);
   }
   return value;

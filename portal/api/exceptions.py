@@ -10,7 +10,6 @@ per-field validation messages (or is null). Unexpected exceptions are logged and
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -49,15 +48,6 @@ def _message_of(detail: Any) -> str:
     return str(detail)
 
 
-def _code_of(exc: ApplicationError) -> str:
-    code = getattr(exc, "code", None)
-    if code:
-        return str(code)
-    # TapeHasCapturesError -> "tape_has_captures"
-    name = type(exc).__name__.removesuffix("Error")
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 def _invalid_message(details: Any) -> str:
     # Only errors not tied to a field (e.g. wrong password at the token endpoint): say them,
     # rather than "Some fields are invalid: non_field_errors."
@@ -68,10 +58,7 @@ def _invalid_message(details: Any) -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response(
-            error_body(_code_of(exc), exc.message, getattr(exc, "extra", None) or None),
-            status=getattr(exc, "status", 400),
-        )
+        return Response(error_body(exc.code, exc.message, exc.extra or None), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         # Model validation inside a service (full_clean): same shape as serializer errors.
         details = (

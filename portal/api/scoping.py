@@ -10,11 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 
 from accounts.models import Institution, Membership
 from accounts.selectors import current_membership, memberships_for_user
 
 INSTITUTION_HEADER = "X-Institution"
+#: The header in the OpenAPI description of every scoped endpoint.
+INSTITUTION_PARAMETER = OpenApiParameter(
+    INSTITUTION_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Slug of the institution to act for (only needed when you belong to several).",
+)
 
 
 def api_membership(request: Any) -> Membership:

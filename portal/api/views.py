@@ -22,7 +22,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.selectors import get_for_institution
+from accounts.models import Membership
 from portal.api.bulk import (
     BulkImportError,
     BulkResultSerializer,
@@ -37,7 +37,7 @@ from portal.api.permissions import IsInstitutionMember
 from portal.api.renderers import PassthroughRenderer
 from portal.api.safe_writes import ConditionalMixin, idempotent
 from portal.api.schema import INSTITUTION_PARAMETER, MEDIA_HEADERS, media_responses
-from portal.api.scoping import api_institution
+from portal.api.scoping import api_institution, api_membership
 from portal.api.serializers import (
     CaptureSerializer,
     CaptureUploadSerializer,
@@ -45,17 +45,16 @@ from portal.api.serializers import (
     TapeSerializer,
 )
 from portal.api.xml import XMLParser, XMLRenderer, published_version
-from portal.captures.media import serve_file_with_ranges
 from portal.captures.models import Capture, ProxyStatus
 from portal.captures.selectors import capture_list
 from portal.captures.services import capture_create, capture_delete, upload_too_large_error
 from portal.captures.uploadhandler import TOO_LARGE_ATTR
-from portal.captures.views import original_content_type
 from portal.catalog import services as catalog_services
 from portal.catalog.csv_io import export_csv_lines
 from portal.catalog.models import CarrierFormat, Collection, Tape, VideoStandard
 from portal.catalog.pbcore import collection_xml, rows_from_pbcore, tape_xml
-from portal.catalog.selectors import collection_list, tape_list
+from portal.catalog.selectors import collection_list, tape_get, tape_list
+from portal.media import content_type_for, serve_file_with_ranges
 
 __all__ = ["INSTITUTION_PARAMETER", "ScopedViewSetMixin"]
 
@@ -73,6 +72,11 @@ class ScopedViewSetMixin(ConditionalMixin):
     @property
     def institution(self) -> Any:
         return api_institution(self.request)
+
+    @property
+    def membership(self) -> Membership:
+        """The membership the request acts through (resolved once; services take it)."""
+        return api_membership(self.request)
 
     def handle_exception(self, exc: Exception) -> Response:
         # Actions that answer files or XML accept any media type; their errors are still the
@@ -383,17 +387,13 @@ class CaptureViewSet(
             data={"tape": request.data.get("tape"), "file": upload}
         )
         serializer.is_valid(raise_exception=True)
-        tape: Tape = get_for_institution(
-            Tape.objects.select_related("institution"),
-            self.institution,
-            pk=serializer.validated_data["tape"],
-        )
+        tape = tape_get(institution=self.institution, pk=serializer.validated_data["tape"])
         capture = capture_create(tape=tape, upload=upload, actor=request.user)
         output = CaptureSerializer(capture, context=self.get_serializer_context())
         return Response(output.data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: Capture) -> None:
-        capture_delete(capture=instance, actor=self.request.user)
+        capture_delete(capture=instance, actor=self.request.user, membership=self.membership)
 
     def handle_exception(self, exc: Exception) -> Response:
         # File actions accept any media type; their errors are still the JSON error shape.
@@ -414,7 +414,7 @@ class CaptureViewSet(
         return serve_file_with_ranges(
             request._request,
             capture.original,
-            original_content_type(capture),
+            content_type_for(capture.original.name),
             capture.original_filename,
             as_attachment=True,
         )

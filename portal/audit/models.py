@@ -14,14 +14,14 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from accounts.models import InstitutionScopedQuerySet
+from portal.db import AppendOnlyModel, AppendOnlyQuerySet, ImmutableError
 
 
-class ImmutableHistoryError(Exception):
+class ImmutableHistoryError(ImmutableError):
     """History is append-only."""
 
 
-class AuditEventQuerySet(InstitutionScopedQuerySet["AuditEvent"]):
+class AuditEventQuerySet(AppendOnlyQuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> int:
         raise ImmutableHistoryError("Audit events cannot be changed.")
 
@@ -32,7 +32,7 @@ class AuditEventQuerySet(InstitutionScopedQuerySet["AuditEvent"]):
         return self.filter(tape_id=tape_id)
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     institution = models.ForeignKey(
         "accounts.Institution",
         on_delete=models.DO_NOTHING,
@@ -75,6 +75,7 @@ class AuditEvent(models.Model):
     hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
+    immutable_error = ImmutableHistoryError
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -87,14 +88,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or 'system'} {self.action}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ImmutableHistoryError("Audit events cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ImmutableHistoryError("Audit events cannot be deleted.")
 
     @property
     def verb(self) -> str:

@@ -3,66 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
 
-from accounts.models import Institution
 from portal.audit.chain import chain_link
 from portal.audit.models import AuditEvent
+from portal.db import json_value
 
 
 def _now() -> dt.datetime:
     return timezone.now()
 
 
-def json_value(value: Any) -> Any:
-    """A JSON-safe rendering of a model field value, readable in the history table."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, models.Model):
-        return str(value)
-    if isinstance(value, dt.timedelta):
-        total = int(value.total_seconds())
-        return f"{total // 3600:d}:{total % 3600 // 60:02d}:{total % 60:02d}"
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (decimal.Decimal, uuid.UUID)):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [json_value(v) for v in value]
-    return str(value)
-
-
-def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
-    """Field values of ``instance`` as JSON-safe values (foreign keys by their label)."""
-    result: dict[str, Any] = {}
-    for name in fields:
-        field = instance._meta.get_field(name)
-        if isinstance(field, models.ForeignKey):
-            value = getattr(instance, name) if getattr(instance, field.attname) else None
-        else:
-            value = getattr(instance, name)
-        result[name] = json_value(value)
-    return result
-
-
-def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """{field: [old, new]} for every field whose value differs."""
-    keys = list(old) + [key for key in new if key not in old]
-    return {key: [old.get(key), new.get(key)] for key in keys if old.get(key) != new.get(key)}
-
-
 def audit_record(
     *,
     actor: Any,
-    institution: Institution,
+    institution: models.Model,
     action: str,
     target: models.Model | None,
     changes: Mapping[str, Any] | None = None,

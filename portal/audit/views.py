@@ -1,4 +1,5 @@
-"""Institution-wide history for managers. Read-only: there is no view that changes history."""
+"""Institution-wide history for managers, as a page and as a CSV/JSON export. Read-only: there
+is no view that changes history."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from accounts.models import Role
-from accounts.permissions import member_required
+from accounts.permissions import InstitutionRequest, member_required
+from portal.audit.export import export_response
+from portal.audit.models import AuditEvent
 from portal.audit.selectors import action_choices, institution_history
 
 
@@ -21,21 +26,32 @@ def _date(value: str | None) -> dt.date | None:
         return None
 
 
-@member_required(Role.MANAGER)
-def institution_history_view(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def _filtered_history(request: InstitutionRequest) -> QuerySet[AuditEvent]:
+    """The institution's events filtered by ``?action=&actor=&from=&to=`` (bad values ignored)."""
     params = request.GET
-    try:
-        actor_id = int(params["actor"]) if params.get("actor") else None
-    except ValueError:
-        actor_id = None
-    events = institution_history(
-        institution=institution,
+    actor = params.get("actor", "")
+    return institution_history(
+        institution=request.institution,
         action=params.get("action", ""),
-        actor_id=actor_id,
+        actor_id=int(actor) if actor.isdigit() else None,
         date_from=_date(params.get("from")),
         date_to=_date(params.get("to")),
     )
+
+
+@member_required(Role.MANAGER)
+@require_GET
+def institution_history_export(request: InstitutionRequest, fmt: str) -> StreamingHttpResponse:
+    return export_response(
+        _filtered_history(request), fmt=fmt, name=f"{request.institution.slug}-history"
+    )
+
+
+@member_required(Role.MANAGER)
+def institution_history_view(request: InstitutionRequest) -> HttpResponse:
+    institution = request.institution
+    params = request.GET
+    events = _filtered_history(request)
     page = Paginator(events, 100).get_page(params.get("page"))
     query = params.copy()
     query.pop("page", None)
@@ -56,9 +72,9 @@ def institution_history_view(request: HttpRequest) -> HttpResponse:
 
 
 @member_required(Role.MANAGER)
-def history_verify_view(request: HttpRequest) -> HttpResponse:
+def history_verify_view(request: InstitutionRequest) -> HttpResponse:
     """The manager's check of their institution's hash chain (the first broken link, if any)."""
     from portal.audit.chain import chain_verify
 
-    report = chain_verify(institution_id=request.institution.pk)  # type: ignore[attr-defined]
+    report = chain_verify(institution_id=request.institution.pk)
     return render(request, "audit/verify.html", {"report": report})

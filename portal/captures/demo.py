@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import av
 import numpy as np
 
+from portal.catalog.demo import DemoSummary, seed_catalog
+
 if TYPE_CHECKING:
     from portal.captures.models import Capture
 
@@ -119,3 +121,13 @@ def ensure_demo_capture(*, tape: Any, actor: Any) -> Capture:
         clip = write_demo_clip(Path(folder) / DEMO_FILENAME)
         with open(clip, "rb") as handle:
             return capture_create(tape=tape, upload=File(handle, name=DEMO_FILENAME), actor=actor)
+
+
+def seed_demo(*, with_capture: bool = True) -> DemoSummary:
+    """The catalog's demo data, then (outside the catalog transaction) the demo capture: the
+    capture service streams a file to storage and queues its proxy, which must only happen for
+    a committed tape."""
+    summary, archivist, first_tape = seed_catalog()
+    if with_capture:
+        summary.capture = ensure_demo_capture(tape=first_tape, actor=archivist)
+    return summary

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from accounts.models import InstitutionScopedQuerySet
+from portal.db import InstitutionScopedQuerySet
 
 
 def _capture_dir(capture: Capture) -> str:

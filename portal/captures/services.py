@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import logging
 import os
 import tempfile
@@ -25,12 +24,15 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from accounts.permissions import Role, require_role
+from accounts.models import Institution, Membership
+from accounts.permissions import Role, acting_membership, require_role
 from portal.audit.services import audit_record
 from portal.captures.exceptions import CaptureError, CaptureRejected, ProxyError, UploadTooLarge
 from portal.captures.models import Capture, ProxyStatus
+from portal.captures.rules import capture_delete_refusal
 from portal.captures.validation import probe_capture
-from portal.storage import local_copy
+from portal.exceptions import refuse_if
+from portal.storage import jpeg_bytes, local_copy, temp_dir
 from portal.webhooks import events as webhook_events
 
 logger = logging.getLogger(__name__)
@@ -41,12 +43,6 @@ _HASH_CHUNK = 1024 * 1024
 
 def _now() -> Any:
     return timezone.now()
-
-
-def _temp_dir() -> str:
-    path = getattr(settings, "FILE_UPLOAD_TEMP_DIR", None) or tempfile.gettempdir()
-    os.makedirs(path, exist_ok=True)
-    return str(path)
 
 
 @contextlib.contextmanager
@@ -63,7 +59,7 @@ def _local_upload(upload: File) -> Iterator[tuple[str, str, int]]:
         yield path, known_hash, os.path.getsize(path)
         return
     hasher = hashlib.sha256()
-    fd, path = tempfile.mkstemp(prefix="capture-", dir=_temp_dir())
+    fd, path = tempfile.mkstemp(prefix="capture-", dir=temp_dir())
     try:
         with os.fdopen(fd, "wb") as out:
             upload.seek(0)
@@ -75,17 +71,6 @@ def _local_upload(upload: File) -> Iterator[tuple[str, str, int]]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-
-
-def _poster_jpeg(rgb: Any, *, max_width: int = 960) -> bytes:
-    from PIL import Image
-
-    image = Image.fromarray(rgb)
-    if image.width > max_width:
-        image = image.resize((max_width, round(image.height * max_width / image.width)))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
 
 
 def _fraction_text(value: Any) -> str:
@@ -127,7 +112,7 @@ def capture_create(*, tape: Any, upload: File, actor: Any, filename: str | None 
         )
         try:
             with transaction.atomic():
-                _store_files(capture, upload, path, _poster_jpeg(poster_rgb))
+                _store_files(capture, upload, path, jpeg_bytes(poster_rgb, max_width=960))
                 capture.save()
                 audit_record(
                     actor=actor,
@@ -209,6 +194,12 @@ def _audio_dict(stream: Any) -> dict[str, Any]:
     }
 
 
+def upload_size_limit(*, institution: Institution) -> int:
+    """Largest capture ``institution`` may upload: its own setting, else the site's."""
+    own = getattr(institution, "max_upload_bytes", None)
+    return int(own) if own else int(settings.CAPTURE_MAX_UPLOAD_SIZE)
+
+
 def _too_large_message() -> str:
     limit_gib = settings.CAPTURE_MAX_UPLOAD_SIZE / 1024**3
     return (
@@ -287,10 +278,6 @@ def capture_proxy_retry(*, capture: Capture, actor: Any) -> bool:
     return bool(reset)
 
 
-# The streaming local copy lives with the other storage helpers; this name stays for callers.
-local_file = local_copy
-
-
 def _progress_recorder(capture_id: int, *, every_s: float = 2.0) -> Any:
     """A make_access_copy progress callback that stores the fraction done, at most every 2 s."""
     last = [0.0]
@@ -324,10 +311,10 @@ def capture_proxy_build(*, capture_id: int) -> bool:
     if not claimed:
         return False
     capture = Capture.objects.select_related("tape", "institution").get(pk=capture_id)
-    fd, dst = tempfile.mkstemp(prefix="proxy-", suffix=".mp4", dir=_temp_dir())
+    fd, dst = tempfile.mkstemp(prefix="proxy-", suffix=".mp4", dir=temp_dir())
     os.close(fd)
     try:
-        with local_file(capture.original) as src:
+        with local_copy(capture.original) as src:
             # Browsers show interlaced frames combed: the access copy is deinterlaced (the
             # original keeps its fields untouched).
             make_access_copy(
@@ -388,9 +375,10 @@ def capture_proxy_build(*, capture_id: int) -> bool:
             os.unlink(dst)
 
 
-def capture_delete(*, capture: Capture, actor: Any) -> None:
+def capture_delete(*, capture: Capture, actor: Any, membership: Membership | None = None) -> None:
     """Delete a capture and its files (managers only: originals are archival masters)."""
-    require_role(actor, capture.institution, Role.MANAGER)
+    membership = acting_membership(actor, capture.institution, membership)
+    refuse_if(capture_delete_refusal(membership=membership, capture=capture))
     with transaction.atomic():
         audit_record(
             actor=actor,

@@ -84,7 +84,8 @@ def _check_limits(width: int, height: int, frame_rate: Any) -> None:
     rate = float(frame_rate or 0)
     if rate > max_rate:
         raise _Refused(
-            f"its header claims {_rate_text(rate)} frames per second; video tapes run at 60 or fewer, "
+            f"its header claims {_rate_text(rate)} frames per second; "
+            "video tapes run at 60 or fewer, "
             f"and this portal accepts up to {max_rate:g} (CAPTURE_MAX_FRAME_RATE)"
         )
 

@@ -6,57 +6,34 @@ scoped selectors, so another institution's capture is a 404, files included.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.permissions import Role, member_required, role_at_least
-from accounts.selectors import current_membership, get_for_institution
+from accounts.permissions import (
+    InstitutionRequest,
+    Role,
+    member_required,
+)
 from portal.captures.exceptions import CaptureError
-from portal.captures.media import serve_file_with_ranges
 from portal.captures.models import Capture
+from portal.captures.rules import capture_delete_refusal
 from portal.captures.selectors import capture_get
 from portal.captures.services import (
     capture_create,
     capture_delete,
     capture_proxy_retry,
+    upload_size_limit,
     upload_too_large_error,
 )
 from portal.captures.uploadhandler import TOO_LARGE_ATTR
 from portal.catalog.models import Tape
-from portal.uploads.services import upload_size_limit
-
-MIME_BY_EXTENSION = {
-    ".mkv": "video/x-matroska",
-    ".mka": "audio/x-matroska",
-    ".mp4": "video/mp4",
-    ".m4v": "video/mp4",
-    ".mov": "video/quicktime",
-    ".avi": "video/x-msvideo",
-    ".dv": "video/x-dv",
-    ".mpg": "video/mpeg",
-    ".mpeg": "video/mpeg",
-    ".ts": "video/mp2t",
-    ".mxf": "application/mxf",
-    ".webm": "video/webm",
-}
-
-
-def original_content_type(capture: Capture) -> str:
-    suffix = (
-        "." + capture.original.name.rsplit(".", 1)[-1].lower()
-        if "." in capture.original.name
-        else ""
-    )
-    return MIME_BY_EXTENSION.get(suffix, "application/octet-stream")
+from portal.catalog.selectors import tape_get
+from portal.media import content_type_for, media_view, serve_file_with_ranges
 
 
 def tape_url(tape: Tape) -> str:
@@ -71,9 +48,9 @@ def _wants_json(request: HttpRequest) -> bool:
 
 @member_required(Role.ARCHIVIST)
 @require_http_methods(["GET", "POST"])
-def capture_upload(request: HttpRequest, tape_pk: int) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
-    tape: Tape = get_for_institution(Tape.objects.all(), institution, pk=tape_pk)
+def capture_upload(request: InstitutionRequest, tape_pk: int) -> HttpResponse:
+    institution = request.institution
+    tape = tape_get(institution=institution, pk=tape_pk)
     error = ""
     if request.method == "POST":
         try:
@@ -98,7 +75,7 @@ def capture_upload(request: HttpRequest, tape_pk: int) -> HttpResponse:
     return render(request, "captures/upload.html", context, status=400 if error else 200)
 
 
-def _create_from_request(request: HttpRequest, tape: Tape) -> Capture:
+def _create_from_request(request: InstitutionRequest, tape: Tape) -> Capture:
     upload = request.FILES.get("file")
     if getattr(request, TOO_LARGE_ATTR, False):
         raise upload_too_large_error()
@@ -113,23 +90,24 @@ class _NoFile(CaptureError):
 
 @member_required(Role.ARCHIVIST)
 @require_GET
-def capture_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    capture = capture_get(institution=request.institution, pk=pk)  # type: ignore[attr-defined]
+def capture_detail(request: InstitutionRequest, pk: int) -> HttpResponse:
+    capture = capture_get(institution=request.institution, pk=pk)
     context = {
         "capture": capture,
         "tape": capture.tape,
         "tape_url": tape_url(capture.tape),
         "metadata": capture.technical_metadata(),
-        "can_delete": role_at_least(request.membership, Role.MANAGER),  # type: ignore[attr-defined]
+        "can_delete": capture_delete_refusal(membership=request.membership, capture=capture)
+        is None,
     }
     return render(request, "captures/detail.html", context)
 
 
 @member_required(Role.ARCHIVIST)
 @require_GET
-def capture_status(request: HttpRequest, pk: int) -> JsonResponse:
+def capture_status(request: InstitutionRequest, pk: int) -> JsonResponse:
     """Proxy status, polled by the detail page while the proxy is being made."""
-    capture = capture_get(institution=request.institution, pk=pk)  # type: ignore[attr-defined]
+    capture = capture_get(institution=request.institution, pk=pk)
     return JsonResponse(
         {
             "proxy_status": capture.proxy_status,
@@ -145,8 +123,8 @@ def capture_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 @member_required(Role.ARCHIVIST)
 @require_POST
-def capture_retry_proxy(request: HttpRequest, pk: int) -> HttpResponse:
-    capture = capture_get(institution=request.institution, pk=pk)  # type: ignore[attr-defined]
+def capture_retry_proxy(request: InstitutionRequest, pk: int) -> HttpResponse:
+    capture = capture_get(institution=request.institution, pk=pk)
     if capture_proxy_retry(capture=capture, actor=request.user):
         messages.success(request, "The browser copy is queued again.")
     else:
@@ -156,11 +134,11 @@ def capture_retry_proxy(request: HttpRequest, pk: int) -> HttpResponse:
 
 @member_required(Role.ARCHIVIST)
 @require_POST
-def capture_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    capture = capture_get(institution=request.institution, pk=pk)  # type: ignore[attr-defined]
+def capture_delete_view(request: InstitutionRequest, pk: int) -> HttpResponse:
+    capture = capture_get(institution=request.institution, pk=pk)
     tape = capture.tape
     try:
-        capture_delete(capture=capture, actor=request.user)
+        capture_delete(capture=capture, actor=request.user, membership=request.membership)
     except (PermissionDenied, CaptureError) as exc:
         messages.error(request, str(exc))
         return redirect("captures:detail", pk=capture.pk)
@@ -168,14 +146,14 @@ def capture_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(tape_url(tape))
 
 
-def _media(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
-    capture = capture_get(institution=request.institution, pk=pk)  # type: ignore[attr-defined]
+def _media(request: InstitutionRequest, pk: int, kind: str) -> HttpResponse:
+    capture = capture_get(institution=request.institution, pk=pk)
     stem = capture.original_filename.rsplit(".", 1)[0]
     if kind == "original":
         return serve_file_with_ranges(
             request,
             capture.original,
-            original_content_type(capture),
+            content_type_for(capture.original.name),
             capture.original_filename,
             as_attachment="download" in request.GET,
         )
@@ -184,29 +162,16 @@ def _media(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     return serve_file_with_ranges(request, capture.poster, "image/jpeg", f"{stem}.poster.jpg")
 
 
-def media_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Media URLs answer 404 to anonymous users and non-members, never a login redirect: a
-    file URL must not even reveal that it exists."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated or current_membership(request) is None:
-            raise Http404("No such file.")
-        return view(request, *args, **kwargs)
-
-    return require_http_methods(["GET", "HEAD"])(wrapper)
-
-
 @media_view
-def capture_original(request: HttpRequest, pk: int) -> HttpResponse:
+def capture_original(request: InstitutionRequest, pk: int) -> HttpResponse:
     return _media(request, pk, "original")
 
 
 @media_view
-def capture_proxy(request: HttpRequest, pk: int) -> HttpResponse:
+def capture_proxy(request: InstitutionRequest, pk: int) -> HttpResponse:
     return _media(request, pk, "proxy")
 
 
 @media_view
-def capture_poster(request: HttpRequest, pk: int) -> HttpResponse:
+def capture_poster(request: InstitutionRequest, pk: int) -> HttpResponse:
     return _media(request, pk, "poster")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portal.audit.admin_audit import AuditedModelAdmin
+from portal.admin_audit import AuditedModelAdmin
 from portal.catalog.models import Collection, Tape, TapeMetadata
 
 

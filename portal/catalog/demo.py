@@ -148,14 +148,3 @@ def seed_catalog() -> tuple[DemoSummary, Any, Tape]:
         identifier=DEMO_TAPES[0]["identifier"]
     )
     return summary, archivist, first_tape
-
-
-def seed_demo(*, with_capture: bool = True) -> DemoSummary:
-    summary, archivist, first_tape = seed_catalog()
-    if with_capture:
-        # Outside the catalog transaction: the capture service streams a file to storage and
-        # queues its proxy, which must only happen for a committed tape.
-        from portal.captures.demo import ensure_demo_capture
-
-        summary.capture = ensure_demo_capture(tape=first_tape, actor=archivist)
-    return summary

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from accounts.models import InstitutionScopedQuerySet
 from portal.catalog.dates import parse_approximate_date
+from portal.db import InstitutionScopedQuerySet
 
 
 class Collection(models.Model):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from typing import Any
+
+from django.db.models import Count, Exists, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import Institution
-from portal.captures.models import Capture
+from accounts.selectors import get_for_institution
 from portal.catalog.models import Collection, Tape, TapeMetadata
 
 #: Public sort keys of the tape list -> ORM ordering.
@@ -26,6 +28,10 @@ TAPE_SORTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _capture_model() -> type[Model]:
+    return Tape._meta.get_field("captures").related_model  # type: ignore[return-value]
+
+
 def tape_list(
     *,
     institution: Institution | None,
@@ -40,7 +46,8 @@ def tape_list(
     ``capture_count`` and collection without extra queries."""
     # A correlated subquery, not a JOIN + GROUP BY: the paginator's COUNT(*) then leaves it out
     # and each page only counts the captures of its own rows.
-    captures = Capture.objects.filter(tape=OuterRef("pk"))
+    # Captures depend on the catalog, not the reverse: reach them through the relation.
+    captures = _capture_model().objects.filter(tape=OuterRef("pk"))
     capture_count = captures.order_by().values("tape").annotate(n=Count("pk")).values("n")
     tapes = (
         Tape.objects.for_institution(institution)
@@ -65,6 +72,16 @@ def tape_list(
     if has_captures is not None:
         tapes = tapes.filter(Exists(captures)) if has_captures else tapes.exclude(Exists(captures))
     return tapes.order_by(*TAPE_SORTS.get(sort, TAPE_SORTS["identifier"]))
+
+
+def tape_get(*, institution: Institution | None, pk: Any) -> Tape:
+    """One tape of ``institution`` or Http404."""
+    return get_for_institution(Tape.objects.select_related("institution"), institution, pk=pk)
+
+
+def collection_get(*, institution: Institution | None, pk: Any) -> Collection:
+    """One collection of ``institution`` or Http404."""
+    return get_for_institution(Collection.objects.all(), institution, pk=pk)
 
 
 def collection_list(*, institution: Institution | None) -> QuerySet[Collection]:

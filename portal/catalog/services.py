@@ -11,9 +11,10 @@ from django.db import transaction
 
 from accounts.models import Institution, Role
 from accounts.permissions import require_role
-from portal.audit.services import audit_record, diff, snapshot
+from portal.audit.services import audit_record
 from portal.catalog.exceptions import CollectionNotEmptyError, TapeHasCapturesError
 from portal.catalog.models import Collection, Tape, TapeMetadata
+from portal.db import diff, snapshot
 
 COLLECTION_FIELDS = ("name", "description")
 EDIT_ROLE = Role.ARCHIVIST

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from portal.catalog import views, views_bulk
 
@@ -14,6 +14,11 @@ urlpatterns = [
     path("tapes/<int:pk>/edit/", views.tape_edit, name="tape_edit"),
     path("tapes/<int:pk>/delete/", views.tape_delete, name="tape_delete"),
     path("tapes/<int:pk>/history/", views.tape_history_view, name="tape_history"),
+    re_path(
+        r"^tapes/(?P<pk>[0-9]+)/history/export\.(?P<fmt>csv|json)$",
+        views.tape_history_export,
+        name="tape_history_export",
+    ),
     path("collections/", views.collection_list, name="collection_list"),
     path("collections/new/", views.collection_create, name="collection_create"),
     path("collections/<int:pk>/edit/", views.collection_edit, name="collection_edit"),

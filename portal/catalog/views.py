@@ -11,23 +11,24 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
-from accounts.permissions import member_required
+from accounts.permissions import InstitutionRequest, member_required
 from accounts.selectors import get_for_institution
+from portal.audit.export import export_response
 from portal.audit.selectors import tape_history
 from portal.catalog import selectors, services
 from portal.catalog.csv_io import export_csv_lines, tapes_import_csv
 from portal.catalog.exceptions import CatalogError
 from portal.catalog.forms import CollectionForm, TapeForm, TapeImportForm
-from portal.catalog.models import CarrierFormat, Collection, Tape, VideoStandard
+from portal.catalog.models import CarrierFormat, VideoStandard
 
 PAGE_SIZES = (25, 50, 100, 200)
 CAPTURES_INCLUDE = "captures/_tape_captures.html"
@@ -40,12 +41,12 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-def _filtered_tapes(request: HttpRequest) -> Any:
+def _filtered_tapes(request: InstitutionRequest) -> Any:
     """The catalog list's tapes for the page's filters (``q``, ``collection``, ``format``,
     ``standard``, ``has_captures``, ``sort``): the list and its CSV export use the same."""
     params = request.GET
     return selectors.tape_list(
-        institution=request.institution,  # type: ignore[attr-defined]
+        institution=request.institution,
         search=params.get("q", ""),
         collection_id=_int_or_none(params.get("collection")),
         carrier_format=params.get("format", ""),
@@ -56,8 +57,8 @@ def _filtered_tapes(request: HttpRequest) -> Any:
 
 
 @member_required(Role.ARCHIVIST)
-def tape_list(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def tape_list(request: InstitutionRequest) -> HttpResponse:
+    institution = request.institution
     params = request.GET
     sort = params.get("sort", "identifier")
     tapes = _filtered_tapes(request)
@@ -144,8 +145,8 @@ def _optional_template(name: str) -> str | None:
 
 
 @member_required(Role.ARCHIVIST)
-def tape_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def tape_detail(request: InstitutionRequest, pk: int) -> HttpResponse:
+    institution = request.institution
     tape = get_for_institution(
         selectors.tape_with_metadata(institution=institution), institution, pk=pk
     )
@@ -162,8 +163,8 @@ def tape_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @member_required(Role.ARCHIVIST)
-def tape_create(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def tape_create(request: InstitutionRequest) -> HttpResponse:
+    institution = request.institution
     form = TapeForm(request.POST or None, institution=institution)
     if request.method == "POST" and form.is_valid():
         try:
@@ -182,14 +183,14 @@ def tape_create(request: HttpRequest) -> HttpResponse:
 
 
 @member_required(Role.ARCHIVIST)
-def tape_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
-    tape = get_for_institution(Tape.objects.all(), institution, pk=pk)
+def tape_edit(request: InstitutionRequest, pk: int) -> HttpResponse:
+    institution = request.institution
+    tape = selectors.tape_get(institution=institution, pk=pk)
     form = TapeForm(request.POST or None, instance=tape, institution=institution)
     if request.method == "POST" and form.is_valid():
         # The form already wrote the cleaned values onto ``tape``; reload so the service sees
         # the stored values and records a true old -> new diff.
-        stored = get_for_institution(Tape.objects.all(), institution, pk=pk)
+        stored = selectors.tape_get(institution=institution, pk=pk)
         try:
             services.tape_update(
                 actor=request.user,
@@ -207,8 +208,8 @@ def tape_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @member_required(Role.ARCHIVIST)
 @require_POST
-def tape_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    tape = get_for_institution(Tape.objects.all(), request.institution, pk=pk)  # type: ignore[attr-defined]
+def tape_delete(request: InstitutionRequest, pk: int) -> HttpResponse:
+    tape = selectors.tape_get(institution=request.institution, pk=pk)
     try:
         services.tape_delete(actor=request.user, tape=tape)
     except CatalogError as exc:
@@ -219,17 +220,26 @@ def tape_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @member_required(Role.ARCHIVIST)
-def tape_history_view(request: HttpRequest, pk: int) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
-    tape = get_for_institution(Tape.objects.all(), institution, pk=pk)
+def tape_history_view(request: InstitutionRequest, pk: int) -> HttpResponse:
+    institution = request.institution
+    tape = selectors.tape_get(institution=institution, pk=pk)
     events = tape_history(institution=institution, tape_id=tape.pk)
     page = Paginator(events, 100).get_page(request.GET.get("page"))
     return render(request, "catalog/tape_history.html", {"tape": tape, "page": page})
 
 
 @member_required(Role.ARCHIVIST)
-def tape_export(request: HttpRequest) -> StreamingHttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+@require_GET
+def tape_history_export(request: InstitutionRequest, pk: int, fmt: str) -> StreamingHttpResponse:
+    institution = request.institution
+    tape = selectors.tape_get(institution=institution, pk=pk)
+    events = tape_history(institution=institution, tape_id=tape.pk)
+    return export_response(events, fmt=fmt, name=f"{institution.slug}-tape-{tape.identifier}")
+
+
+@member_required(Role.ARCHIVIST)
+def tape_export(request: InstitutionRequest) -> StreamingHttpResponse:
+    institution = request.institution
     filename = f"{institution.slug}-tapes-{timezone.now():%Y%m%d-%H%M}.csv"
     # The tapes the list shows with the same filters (the export link carries them).
     response = StreamingHttpResponse(
@@ -241,8 +251,8 @@ def tape_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @member_required(Role.ARCHIVIST)
-def tape_import(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def tape_import(request: InstitutionRequest) -> HttpResponse:
+    institution = request.institution
     form = TapeImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -271,14 +281,14 @@ def tape_import(request: HttpRequest) -> HttpResponse:
 
 
 @member_required(Role.ARCHIVIST)
-def collection_list(request: HttpRequest) -> HttpResponse:
-    collections = selectors.collection_list(institution=request.institution)  # type: ignore[attr-defined]
+def collection_list(request: InstitutionRequest) -> HttpResponse:
+    collections = selectors.collection_list(institution=request.institution)
     return render(request, "catalog/collection_list.html", {"collections": collections})
 
 
 @member_required(Role.ARCHIVIST)
-def collection_create(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def collection_create(request: InstitutionRequest) -> HttpResponse:
+    institution = request.institution
     form = CollectionForm(request.POST or None, institution=institution)
     if request.method == "POST" and form.is_valid():
         collection = services.collection_create(
@@ -290,12 +300,12 @@ def collection_create(request: HttpRequest) -> HttpResponse:
 
 
 @member_required(Role.ARCHIVIST)
-def collection_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
-    collection = get_for_institution(Collection.objects.all(), institution, pk=pk)
+def collection_edit(request: InstitutionRequest, pk: int) -> HttpResponse:
+    institution = request.institution
+    collection = selectors.collection_get(institution=institution, pk=pk)
     form = CollectionForm(request.POST or None, instance=collection, institution=institution)
     if request.method == "POST" and form.is_valid():
-        stored = get_for_institution(Collection.objects.all(), institution, pk=pk)
+        stored = selectors.collection_get(institution=institution, pk=pk)
         services.collection_update(actor=request.user, collection=stored, **form.cleaned_data)
         messages.success(request, f"Collection {stored.name} saved.")
         return redirect("catalog:collection_list")
@@ -304,8 +314,8 @@ def collection_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @member_required(Role.ARCHIVIST)
 @require_POST
-def collection_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    collection = get_for_institution(Collection.objects.all(), request.institution, pk=pk)  # type: ignore[attr-defined]
+def collection_delete(request: InstitutionRequest, pk: int) -> HttpResponse:
+    collection = selectors.collection_get(institution=request.institution, pk=pk)
     try:
         services.collection_delete(actor=request.user, collection=collection)
     except CatalogError as exc:

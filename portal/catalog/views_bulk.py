@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.permissions import member_required
+from accounts.permissions import InstitutionRequest, member_required
 from accounts.selectors import get_for_institution
 from portal.catalog import services
 from portal.catalog.csv_io import export_csv_lines
@@ -33,8 +33,8 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 @member_required(Role.ARCHIVIST)
 @require_POST
-def tape_bulk(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def tape_bulk(request: InstitutionRequest) -> HttpResponse:
+    institution = request.institution
     ids = [int(v) for v in request.POST.getlist("tape") if v.isdigit()][:MAX_SELECTION]
     tapes = list(Tape.objects.for_institution(institution).filter(pk__in=ids))
     action = request.POST.get("action", "")

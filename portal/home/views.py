@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from accounts.models import Role
-from accounts.permissions import member_required
+from accounts.permissions import InstitutionRequest, member_required
 from portal.home.selectors import home_sections
 
 
 @member_required(Role.ARCHIVIST)
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: InstitutionRequest) -> HttpResponse:
     sections = home_sections(
-        institution=request.institution,  # type: ignore[attr-defined]
-        membership=request.membership,  # type: ignore[attr-defined]
+        institution=request.institution,
+        membership=request.membership,
         user=request.user,
     )
     return render(request, "home.html", {"sections": sections})

@@ -8,11 +8,10 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.permissions import Role, member_required
+from accounts.permissions import InstitutionRequest, Role, member_required
 from accounts.selectors import get_for_institution
-from portal.captures.media import serve_file_with_ranges
-from portal.captures.views import media_view
-from portal.catalog.models import Tape
+from portal.catalog.selectors import tape_get
+from portal.media import media_view, serve_file_with_ranges
 from portal.preservation import selectors
 from portal.preservation.bags import package_request
 from portal.preservation.models import PackageStatus, PreservationPackage
@@ -20,8 +19,8 @@ from portal.preservation.models import PackageStatus, PreservationPackage
 
 @member_required(Role.MANAGER)
 @require_GET
-def storage_overview(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def storage_overview(request: InstitutionRequest) -> HttpResponse:
+    institution = request.institution
     total, by_collection = selectors.storage_usage(institution=institution)
     context = {
         "total": total,
@@ -35,9 +34,9 @@ def storage_overview(request: HttpRequest) -> HttpResponse:
 
 @member_required(Role.MANAGER)
 @require_POST
-def package_create(request: HttpRequest, tape_pk: int) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
-    tape = get_for_institution(Tape.objects.all(), institution, pk=tape_pk)
+def package_create(request: InstitutionRequest, tape_pk: int) -> HttpResponse:
+    institution = request.institution
+    tape = tape_get(institution=institution, pk=tape_pk)
     try:
         package_request(actor=request.user, tape=tape)
     except PermissionDenied as exc:

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
-from accounts.models import InstitutionScopedQuerySet
+from portal.db import InstitutionScopedQuerySet
 
 
 class UploadStatus(models.TextChoices):

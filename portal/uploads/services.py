@@ -21,10 +21,10 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Institution
 from accounts.permissions import Role, require_role
 from portal.audit.services import audit_record
 from portal.captures.exceptions import CaptureError
+from portal.captures.services import capture_create, upload_size_limit
 from portal.catalog.models import Tape
 from portal.uploads import hashing
 from portal.uploads.exceptions import (
@@ -50,12 +50,6 @@ COMMIT_EVERY = 32 * 1024 * 1024
 
 def _now() -> dt.datetime:
     return timezone.now()
-
-
-def upload_size_limit(*, institution: Institution) -> int:
-    """Largest capture ``institution`` may upload: its own setting, else the site's."""
-    own = getattr(institution, "max_upload_bytes", None)
-    return int(own) if own else int(settings.CAPTURE_MAX_UPLOAD_SIZE)
 
 
 def _expiry() -> dt.datetime:
@@ -232,7 +226,6 @@ class AssembledFile(File):
 
 def upload_finalize(*, upload_id: int) -> bool:
     """Create the capture from a complete upload. Returns False when nothing was to be done."""
-    from portal.captures.services import capture_create
 
     upload = ResumableUpload.objects.select_related("tape", "created_by").get(pk=upload_id)
     if upload.status != UploadStatus.PROCESSING or upload.capture_id:

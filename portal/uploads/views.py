@@ -26,15 +26,11 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.selectors import get_for_institution
 from portal.api.scoping import api_membership
-from portal.catalog.models import Tape
+from portal.captures.services import upload_size_limit
+from portal.catalog.selectors import tape_get
 from portal.uploads.exceptions import UploadError
 from portal.uploads.models import GONE, ResumableUpload, UploadStatus
-from portal.uploads.services import (
-    upload_append,
-    upload_create,
-    upload_size_limit,
-    upload_terminate,
-)
+from portal.uploads.services import upload_append, upload_create, upload_terminate
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration"
@@ -141,7 +137,7 @@ def upload_collection(request: HttpRequest) -> HttpResponse:
     tape_id = metadata.get("tape", "")
     if not tape_id.isdigit():
         raise UploadError("Name the tape in Upload-Metadata: tape <base64 of its id>.")
-    tape = get_for_institution(Tape.objects.all(), membership.institution, pk=int(tape_id))
+    tape = tape_get(institution=membership.institution, pk=int(tape_id))
     upload = upload_create(
         actor=request.user,
         tape=tape,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from accounts.models import InstitutionScopedQuerySet
+from portal.db import InstitutionScopedQuerySet
 
 
 class EventType(models.TextChoices):

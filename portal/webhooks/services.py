@@ -46,7 +46,8 @@ def _clean_events(event_types: list[str] | None) -> list[str]:
     if unknown:
         raise ValidationError(
             {
-                "event_types": f"Unknown events {', '.join(unknown)}; known: {', '.join(EventType.values)}."
+                "event_types": f"Unknown events {', '.join(unknown)}; "
+                f"known: {', '.join(EventType.values)}."
             }
         )
     return chosen

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.permissions import member_required
+from accounts.permissions import InstitutionRequest, member_required
 from accounts.selectors import get_for_institution
 from portal.webhooks.models import Endpoint, EventType
 from portal.webhooks.services import (
@@ -33,8 +33,8 @@ class EndpointForm(forms.Form):
 
 
 @member_required(Role.MANAGER)
-def webhook_list(request: HttpRequest) -> HttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
+def webhook_list(request: InstitutionRequest) -> HttpResponse:
+    institution = request.institution
     form = EndpointForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
@@ -62,8 +62,8 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 @member_required(Role.MANAGER)
 @require_POST
-def webhook_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    endpoint = get_for_institution(Endpoint.objects.all(), request.institution, pk=pk)  # type: ignore[attr-defined]
+def webhook_toggle(request: InstitutionRequest, pk: int) -> HttpResponse:
+    endpoint = get_for_institution(Endpoint.objects.all(), request.institution, pk=pk)
     webhook_endpoint_update(actor=request.user, endpoint=endpoint, is_active=not endpoint.is_active)
     messages.success(request, f"Webhook {'resumed' if endpoint.is_active else 'paused'}.")
     return redirect("webhooks:list")
@@ -71,8 +71,8 @@ def webhook_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 
 @member_required(Role.MANAGER)
 @require_POST
-def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    endpoint = get_for_institution(Endpoint.objects.all(), request.institution, pk=pk)  # type: ignore[attr-defined]
+def webhook_delete(request: InstitutionRequest, pk: int) -> HttpResponse:
+    endpoint = get_for_institution(Endpoint.objects.all(), request.institution, pk=pk)
     webhook_endpoint_delete(actor=request.user, endpoint=endpoint)
     messages.success(request, f"Webhook to {endpoint.url} deleted.")
     return redirect("webhooks:list")

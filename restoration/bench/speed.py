@@ -159,8 +159,9 @@ def peak_rss_mb(src: Path, frames: int, model: str, args: argparse.Namespace) ->
         f"r = restore_video({str(src)!r}, sys.argv[1], model=model, scorer='auto', end={frames}, "
         f"device='cpu', workers={args.workers or None}, threads={args.threads or None}, "
         f"precision={args.precision!r})\n"
-        "print(json.dumps({'frames': r.frames, 'seconds': r.timings['total'], 'rss_mb': vm_hwm_mb(),"
-        " 'worker_rss_mb': r.execution['worker_peak_rss_mb'], 'workers': r.execution['workers']}))\n"
+        "print(json.dumps({'frames': r.frames, 'seconds': r.timings['total'],"
+        " 'rss_mb': vm_hwm_mb(), 'worker_rss_mb': r.execution['worker_peak_rss_mb'],"
+        " 'workers': r.execution['workers']}))\n"
     )
     with tempfile.TemporaryDirectory() as folder:
         result = subprocess.run(
@@ -233,7 +234,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     full["cpu_s_per_frame"] / amortised["cpu_s_per_frame"], 2
                 ),
                 "speedup_wall": round(full["wall_s_per_frame"] / amortised["wall_s_per_frame"], 2),
-                "note": "a full window per frame costs 5 frame passes per frame away from the clip's ends",
+                "note": "a full window per frame costs 5 frame passes per frame "
+                "away from the clip's ends",
             }
             print(
                 f"amortised vs full window: {report['amortised_vs_full_window']}", file=sys.stderr

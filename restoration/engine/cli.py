@@ -45,7 +45,8 @@ class ProgressBar:
         filled = int(width * done / total) if total else width
         fps = done / max(now - self.started, 1e-9)
         eta_text = f"{int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else "?"
-        line = f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {fps:.2f} fps ETA {eta_text}"
+        bar = "#" * filled + "." * (width - filled)
+        line = f"\r{self.label} [{bar}] {done}/{total} {fps:.2f} fps ETA {eta_text}"
         self.stream.write(line)
         if done >= total:
             self.stream.write("\n")
@@ -277,7 +278,8 @@ def build_parser(extra_commands: Sequence[Registrar] = ()) -> argparse.ArgumentP
         "--keep-clean",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="write frames the scorer calls clean unchanged, restore only the corrupted ones (default: on)",
+        help="write frames the scorer calls clean unchanged, restore only the corrupted ones "
+        "(default: on)",
     )
     restore.add_argument(
         "--strength",

@@ -145,9 +145,11 @@ class ArtifactScorerNet(nn.Module):
         )
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """features (B, 6, 96, 128) -> (severity logit (B,), effect logits (B, 4), embedding (B, E))."""
+        """features (B, 6, 96, 128) -> (severity logit (B,), effect logits (B, 4), embedding
+        (B, E))."""
         assert features.shape[1:] == (FEATURE_CHANNELS, *INPUT_SIZE), (
-            f"expected (B, {FEATURE_CHANNELS}, {INPUT_SIZE[0]}, {INPUT_SIZE[1]}), got {tuple(features.shape)}"
+            f"expected (B, {FEATURE_CHANNELS}, {INPUT_SIZE[0]}, {INPUT_SIZE[1]}), "
+            f"got {tuple(features.shape)}"
         )
         maps = self.body(features)
         mean, peak = maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))

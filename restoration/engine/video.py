@@ -27,6 +27,7 @@ import av
 import numpy as np
 
 from .exceptions import CancelledError, ConfigError, InvalidVideoError
+from .matroska import write_matroska_display_size
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,8 @@ def _open_input(path: str | os.PathLike[str]) -> av.container.InputContainer:
         return av.open(str(file_path), mode="r")
     except av.error.FFmpegError as exc:
         raise InvalidVideoError(
-            f"{file_path}: not a readable video (unknown format, or truncated): {exc.strerror or exc}"
+            f"{file_path}: not a readable video (unknown format, or truncated): "
+            f"{exc.strerror or exc}"
         ) from exc
 
 
@@ -254,6 +256,13 @@ def _drain(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
             return
 
 
+def _check_request(deinterlace: str, start: int, end: int | None) -> None:
+    if deinterlace not in DEINTERLACE_MODES:
+        raise ConfigError(f"deinterlace must be one of {DEINTERLACE_MODES}, not {deinterlace!r}")
+    if start < 0 or (end is not None and end < start):
+        raise ConfigError(f"invalid frame range start={start} end={end}")
+
+
 def iter_av_frames(
     path: str | os.PathLike[str],
     *,
@@ -268,10 +277,7 @@ def iter_av_frames(
     before it; frames are numbered from their timestamps there, so constant frame rate is
     assumed, and anything unexpected falls back to decoding from the first frame.
     """
-    if deinterlace not in DEINTERLACE_MODES:
-        raise ConfigError(f"deinterlace must be one of {DEINTERLACE_MODES}, not {deinterlace!r}")
-    if start < 0 or (end is not None and end < start):
-        raise ConfigError(f"invalid frame range start={start} end={end}")
+    _check_request(deinterlace, start, end)
     path = str(path)
     field_order = probe(path).field_order if deinterlace == "bwdif" else None
     container = _open_input(path)
@@ -632,135 +638,6 @@ class VideoWriter(abc.ABC):
             self.close()
         else:
             self.abort()
-
-
-def _ebml_id(data: bytes, at: int) -> tuple[int, int]:
-    first, length = data[at], 1
-    while length <= 4 and not first & (0x80 >> (length - 1)):
-        length += 1
-    return int.from_bytes(data[at : at + length], "big"), length
-
-
-def _ebml_size(data: bytes, at: int) -> tuple[int, int]:
-    first, length = data[at], 1
-    while length <= 8 and not first & (0x80 >> (length - 1)):
-        length += 1
-    value = first & ((0x80 >> (length - 1)) - 1)
-    for byte in data[at + 1 : at + length]:
-        value = (value << 8) | byte
-    return value, length
-
-
-def _ebml_children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
-    """(id, element start, payload start, element end) of the elements in data[start:end]."""
-    children = []
-    at = start
-    while at < end:
-        element, id_length = _ebml_id(data, at)
-        size, size_length = _ebml_size(data, at + id_length)
-        payload = at + id_length + size_length
-        children.append((element, at, payload, payload + size))
-        at = payload + size
-    return children
-
-
-def _display_size_elements(width: int, height: int, sar: Fraction, room: int) -> bytes | None:
-    """DisplayWidth/DisplayHeight elements giving `sar`, exactly `room` bytes long (or None)."""
-    if (width * sar.numerator) % sar.denominator == 0:
-        display = (width * sar.numerator // sar.denominator, height)
-    else:  # keep the ratio exact rather than round it
-        display = (width * sar.numerator, height * sar.denominator)
-    height_bytes = 2 if display[1] < 1 << 16 else 3
-    for width_bytes in (3, 4):
-        elements = (
-            b"\x54\xb0"
-            + bytes([0x80 | width_bytes])
-            + display[0].to_bytes(width_bytes, "big")
-            + b"\x54\xba"
-            + bytes([0x80 | height_bytes])
-            + display[1].to_bytes(height_bytes, "big")
-        )
-        padding = room - len(elements)
-        if padding == 0:
-            return elements
-        if 2 <= padding <= 128:
-            return elements + b"\xec" + bytes([0x80 | (padding - 2)]) + bytes(padding - 2)
-    return None
-
-
-def write_matroska_display_size(path: str, width: int, height: int, sar: Fraction) -> bool:
-    """Put DisplayWidth/DisplayHeight (the SAR) into a Matroska file PyAV wrote, in place.
-
-    PyAV can't set AVStream.sample_aspect_ratio, the field FFmpeg's Matroska muxer writes as the
-    display size. The muxer reserves a Void element inside each video TrackEntry; the display
-    elements take its place inside the Video element, so no other byte moves (cues and seek
-    entries stay valid), and the CRC-32 of Tracks is recomputed. Returns False (file untouched)
-    if the layout is not the expected one.
-    """
-    import zlib
-
-    with open(path, "r+b") as handle:
-        head = handle.read(1 << 16)
-        try:
-            segment = _ebml_children(head, 0, len(head))[1]
-        except (IndexError, ValueError):
-            return False
-        if segment[0] != 0x18538067:
-            return False
-        tracks = next(
-            (c for c in _ebml_children(head, segment[2], len(head)) if c[0] == 0x1654AE6B), None
-        )
-        if tracks is None or tracks[3] > len(head):
-            return False
-        data = bytearray(head)
-        for entry in _ebml_children(head, tracks[2], tracks[3]):
-            if entry[0] != 0xAE:
-                continue
-            children = _ebml_children(head, entry[2], entry[3])
-            if not any(c[0] == 0x83 and head[c[2] : c[3]] == b"\x01" for c in children):
-                continue  # not a video track
-            video_element = next((c for c in children if c[0] == 0xE0), None)
-            void = next(
-                (c for c in children if c[0] == 0xEC and video_element and c[1] > video_element[1]),
-                None,
-            )
-            if video_element is None or void is None:
-                return False
-            _, video_id_length = _ebml_id(head, video_element[1])
-            _, video_size_length = _ebml_size(head, video_element[1] + video_id_length)
-            elements = _display_size_elements(width, height, sar, void[3] - void[1])
-            if elements is None:
-                return False
-            new_size = video_element[3] - video_element[2] + len(elements)
-            if new_size >= (1 << (7 * video_size_length)) - 1:
-                return False
-            size_field = (new_size | (1 << (7 * video_size_length))).to_bytes(
-                video_size_length, "big"
-            )
-            rebuilt = (
-                head[video_element[1] : video_element[1] + video_id_length]
-                + size_field
-                + head[video_element[2] : video_element[3]]
-                + elements
-                + head[video_element[3] : void[1]]
-            )
-            assert len(rebuilt) == void[3] - video_element[1]
-            data[video_element[1] : void[3]] = rebuilt
-            # FFmpeg marks the display size "unknown" (DisplayUnit 4) when it has no SAR, and
-            # readers then ignore it: make it pixels (0), same length.
-            for unit in _ebml_children(bytes(data), video_element[2], video_element[2] + new_size):
-                if unit[0] == 0x54B2:
-                    data[unit[2] : unit[3]] = bytes(unit[3] - unit[2])
-            crc = next(
-                (c for c in _ebml_children(bytes(data), tracks[2], tracks[3]) if c[0] == 0xBF), None
-            )
-            if crc is not None:
-                checksum = zlib.crc32(bytes(data[crc[3] : tracks[3]]))
-                data[crc[2] : crc[3]] = checksum.to_bytes(4, "little")
-            handle.seek(0)
-            handle.write(bytes(data[: tracks[3]]))
-            return True
-    return False
 
 
 class MasterWriter(VideoWriter):

@@ -73,7 +73,7 @@ def other_tape(other_institution: Institution) -> Tape:
 
 @pytest.fixture
 def make_capture(tmp_path: Path, archivist: Any) -> Callable[..., Capture]:
-    """``make_capture(tape, frames=12, size=(64, 48))``: a real FFV1/MKV uploaded via the service."""
+    """``make_capture(tape, frames=12, size=(64, 48))``: a real FFV1/MKV uploaded by the service."""
     counter = {"n": 0}
 
     def factory(

@@ -173,7 +173,8 @@ def test_thumbnails_appear_on_first_open_without_duplicates(
     page.reload()  # an interrupted first visit: requests aborted mid-way
     page.wait_for_function(
         "[...document.querySelectorAll('.worst-frames img')].length >= 6 && "
-        "[...document.querySelectorAll('.worst-frames img')].every(i => i.dataset.ready === '1' && i.naturalWidth > 0)",
+        "[...document.querySelectorAll('.worst-frames img')]"
+        ".every(i => i.dataset.ready === '1' && i.naturalWidth > 0)",
         timeout=30_000,
     )
     directory = f"restorations/{version.institution_id}/job-{version.job_id}/thumbs"

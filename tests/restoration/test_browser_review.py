@@ -91,7 +91,8 @@ def test_reviewer_compares_steps_zooms_and_approves(
 
     page.wait_for_function(
         "[...document.querySelectorAll('.worst-frames img')].length > 0 && "
-        "[...document.querySelectorAll('.worst-frames img')].every(i => i.complete && i.naturalWidth > 0)"
+        "[...document.querySelectorAll('.worst-frames img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
     )
     page.locator(".worst-frames button").first.click()
 

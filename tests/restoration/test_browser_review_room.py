@@ -178,7 +178,8 @@ def test_review_room_tools(page: Any, live_server: Any, reviewer: Any, coded: di
         "img => { const c = document.createElement('canvas'); c.width = img.naturalWidth;"
         " c.height = img.naturalHeight; c.getContext('2d').drawImage(img, 0, 0);"
         " const bar = c.width / 8; let v = 0; for (let b = 0; b < 8; b++) {"
-        " if (c.getContext('2d').getImageData(b * bar + bar / 2, c.height / 3, 1, 1).data[0] > 128) v |= 1 << b; }"
+        " const px = c.getContext('2d').getImageData(b * bar + bar / 2, c.height / 3, 1, 1);"
+        " if (px.data[0] > 128) v |= 1 << b; }"
         " return [v, img.naturalWidth]; }",
     )
     assert code == [9, 160]  # full size, exactly capture frame 9

@@ -10,11 +10,11 @@ from django.db import IntegrityError
 from django.http import Http404
 
 from portal.audit.models import AuditEvent
+from portal.db import ImmutableError
 from restoration import selectors, services
 from restoration.exceptions import JobStateError, PublicationError, ReviewError
 from restoration.models import (
     Decision,
-    ImmutableError,
     JobStatus,
     Publication,
     RestorationJob,

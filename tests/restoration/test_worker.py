@@ -17,14 +17,13 @@ from portal.audit.models import AuditEvent
 from restoration import services
 from restoration.models import JobStatus, RestorationJob
 from restoration.pipeline import preview_window
+from restoration.progress import ProgressWriter, worker_host
 from restoration.worker import (
-    ProgressWriter,
     job_claim,
     job_storage_dir,
     job_work_dir,
     jobs_reap_stale,
     sweep_work_dirs,
-    worker_host,
 )
 from tests.restoration.factories import finished_job, version_for
 
@@ -175,7 +174,7 @@ def test_preview_window_centres_on_the_worst_frames(
 def test_heartbeat_thread_keeps_a_running_job_alive(archivist: Any, capture: Any) -> None:
     import time
 
-    from restoration.worker import Heartbeat
+    from restoration.progress import Heartbeat
 
     job = job_claim(job_id=services.job_request(actor=archivist, capture=capture).pk)
     old = timezone.now() - dt.timedelta(hours=1)

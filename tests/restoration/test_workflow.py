@@ -17,8 +17,9 @@ from portal.audit.models import AuditEvent
 from restoration import services
 from restoration.engine.video import iter_frames, probe
 from restoration.models import JobStatus, RestorationJob, RestoredVersion
+from restoration.progress import ProgressWriter
 from restoration.provenance import version_provenance
-from restoration.worker import ProgressWriter, job_storage_dir, job_work_dir
+from restoration.worker import job_storage_dir, job_work_dir
 
 pytestmark = pytest.mark.usefixtures("sync_tasks")
 

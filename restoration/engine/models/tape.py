@@ -245,7 +245,8 @@ class TapeNet(RestorationNet):
         )
         multiple = self.config["pad_multiple"]
         assert frames.shape[-2] % multiple == 0 and frames.shape[-1] % multiple == 0, (
-            f"{what} height and width must be multiples of {multiple}, got {tuple(frames.shape[-2:])}"
+            f"{what} height and width must be multiples of {multiple}, "
+            f"got {tuple(frames.shape[-2:])}"
         )
 
     def encode_references(self, references: torch.Tensor) -> dict[int, torch.Tensor]:

@@ -24,7 +24,9 @@ document.addEventListener("DOMContentLoaded", function () {
   var bar = document.getElementById("upload-bar");
   if (!bar) { return; }
   new MutationObserver(function () {
-    if (bar.hasAttribute("value")) { window.__progress.push(parseFloat(bar.getAttribute("value"))); }
+    if (bar.hasAttribute("value")) {
+      window.__progress.push(parseFloat(bar.getAttribute("value")));
+    }
   }).observe(bar, { attributes: true });
 });
 """

@@ -11,9 +11,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from portal.captures.media import UnsatisfiableRange, parse_range
 from portal.captures.models import Capture
 from portal.captures.tasks import build_capture_proxy
+from portal.media import UnsatisfiableRange, parse_range
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +125,7 @@ def test_object_storage_redirects_to_a_short_lived_signed_url(rf: Any) -> None:
     from django.conf import settings
     from storages.backends.s3 import S3Storage
 
-    from portal.captures.media import serve_file_with_ranges
+    from portal.media import serve_file_with_ranges
 
     storage = S3Storage(
         bucket_name="archive",

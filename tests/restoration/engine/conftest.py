@@ -1,4 +1,5 @@
-"""Fixtures for engine tests: tiny real videos encoded with PyAV (no files on disk, no downloads)."""
+"""Fixtures for engine tests: tiny real videos encoded with PyAV (no files on disk, no
+downloads)."""
 
 from __future__ import annotations
 

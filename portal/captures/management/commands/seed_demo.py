@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from portal.catalog.demo import seed_demo
+from portal.captures.demo import seed_demo
 
 
 class Command(BaseCommand):

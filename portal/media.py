@@ -1,4 +1,5 @@
-"""Streaming stored files with HTTP range requests (RFC 9110 section 14).
+"""Serving stored media to pages and API alike: the media-view guard, content types, and
+streaming with HTTP range requests (RFC 9110 section 14).
 
 Players seek by asking for byte ranges; archive files are large, so a response never reads a
 whole file: it streams the requested window in chunks. Only single ranges are honoured; a
@@ -11,9 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import PurePath
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.files.storage import Storage
 from django.db.models.fields.files import FieldFile
 from django.http import (
     Http404,
@@ -23,11 +28,57 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_http_methods
 
+from accounts.permissions import resolve_institution
 from portal.storage import is_remote, iter_stored
 
 CHUNK_SIZE = 256 * 1024
+MIME_BY_EXTENSION = {
+    ".mkv": "video/x-matroska",
+    ".mka": "audio/x-matroska",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".avi": "video/x-msvideo",
+    ".dv": "video/x-dv",
+    ".mpg": "video/mpeg",
+    ".mpeg": "video/mpeg",
+    ".ts": "video/mp2t",
+    ".mxf": "application/mxf",
+    ".webm": "video/webm",
+}
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+
+
+def content_type_for(filename: str) -> str:
+    """The media type of a video file by its extension (octet-stream when unknown)."""
+    return MIME_BY_EXTENSION.get(PurePath(filename).suffix.lower(), "application/octet-stream")
+
+
+@dataclass
+class StoredFile:
+    """The bits of a FieldFile that ``serve_file_with_ranges`` uses, for a file no model owns."""
+
+    storage: Storage
+    name: str
+
+    def __bool__(self) -> bool:
+        return bool(self.name)
+
+
+def media_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Media URLs answer 404 to anonymous users and non-members, never a login redirect: a
+    file URL must not even reveal that it exists. The view gets an ``InstitutionRequest``."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        resolved = resolve_institution(request) if request.user.is_authenticated else None
+        if resolved is None:
+            raise Http404("No such file.")
+        return view(resolved, *args, **kwargs)
+
+    return require_http_methods(["GET", "HEAD"])(wrapper)
 
 
 class UnsatisfiableRange(Exception):
@@ -112,7 +163,7 @@ def _signed_redirect(
 
 def serve_file_with_ranges(
     request: HttpRequest,
-    field_file: FieldFile,
+    field_file: FieldFile | StoredFile,
     content_type: str,
     filename: str,
     *,

@@ -1,4 +1,7 @@
-"""Edits made in the Django admin go on the audit history like any other change (issue 12).
+"""Edits made in the Django admin go on the audit history like any other change.
+
+Every app's admin builds on ``AuditedModelAdmin``, accounts' too, so it records through
+``portal.events`` rather than importing the audit app.
 
 ``AuditedModelAdmin`` records ``<model>.created|updated|deleted`` with the superuser as actor and
 ``details={"via": "admin"}``; inline rows (a tape's metadata, an institution's memberships) are
@@ -14,8 +17,8 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
-from accounts.models import Institution
-from portal.audit.services import audit_record, diff, snapshot
+from portal.db import diff, snapshot
+from portal.events import audit_record
 
 VIA_ADMIN = {"via": "admin"}
 
@@ -28,8 +31,8 @@ def _fields(obj: models.Model) -> list[str]:
     ]
 
 
-def _institution_of(obj: models.Model) -> Institution | None:
-    if isinstance(obj, Institution):
+def _institution_of(obj: models.Model) -> models.Model | None:
+    if obj._meta.label_lower == "accounts.institution":
         return obj
     institution = getattr(obj, "institution", None)
     if institution is None and getattr(obj, "tape", None) is not None:

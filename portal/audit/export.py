@@ -1,26 +1,18 @@
-"""CSV and JSON export of the audit history: institution-wide (managers, same filters as the
-history page of ``portal.audit``) and per tape. Reads through ``portal.audit.selectors``; the
-history pages themselves are portal.audit's (they link here)."""
+"""CSV and JSON export of audit events, streamed (never the whole history in memory). Used by
+the institution's export (``portal.audit.views``) and a tape's (``portal.catalog.views``)."""
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
-from accounts.models import Role
-from accounts.permissions import member_required
-from accounts.selectors import get_for_institution
 from portal.audit.models import AuditEvent
-from portal.audit.selectors import institution_history, tape_history
-from portal.catalog.models import Tape
 
 COLUMNS = [
     "id",
@@ -84,35 +76,3 @@ def export_response(events: Any, *, fmt: str, name: str) -> StreamingHttpRespons
         f'attachment; filename="{name}-{timezone.now():%Y%m%d-%H%M}.{fmt}"'
     )
     return response
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-@member_required(Role.MANAGER)
-@require_GET
-def institution_history_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
-    params = request.GET
-    actor = params.get("actor", "")
-    events = institution_history(
-        institution=institution,
-        action=params.get("action", ""),
-        actor_id=int(actor) if actor.isdigit() else None,
-        date_from=_date(params.get("from")),
-        date_to=_date(params.get("to")),
-    )
-    return export_response(events, fmt=fmt, name=f"{institution.slug}-history")
-
-
-@member_required(Role.ARCHIVIST)
-@require_GET
-def tape_history_export(request: HttpRequest, tape_id: int, fmt: str) -> StreamingHttpResponse:
-    institution = request.institution  # type: ignore[attr-defined]
-    tape: Tape = get_for_institution(Tape.objects.all(), institution, pk=tape_id)
-    events = tape_history(institution=institution, tape_id=tape.pk)
-    return export_response(events, fmt=fmt, name=f"{institution.slug}-tape-{tape.identifier}")

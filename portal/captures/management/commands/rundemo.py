@@ -23,7 +23,10 @@ SHUTDOWN_GRACE_S = 20.0
 
 
 class Command(BaseCommand):
-    help = "Migrate, create the demo data, then run the web server and a task worker (Ctrl-C stops both)."
+    help = (
+        "Migrate, create the demo data, then run the web server and a task worker "
+        "(Ctrl-C stops both)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addrport", default="127.0.0.1:8000", help="Where runserver listens.")

@@ -1,0 +1,28 @@
+"""How changes reach the audit history from code the audit app itself builds on.
+
+accounts is the base every app builds on, and the audit app sits above it (its pages check
+accounts' roles); the admin base (``portal.admin_audit``) serves accounts' admin too. So these
+do not call ``portal.audit`` themselves: ``audit_record`` here sends ``audit_requested`` inside
+the caller's transaction, and ``portal.audit.receivers`` appends the event in that same
+transaction. The apps above accounts call ``portal.audit.services.audit_record`` directly.
+Nobody listening is an error, never a silently unrecorded change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.dispatch import Signal
+
+#: Sent with the keyword arguments of ``portal.audit.services.audit_record``.
+audit_requested = Signal()
+
+
+def audit_record(**event: Any) -> None:
+    """Record a change in the audit history (call it inside the change's transaction)."""
+    if not audit_requested.send(sender=None, **event):
+        raise ImproperlyConfigured(
+            "Nothing records changes in the audit history: "
+            "'portal.audit' must be in INSTALLED_APPS."
+        )
