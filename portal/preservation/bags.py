@@ -5,8 +5,8 @@ A bag (RFC 8493, made with the ``bagit`` package, SHA-256 manifests) holds, unde
 (every restored version that was approved or published), ``metadata/pbcore.xml`` (the
 portal's PBCore 2.1 export of the tape) and ``metadata/premis.xml`` (the event log). The bag is
 written to ``PACKAGE_WORK_DIR`` (stored files are copied chunk by chunk), packed as an
-uncompressed tar (video does not compress) and saved to storage; the work folder needs room for twice the
-tape's files.
+uncompressed tar (video does not compress) and saved to storage; the work folder needs room for
+twice the tape's files.
 """
 
 from __future__ import annotations
