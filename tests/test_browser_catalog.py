@@ -14,8 +14,9 @@ def test_archivist_logs_in_and_catalogs_a_tape(page, live_server, archivist, ins
     page.fill("#id_username", "archivist")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/tapes/")
+    page.wait_for_url(f"{live_server.url}/")  # the member's home page
     assert "Test Archive" in page.inner_text("header")
+    page.click(".mainnav >> text=Catalog")
 
     page.click("text=New tape")
     page.fill("#id_identifier", "UM-1977-03")
@@ -28,7 +29,7 @@ def test_archivist_logs_in_and_catalogs_a_tape(page, live_server, archivist, ins
 
     page.wait_for_selector("h1:has-text('UM-1977-03')")
     assert "Town hall" in page.content()
-    assert "tape.created" in page.inner_text("table.history")
+    assert "tape created" in page.inner_text("table.history")
     tape = Tape.objects.get(identifier="UM-1977-03")
     assert (tape.institution, tape.carrier_format, tape.date_start.year) == (
         institution,
