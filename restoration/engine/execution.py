@@ -23,6 +23,8 @@ import contextlib
 import multiprocessing
 import os
 import platform
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -260,13 +262,27 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_init(
-    model: RestorationNet, devices: Any, threads: int, options: dict[str, Any]
+    parent: int, model: RestorationNet, devices: Any, threads: int, options: dict[str, Any]
 ) -> None:
     from .inference import WindowRestorer
 
+    _exit_with_parent(parent)
     torch.set_num_threads(threads)
     device = torch.device(devices.get())
     _WORKER["restorer"] = WindowRestorer(model, device=device, **options)
+
+
+def _exit_with_parent(parent: int, period_s: float = 1.0) -> None:
+    """A worker whose job process died (kill -9, OOM killer) exits too: an idle pool worker
+    would otherwise wait for work forever, holding its memory (and a GPU). `parent` comes from
+    the job process: it may have died while this worker was still starting."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(period_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _worker_ready() -> str:
@@ -307,7 +323,7 @@ class WindowPool:
             max_workers=plan.workers,
             mp_context=context,
             initializer=_worker_init,
-            initargs=(model.cpu(), devices, plan.threads, restorer_options),
+            initargs=(os.getpid(), model.cpu(), devices, plan.threads, restorer_options),
         )
         # Start every worker now: they import torch and load the model while the caller
         # scores the input.

@@ -182,6 +182,48 @@ def test_cancel_stops_the_workers_and_leaves_no_files(
     assert not (tmp_path / "c.mkv").exists() and not (tmp_path / "c.mp4").exists()
 
 
+_ORPHAN_PROBE = """
+import sys, time, torch
+from restoration.engine.execution import WindowPool, plan_execution
+from restoration.engine.models import create_model
+pool = WindowPool(create_model("tiny"), plan_execution("cpu,cpu"), restorer_options={})
+pool.precisions()  # both workers started
+print(*pool._executor._processes, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_workers_exit_when_their_job_process_is_killed() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    job = subprocess.Popen([sys.executable, "-c", _ORPHAN_PROBE], stdout=subprocess.PIPE, text=True)
+    assert job.stdout is not None
+    workers = [int(pid) for pid in job.stdout.readline().split()]
+    assert len(workers) == 2
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    deadline = time.monotonic() + 30
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.5)
+        alive = [pid for pid in workers if _running(pid)]
+    for pid in alive:  # clean up before failing
+        os.kill(pid, signal.SIGKILL)
+    assert alive == [], "window workers outlived their job process"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 # --- reader and writer threads ----------------------------------------------------------------
 
 
