@@ -56,6 +56,7 @@ from restoration.parameters import (
     DEINTERLACE,
     KNOWN_KEYS,
     MAX_REFERENCES,
+    PREVIEW_SECONDS_RANGE,
     SCORERS,
     JobParameters,
 )
@@ -74,7 +75,10 @@ _OPTION_BOUNDS: dict[str, dict[str, Any]] = {
     "references": {"min_value": 0, "max_value": MAX_REFERENCES},
     "frame_start": {"min_value": 0},
     "frame_end": {"min_value": 1},
-    "preview_seconds": {"min_value": 0.5, "max_value": 120},
+    "preview_seconds": {
+        "min_value": PREVIEW_SECONDS_RANGE[0],
+        "max_value": PREVIEW_SECONDS_RANGE[1],
+    },
 }
 
 

@@ -50,8 +50,9 @@ def check_restoration_queue(app_configs: Any = None, **kwargs: Any) -> list[Any]
 
 @register(Tags.compatibility)
 def check_restoration_defaults(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    from restoration.engine.registry import WEIGHTS_DIR
     from restoration.parameters import available_models
-    from restoration.pipeline import SHIPPED_WEIGHTS_DIR, checkpoint_for
+    from restoration.pipeline import checkpoint_for
 
     issues: list[Any] = []
     model = settings.RESTORATION_DEFAULT_MODEL
@@ -68,7 +69,7 @@ def check_restoration_defaults(app_configs: Any = None, **kwargs: Any) -> list[A
         issues.append(
             Warning(
                 f"No weights found for the default model {model!r} "
-                f"(looked in RESTORATION_CHECKPOINT_DIR and {SHIPPED_WEIGHTS_DIR}).",
+                f"(looked in RESTORATION_CHECKPOINT_DIR and {WEIGHTS_DIR}).",
                 hint="Jobs with this model will fail until its checkpoint is installed.",
                 id="restoration.W001",
             )

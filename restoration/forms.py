@@ -8,7 +8,13 @@ from typing import Any
 from django import forms
 
 from restoration.models import Decision
-from restoration.parameters import DEFAULT_PREVIEW_SECONDS, DEINTERLACE, SCORERS, available_models
+from restoration.parameters import (
+    DEFAULT_PREVIEW_SECONDS,
+    DEINTERLACE,
+    MAX_REFERENCES,
+    SCORERS,
+    available_models,
+)
 
 _SCORER_LABELS = {
     "offline": "Offline artifact scorer (shipped)",
@@ -25,7 +31,7 @@ class JobRequestForm(forms.Form):
     references = forms.IntegerField(
         label="Number of references",
         min_value=0,
-        max_value=16,
+        max_value=MAX_REFERENCES,
         required=False,
         help_text="Blank: the model's default. 0 restores without references.",
     )

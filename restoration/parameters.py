@@ -2,43 +2,33 @@
 
 A job stores the complete, normalised dict (``JobParameters.to_dict()``) so that the worker, a
 retry and the provenance record all see exactly the same options. Defaults come from settings
-(``RESTORATION_DEFAULT_MODEL``, ``RESTORATION_DEFAULT_SCORER``); nothing here imports the
-engine's heavy modules except the model registry (JSON configs only).
+(``RESTORATION_DEFAULT_MODEL``, ``RESTORATION_DEFAULT_SCORER``); the variants come from the
+engine's torch-free registry (``restoration.engine.registry``).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
 from restoration.engine.exceptions import ConfigError
+from restoration.engine.registry import list_models
 from restoration.engine.strengths import DEFAULT_STRENGTH, STRENGTHS, parse_strength
 from restoration.exceptions import InvalidParametersError
 
-ENGINE_CONFIG_DIR = Path(__file__).resolve().parent / "engine" / "configs"
 SCORERS = ("offline", "clip", "none")
 DEINTERLACE = ("off", "bwdif")
 MAX_REFERENCES = 16
+#: Length of a preview, in seconds: the form, the API and this module's check share it.
+PREVIEW_SECONDS_RANGE = (0.5, 120.0)
 DEFAULT_PREVIEW_SECONDS = 10.0
 
 
 def available_models() -> list[str]:
-    """Names of the engine's model variants, read from its JSON configs.
-
-    Same rule as ``restoration.engine.models.list_models`` (a config's "name", else its file
-    stem; a test keeps them equal) without importing torch into the web process.
-    """
-    names = []
-    for path in sorted(ENGINE_CONFIG_DIR.glob("*.json")):
-        try:
-            names.append(str(json.loads(path.read_text()).get("name") or path.stem))
-        except (OSError, ValueError):
-            continue
-    return sorted(names)
+    """Names of the engine's model variants (its torch-free registry)."""
+    return list_models()
 
 
 @dataclass(frozen=True)
@@ -170,8 +160,9 @@ def parse_parameters(data: dict[str, Any] | None, *, frame_count: int | None) ->
         raise InvalidParametersError(
             f"preview_seconds must be a number, not {raw_seconds!r}."
         ) from exc
-    if not 0.5 <= preview_seconds <= 120:
-        raise InvalidParametersError("preview_seconds must be between 0.5 and 120.")
+    low, high = PREVIEW_SECONDS_RANGE
+    if not low <= preview_seconds <= high:
+        raise InvalidParametersError(f"preview_seconds must be between {low:g} and {high:g}.")
     return JobParameters(
         model=model,
         scorer=scorer,

@@ -24,12 +24,11 @@ from django.conf import settings
 
 import restoration.engine as engine_package
 from portal.storage import local_copy
+from restoration.engine.registry import default_weights
 from restoration.progress import ProgressWriter, worker_host
 
 if TYPE_CHECKING:
     from restoration.models import RestorationJob
-
-SHIPPED_WEIGHTS_DIR = Path(engine_package.__file__).resolve().parent / "weights"
 
 
 @dataclass
@@ -60,7 +59,7 @@ def checkpoint_for(variant: str) -> Path | None:
     candidates = []
     if settings.RESTORATION_CHECKPOINT_DIR:
         candidates.append(Path(settings.RESTORATION_CHECKPOINT_DIR) / f"{variant}.safetensors")
-    candidates.append(SHIPPED_WEIGHTS_DIR / f"{variant}.safetensors")
+    candidates.append(default_weights(variant))
     for path in candidates:
         if path.exists() and path.with_suffix(".json").exists():
             return path

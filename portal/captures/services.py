@@ -300,7 +300,7 @@ def capture_proxy_build(*, capture_id: int) -> bool:
     same proxy twice at once.
     """
     from restoration.engine.exceptions import EngineError
-    from restoration.engine.video import make_access_copy
+    from restoration.engine.writers import make_access_copy
 
     claimed = Capture.objects.filter(pk=capture_id, proxy_status=ProxyStatus.PENDING).update(
         proxy_status=ProxyStatus.RUNNING,

@@ -527,7 +527,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from restoration.engine.exceptions import EngineError
-    from restoration.engine.video import MasterWriter, iter_frames, probe
+    from restoration.engine.video import iter_frames, probe
+    from restoration.engine.writers import MasterWriter
 
     for path in (args.output, args.target):
         if path is not None and path.suffix.lower() != ".mkv":

@@ -33,7 +33,7 @@ import av
 import numpy as np
 import torch
 
-from restoration.engine import video
+from restoration.engine import video, writers
 from restoration.engine.execution import (
     cpu_has_native_bf16,
     plan_execution,
@@ -90,7 +90,7 @@ def ceiling_fps(src: Path, dst: Path) -> dict[str, float]:
     """Decode + FFV1 encode with nothing in between: the fastest any restoration can be."""
     info = video.probe(src)
     wall, cpu = time.perf_counter(), time.process_time()
-    with video.MasterWriter(dst, info, audio_source=src) as writer:
+    with writers.MasterWriter(dst, info, audio_source=src) as writer:
         for frame in video.iter_av_frames(src):
             writer.write(video.frame_to_rgb(frame), time_s=frame.time)
     return {

@@ -23,14 +23,8 @@ from .execution import ChunkResult, WindowJob, WindowPool
 from .planning import Window
 from .references import BatchScorer
 from .streaming import FrameReader, FrameWriter
-from .video import (
-    AccessWriter,
-    CancelHook,
-    MasterWriter,
-    ProgressCallback,
-    frame_to_rgb,
-    iter_av_frames,
-)
+from .video import CancelHook, ProgressCallback, frame_to_rgb, iter_av_frames
+from .writers import AccessWriter, MasterWriter
 
 # (window, its frame indices in the video) -> chosen reference frames, with their images
 ReferencePicker = Callable[[Window], list[tuple[int, np.ndarray]] | None]

@@ -97,7 +97,8 @@ class _LabelStream:
 
 def run_degrade(args: argparse.Namespace) -> int:
     from restoration.engine.exceptions import ConfigError
-    from restoration.engine.video import AccessWriter, MasterWriter, VideoWriter, iter_frames, probe
+    from restoration.engine.video import iter_frames, probe
+    from restoration.engine.writers import AccessWriter, MasterWriter, VideoWriter
     from restoration.training.degrade import TapeSimulator
 
     if args.max_frames is not None and args.max_frames <= 0:

@@ -1,7 +1,8 @@
-"""Model registry scanned from JSON configs, one `create_model`, and safetensors checkpoints.
+"""One `create_model` for every registered variant, and safetensors checkpoints with cards.
 
-Each `engine/configs/<name>.json` names an `architecture`; architectures register themselves
-here (no if/elif chain: a new variant is a new JSON file).
+The variants and their configs are ``engine/registry.py``'s (torch-free); each config names an
+`architecture`, and architectures register themselves here (no if/elif chain: a new variant is
+a new JSON file).
 """
 
 from __future__ import annotations
@@ -18,40 +19,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..exceptions import ConfigError, WeightsError
+from ..registry import model_config
 from .tape import RestorationNet, TapeNet
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 CARD_FORMAT = "tape-archive-checkpoint/1"
 
 ARCHITECTURES: dict[str, Callable[[dict[str, Any]], RestorationNet]] = {"tape": TapeNet}
-
-
-def _scan_configs() -> dict[str, dict[str, Any]]:
-    configs: dict[str, dict[str, Any]] = {}
-    for path in sorted(CONFIG_DIR.glob("*.json")):
-        config = json.loads(path.read_text())
-        config.setdefault("name", path.stem)
-        configs[config["name"]] = config
-    return configs
-
-
-_CONFIGS = _scan_configs()
-
-
-def list_models() -> list[str]:
-    return sorted(_CONFIGS)
-
-
-def model_config(name: str) -> dict[str, Any]:
-    if name not in _CONFIGS:
-        raise ConfigError(f"unknown model {name!r}; available: {', '.join(list_models())}")
-    return json.loads(json.dumps(_CONFIGS[name]))  # a deep copy callers may change
-
-
-def default_weights(name: str) -> Path:
-    """Where shipped weights for a variant live: engine/weights/<name>.safetensors."""
-    return WEIGHTS_DIR / f"{name}.safetensors"
 
 
 def create_model(name: str, *, checkpoint: str | Path | None = None) -> RestorationNet:
@@ -60,7 +33,7 @@ def create_model(name: str, *, checkpoint: str | Path | None = None) -> Restorat
     architecture = config.get("architecture", "tape")
     if architecture not in ARCHITECTURES:
         raise ConfigError(f"model {name!r} names unknown architecture {architecture!r}")
-    model = ARCHITECTURES[architecture](config)
+    model = ARCHITECTURES[architecture](dict(config))
     if checkpoint is not None:
         state, card = load_checkpoint(checkpoint, variant=name)
         try:

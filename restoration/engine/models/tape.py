@@ -119,6 +119,7 @@ class FullResolutionRefine(nn.Module):
         last = self.body[-1]
         assert isinstance(last, nn.Conv2d)
         nn.init.zeros_(last.weight)  # starts as "no correction": the coarse output passes through
+        assert last.bias is not None, "the refinement's last convolution has a bias"
         nn.init.zeros_(last.bias)
 
     def forward(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from restoration.engine import video
+from restoration.engine import video, writers
 from restoration.engine.cli import build_parser, main
 from restoration.engine.models import create_model, save_checkpoint
 
@@ -113,7 +113,7 @@ def test_probe_restore_score_scores(
     assert len(json.loads((tmp_path / "report.json").read_text())["scores_after"]) == 8
 
     segment = tmp_path / "clean-segment.mkv"
-    with video.MasterWriter(segment, video.probe(capture)) as writer:
+    with writers.MasterWriter(segment, video.probe(capture)) as writer:
         for frame in video.iter_frames(capture, start=2, end=10):
             writer.write(frame)
     assert main(["score", str(segment), str(out), "--per-frame"]) == 0

@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-from restoration.engine import video
+from restoration.engine import video, writers
 from restoration.engine.exceptions import CancelledError, ConfigError, InvalidVideoError
 
 from .conftest import moving_pattern, write_video
@@ -93,7 +93,7 @@ def test_master_round_trip_keeps_count_rate_aspect_audio(tmp_path: Path, capture
     info = video.probe(capture)
     master = tmp_path / "master.mkv"
     originals = []
-    with video.MasterWriter(master, info, audio_source=capture, pixel_format="bgr0") as writer:
+    with writers.MasterWriter(master, info, audio_source=capture, pixel_format="bgr0") as writer:
         for frame in video.iter_av_frames(capture):
             rgb = video.frame_to_rgb(frame)
             originals.append(rgb)
@@ -114,7 +114,7 @@ def test_master_round_trip_keeps_count_rate_aspect_audio(tmp_path: Path, capture
 
 def test_master_keeps_source_pixel_format_by_default(tmp_path: Path, capture: Path) -> None:
     info = video.probe(capture)
-    with video.MasterWriter(tmp_path / "m.mkv", info) as writer:
+    with writers.MasterWriter(tmp_path / "m.mkv", info) as writer:
         writer.write(moving_pattern(0, 64, 48))
     assert video.probe(tmp_path / "m.mkv").pixel_format == "yuv422p"
 
@@ -123,7 +123,7 @@ def test_master_of_odd_sized_capture_keeps_size_and_aspect(tmp_path: Path) -> No
     src = write_video(
         tmp_path / "odd.mkv", size=(63, 47), pix_fmt="yuv444p", sar=Fraction(8, 9), audio=None
     )
-    with video.MasterWriter(tmp_path / "m.mkv", video.probe(src)) as writer:
+    with writers.MasterWriter(tmp_path / "m.mkv", video.probe(src)) as writer:
         for frame in video.iter_frames(src):
             writer.write(frame)
     with av.open(str(tmp_path / "m.mkv")) as container:
@@ -135,7 +135,7 @@ def test_master_of_odd_sized_capture_keeps_size_and_aspect(tmp_path: Path) -> No
 def test_access_copy_is_browser_mp4_with_aac(tmp_path: Path, capture: Path) -> None:
     seen: list[tuple[int, int]] = []
     dst = tmp_path / "access.mp4"
-    video.make_access_copy(
+    writers.make_access_copy(
         capture, dst, progress=lambda done, total, eta: seen.append((done, total))
     )
     info = video.probe(dst)
@@ -153,7 +153,7 @@ def test_access_copy_copies_aac_unchanged_and_crops_odd_sizes(tmp_path: Path) ->
         tmp_path / "odd.mkv", size=(63, 47), codec="ffv1", pix_fmt="yuv444p", audio="aac"
     )
     dst = tmp_path / "odd.mp4"
-    video.make_access_copy(src, dst)
+    writers.make_access_copy(src, dst)
     info = video.probe(dst)
     assert (info.width, info.height) == (62, 46)
     assert audio_packets(dst) == audio_packets(src)
@@ -162,7 +162,7 @@ def test_access_copy_copies_aac_unchanged_and_crops_odd_sizes(tmp_path: Path) ->
 def test_access_copy_cancel_removes_partial_file(tmp_path: Path, capture: Path) -> None:
     dst = tmp_path / "cancelled.mp4"
     with pytest.raises(CancelledError):
-        video.make_access_copy(capture, dst, cancel=lambda: True)
+        writers.make_access_copy(capture, dst, cancel=lambda: True)
     assert not dst.exists()
 
 
