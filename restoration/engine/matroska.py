@@ -98,12 +98,14 @@ def _tracks_element(head: bytes) -> Element | None:
     return tracks
 
 
-def _video_and_void(head: bytes, entry: Element) -> tuple[Element, Element] | None | bool:
-    """(Video element, the Void after it) of a video TrackEntry; False for another track type,
-    None when a video track lacks them."""
+def _is_video_track(head: bytes, entry: Element) -> bool:
     children = _ebml_children(head, entry[2], entry[3])
-    if not any(c[0] == _TRACK_TYPE and head[c[2] : c[3]] == _VIDEO_TRACK for c in children):
-        return False
+    return any(c[0] == _TRACK_TYPE and head[c[2] : c[3]] == _VIDEO_TRACK for c in children)
+
+
+def _video_and_void(head: bytes, entry: Element) -> tuple[Element, Element] | None:
+    """(Video element, the Void after it) of a video TrackEntry; None when it lacks them."""
+    children = _ebml_children(head, entry[2], entry[3])
     video = _find(children, _VIDEO)
     if video is None:
         return None
@@ -161,10 +163,10 @@ def write_matroska_display_size(path: str, width: int, height: int, sar: Fractio
         for entry in _ebml_children(head, tracks[2], tracks[3]):
             if entry[0] != _TRACK_ENTRY:
                 continue
+            if not _is_video_track(head, entry):
+                continue
             found = _video_and_void(head, entry)
-            if found is False:
-                continue  # not a video track
-            if not found:
+            if found is None:
                 return False
             video, void = found
             grown = _grown_video(head, video, void, width, height, sar)

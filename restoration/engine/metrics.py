@@ -76,7 +76,7 @@ def ssim(clean: np.ndarray | torch.Tensor, restored: np.ndarray | torch.Tensor) 
 def lpips_model() -> Any | None:
     """An LPIPS network if the `lpips` package and its backbone weights are installed locally."""
     try:
-        import lpips  # type: ignore[import-not-found]
+        import lpips
     except ModuleNotFoundError:
         return None
     hub = os.path.join(torch.hub.get_dir(), "checkpoints")

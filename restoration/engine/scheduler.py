@@ -109,7 +109,9 @@ def run_windows(
             if head.chunk is not None and head.chunk.future is None:
                 return  # its chunk is still being filled
             ready = head.chunk is None or head.chunk.result is not None
-            ready = ready or bool(head.chunk.future and head.chunk.future.done())
+            ready = ready or bool(
+                head.chunk is not None and head.chunk.future and head.chunk.future.done()
+            )
             full = len(outstanding) > pool.in_flight or len(pending) > max_pending
             if not (everything or ready or full):
                 return

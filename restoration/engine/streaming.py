@@ -81,7 +81,7 @@ class FrameReader:
         if item is _END:
             self._ended = True
             return None
-        return item  # type: ignore[no-any-return]
+        return item
 
     def get(self, begin: int, end: int) -> tuple[list[np.ndarray], list[float | None]]:
         """Frames [begin, end) and their presentation times."""
