@@ -125,7 +125,7 @@ class InstitutionTimelineView(AuditListView):
 def _actor_id(institution: Any, params: Any) -> int | None:
     name, raw_id = params.get("actor", "").strip(), params.get("actor_id", "").strip()
     if raw_id:
-        if not raw_id.isdigit():
+        if not raw_id.isdigit() or len(raw_id) > 18:
             raise serializers.ValidationError({"actor_id": ["A user id is a whole number."]})
         return int(raw_id)
     if not name:
