@@ -152,12 +152,13 @@ def package_build(*, package_id: int) -> bool:
                 f"packages/{package.institution_id}/tape-{package.tape_id}/{stamp}.tar",
                 File(handle),
             )
+        digest, size = file_sha256(archive)
         with transaction.atomic():
             PreservationPackage.objects.filter(pk=package.pk).update(
                 status=PackageStatus.READY,
                 file=name,
-                size_bytes=archive.stat().st_size,
-                sha256=file_sha256(archive),
+                size_bytes=size,
+                sha256=digest,
                 finished_at=_now(),
             )
             audit_record(

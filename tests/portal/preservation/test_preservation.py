@@ -3,6 +3,7 @@ PREMIS XML listing every event, storage usage on the page and in the API. Local 
 
 from __future__ import annotations
 
+import hashlib
 import tarfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -176,6 +177,8 @@ def test_tape_bag_validates_and_its_premis_lists_every_event(
         data = b"".join(download.streaming_content)
     archive = tmp_path / "bag.tar"
     archive.write_bytes(data)
+    assert package.sha256 == hashlib.sha256(data).hexdigest()
+    assert package.size_bytes == len(data)
     with tarfile.open(archive) as tar:
         tar.extractall(tmp_path / "out", filter="data")
     bag = bagit.Bag(str(tmp_path / "out" / "tape-VHS-9"))
