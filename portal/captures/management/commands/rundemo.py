@@ -41,12 +41,15 @@ class Command(BaseCommand):
         call_command("seed_demo", *seed_args, stdout=self.stdout)
 
         manage = str(Path(settings.BASE_DIR) / "manage.py")
-        commands = {"web": [sys.executable, manage, "runserver", options["addrport"], "--noreload"]}
+        # The system checks ran in this process already; children skip them, so a stop that
+        # arrives while a child is still starting does not interrupt them mid-check.
+        web = [sys.executable, manage, "runserver", options["addrport"], "--noreload"]
+        commands = {"web": [*web, "--skip-checks"]}
         envs: dict[str, dict[str, str]] = {}
         if not options["no_worker"]:
-            commands["worker"] = [sys.executable, manage, "qcluster"]
+            commands["worker"] = [sys.executable, manage, "qcluster", "--skip-checks"]
             # Restoration jobs run on their own queue (restoration app): one worker for it too.
-            commands["restoration-worker"] = [sys.executable, manage, "qcluster"]
+            commands["restoration-worker"] = [sys.executable, manage, "qcluster", "--skip-checks"]
             envs["restoration-worker"] = {
                 **os.environ,
                 "Q_CLUSTER_NAME": settings.RESTORATION_QUEUE,
