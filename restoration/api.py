@@ -346,7 +346,7 @@ class RestorationJobViewSet(
 
     serializer_class = JobSerializer
     filterset_class = JobFilter
-    idempotent_actions = ("create",)
+    idempotent_actions = ("create", "retry")
     extra_error_statuses = (409,)  # cancel/retry of a job in the wrong state
     ordering_fields = ["created_at", "started_at", "finished_at", "status"]
     ordering = ["-created_at"]
@@ -387,6 +387,7 @@ class RestorationJobViewSet(
 
     @extend_schema(request=None, responses={201: JobSerializer})
     @action(detail=True, methods=["post"])
+    @idempotent
     def retry(self, request: Request, pk: Any = None) -> Response:
         job = services.job_retry(
             actor=request.user, membership=self.membership, job=self.get_object()
@@ -417,6 +418,7 @@ class RestoredVersionViewSet(
 
     serializer_class = VersionSerializer
     filterset_class = VersionFilter
+    idempotent_actions = ("decisions", "publish")
     extra_error_statuses = (409,)  # publication refused
     ordering_fields = ["created_at"]
     ordering = ["-created_at"]
@@ -504,6 +506,7 @@ class RestoredVersionViewSet(
         responses={201: DecisionReadSerializer},
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def decisions(self, request: Request, pk: Any = None) -> Response:
         payload = DecisionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -520,6 +523,7 @@ class RestoredVersionViewSet(
         responses={201: PublicationSerializer},
     )
     @action(detail=True, methods=["post"])
+    @idempotent
     def publish(self, request: Request, pk: Any = None) -> Response:
         payload = PublishSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -245,3 +245,73 @@ def test_endpoints_are_in_the_openapi_schema(archivist: Any) -> None:
     ):
         assert path in paths, path
     assert "post" in paths["/api/v1/restoration-jobs/"]
+
+
+def test_decisions_publish_and_retry_honour_idempotency_keys(
+    archivist: Any, reviewer: Any, manager: Any, capture: Any, tape: Any
+) -> None:
+    from restoration.models import Publication, ReviewDecision
+
+    version = version_for(finished_job(capture, archivist))
+    url = f"/api/v1/restored-versions/{version.pk}/decisions/"
+    review_api = client_for(reviewer)
+    body = {"decision": "approve", "comment": "clean"}
+    first = review_api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="decide-1")
+    again = review_api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="decide-1")
+    assert first.status_code == again.status_code == 201, again.content
+    assert first.json() == again.json() and again["Idempotent-Replayed"] == "true"
+    assert ReviewDecision.objects.filter(version=version).count() == 1
+    assert AuditEvent.objects.filter(action="review.approved").count() == 1
+    other = {"decision": "reject", "comment": "no"}
+    error_of(
+        review_api.post(url, other, format="json", HTTP_IDEMPOTENCY_KEY="decide-1"),
+        422,
+        "idempotency_key_reused",
+    )
+    assert ReviewDecision.objects.filter(version=version).count() == 1
+
+    publish_url = f"/api/v1/restored-versions/{version.pk}/publish/"
+    manager_api = client_for(manager)
+    published = [
+        manager_api.post(
+            publish_url, {"comment": "web"}, format="json", HTTP_IDEMPOTENCY_KEY="pub-1"
+        )
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in published] == [201, 201]
+    assert published[0].json() == published[1].json()
+    assert Publication.objects.filter(tape=tape).count() == 1
+    error_of(
+        manager_api.post(
+            publish_url, {"comment": "other"}, format="json", HTTP_IDEMPOTENCY_KEY="pub-1"
+        ),
+        422,
+        "idempotency_key_reused",
+    )
+    # Without a key a second publish is refused as before (the version is already public).
+    error_of(manager_api.post(publish_url, {}, format="json"), 409, "publication_refused")
+
+
+def test_retry_with_an_idempotency_key_creates_one_job(archivist: Any, capture: Any) -> None:
+    api = client_for(archivist)
+    job = api.post("/api/v1/restoration-jobs/", {"capture": capture.pk}, format="json").json()
+    api.post(f"/api/v1/restoration-jobs/{job['id']}/cancel/")
+    retries = [
+        api.post(f"/api/v1/restoration-jobs/{job['id']}/retry/", HTTP_IDEMPOTENCY_KEY="r-1")
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in retries] == [201, 201]
+    assert retries[0].json()["id"] == retries[1].json()["id"]
+    assert RestorationJob.objects.filter(retry_of_id=job["id"]).count() == 1
+
+
+def test_idempotency_keys_are_documented_on_decisions_and_publish(archivist: Any) -> None:
+    paths = yaml.safe_load(client_for(archivist).get("/api/schema/").content)["paths"]
+    for path in (
+        "/api/v1/restored-versions/{id}/decisions/",
+        "/api/v1/restored-versions/{id}/publish/",
+        "/api/v1/restoration-jobs/{id}/retry/",
+    ):
+        operation = paths[path]["post"]
+        assert "Idempotency-Key" in {p["name"] for p in operation["parameters"]}, path
+        assert {"409", "422"} <= set(operation["responses"]), path
