@@ -1,5 +1,5 @@
-"""Admin for superusers: jobs and webhooks are editable; versions, decisions and publications
-are on the record and shown read-only."""
+"""Admin for superusers: jobs, versions, decisions and publications are on the record and shown
+read-only (webhook endpoints are managed in portal.webhooks)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from portal.admin_audit import AuditedModelAdmin
 from restoration.models import (
     Publication,
     RestorationJob,
     RestoredVersion,
     ReviewDecision,
-    WebhookDelivery,
-    WebhookEndpoint,
 )
 
 
@@ -79,14 +76,3 @@ class PublicationAdmin(ReadOnlyAdmin):
         "unpublished_at",
         "end_reason",
     ]
-
-
-@admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(AuditedModelAdmin):
-    list_display = ["institution", "url", "is_active", "created_at"]
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "job", "event", "attempt", "status_code", "delivered", "created_at"]
-    list_filter = ["delivered", "event"]

@@ -2,8 +2,8 @@
 ``job.failed`` or ``job.cancelled`` through ``portal.webhooks`` (several endpoints per
 institution, event selection, Standard Webhooks signatures; see portal/webhooks/).
 
-The per-institution endpoint of earlier versions (``restoration.WebhookEndpoint``) was copied
-into ``portal.webhooks.Endpoint`` by a migration and is no longer called.
+The per-institution webhook of earlier versions was copied, with its delivery history, into
+``portal.webhooks`` (webhooks migrations 0002 and 0003); restoration 0004 dropped its tables.
 """
 
 from __future__ import annotations

@@ -98,6 +98,48 @@ def test_finished_job_calls_the_signed_webhooks_that_want_it(
     assert Delivery.objects.filter(endpoint=everything, delivered=True).count() == len(types)
 
 
+@pytest.mark.usefixtures("sync_tasks")
+def test_failed_job_sends_job_failed_with_the_reason(
+    archivist: Any, capture: Any, receiver: Receiver, settings: Any, tmp_path: Any
+) -> None:
+    endpoint = _endpoint(capture.institution, receiver.url, ["job.failed"])
+    _endpoint(capture.institution, receiver.url + "?succeeded", ["job.succeeded"])
+    settings.RESTORATION_CHECKPOINT_DIR = str(tmp_path / "no-weights")
+    job = services.job_request(actor=archivist, capture=capture)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert len(receiver.requests) == 1  # the endpoint that wants only successes got nothing
+    payload = verified(receiver.requests[0], endpoint.secret)
+    assert payload["type"] == "job.failed" and payload["data"]["job"]["id"] == job.pk
+    assert payload["data"]["job"]["error_permanent"] is True
+    assert "No weights are installed" in payload["data"]["job"]["error_message"]
+    assert payload["data"]["version"] is None
+
+
+@pytest.mark.usefixtures("sync_tasks")
+def test_proxy_ready_is_sent_when_the_browser_copy_is_built(
+    capture: Any, receiver: Receiver
+) -> None:
+    from portal.captures.models import Capture, ProxyStatus
+    from portal.captures.services import capture_proxy_build
+
+    endpoint = _endpoint(capture.institution, receiver.url, ["proxy.ready"])
+    Capture.objects.filter(pk=capture.pk).update(proxy_status=ProxyStatus.PENDING)
+    assert capture_proxy_build(capture_id=capture.pk) is True
+    assert len(receiver.requests) == 1
+    payload = verified(receiver.requests[0], endpoint.secret)
+    assert payload["type"] == "proxy.ready"
+    assert payload["data"] == {
+        "capture_id": capture.pk,
+        "tape_id": capture.tape_id,
+        "sha256": capture.sha256,
+        "original_filename": capture.original_filename,
+    }
+    # a build that is not claimed (already ready) sends nothing more
+    assert capture_proxy_build(capture_id=capture.pk) is False
+    assert len(receiver.requests) == 1
+
+
 def test_standard_webhooks_reference_vector() -> None:
     """The example of the Standard Webhooks specification verifies with our implementation."""
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
