@@ -62,9 +62,10 @@ def package_request(*, actor: Any, tape: Tape) -> PreservationPackage:
 
 
 def _enqueue(package: PreservationPackage) -> None:
-    from django_q.tasks import async_task
+    from portal.broker import task_enqueue
 
-    async_task(TASK, package.pk, task_name=f"package-{package.pk}", group="package")
+    # After the commit: a broker outage keeps the task for later, never a 500 for the request.
+    task_enqueue(TASK, package.pk, task_name=f"package-{package.pk}", group="package")
 
 
 def packaged_versions(tape: Tape) -> list[Any]:

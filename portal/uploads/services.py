@@ -208,9 +208,10 @@ def upload_complete(*, upload: ResumableUpload, sha256: str) -> None:
         upload_finalize(upload_id=upload.pk)
         upload.refresh_from_db()
     else:
-        from django_q.tasks import async_task
+        from portal.broker import task_enqueue
 
-        async_task(FINALIZE_TASK, upload.pk, task_name=f"upload-{upload.uuid}", group="upload")
+        # The bytes are safe on disk: a broker outage keeps the task for later (no 500).
+        task_enqueue(FINALIZE_TASK, upload.pk, task_name=f"upload-{upload.uuid}", group="upload")
 
 
 class AssembledFile(File):

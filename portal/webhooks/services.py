@@ -156,21 +156,21 @@ def webhook_emit(*, institution: Institution | int, event_type: str, data: dict[
 
 
 def _enqueue(endpoint_id: int, message_id: str, event_type: str, body: str, attempt: int) -> None:
-    from django_q.tasks import async_task
+    from portal.broker import task_enqueue
 
     # Explicitly the default queue: emitted on a restoration worker, a task without a cluster
-    # would go to that worker's own (GPU) queue.
-    async_task(
+    # would go to that worker's own (GPU) queue. Runs after the commit of the change that
+    # emitted it: when the broker is down the message is kept in the database and sent later,
+    # never lost and never a 500 for a change that was saved (or a failed finished job).
+    task_enqueue(
         TASK_DELIVER,
         endpoint_id,
         message_id,
         event_type,
         body,
         attempt,
-        q_options={
-            "task_name": f"webhook-{message_id}-{endpoint_id}-{attempt}",
-            "cluster": settings.Q_CLUSTER.get("cluster_name") or settings.Q_CLUSTER.get("name"),
-        },
+        task_name=f"webhook-{message_id}-{endpoint_id}-{attempt}",
+        cluster=settings.Q_CLUSTER.get("cluster_name") or settings.Q_CLUSTER.get("name"),
     )
 
 
