@@ -16,7 +16,7 @@ from accounts.selectors import current_membership, memberships_for_user, pending
 NAV_LINKS: list[tuple[str, str, str]] = [
     ("Catalog", "catalog:tape_list", Role.ARCHIVIST),
     ("Collections", "catalog:collection_list", Role.ARCHIVIST),
-    ("Uploads", "captures:upload", Role.ARCHIVIST),
+    ("Captures", "captures:list", Role.ARCHIVIST),
     ("Jobs", "restoration:job_list", Role.ARCHIVIST),
     ("Review", "restoration:review_list", Role.REVIEWER),
     ("History", "audit:institution_history", Role.MANAGER),

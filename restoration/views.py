@@ -205,11 +205,16 @@ def queue_view(request: InstitutionRequest) -> HttpResponse:
 @require_GET
 def review_list(request: InstitutionRequest) -> HttpResponse:
     state = request.GET.get("state", "pending")
-    if state not in (*selectors.REVIEW_STATES, "all"):
+    if state not in (*selectors.REVIEW_STATES, "all", "mine"):
         state = "pending"
-    versions = selectors.version_list(
-        institution=request.institution, review_state=None if state == "all" else state
-    )[:200]
+    if state == "mine":  # the home page's "Awaiting my review": pending ones I may decide
+        versions = selectors.versions_awaiting_review(
+            institution=request.institution, user=request.user
+        )[:200]
+    else:
+        versions = selectors.version_list(
+            institution=request.institution, review_state=None if state == "all" else state
+        )[:200]
     return render(request, "restoration/review_list.html", {"versions": versions, "state": state})
 
 

@@ -1,6 +1,7 @@
 """Restore several captures with the same options (the tape list's bulk "Restore…").
 
-The selection arrives as ``?tape=<id>`` (each tape's newest capture) and/or ``?capture=<id>``;
+The selection arrives as ``?tape=<id>`` (each tape's newest capture, from the tape list) and/or
+``?capture=<id>`` (from the captures list);
 one job per capture is requested through ``services.job_request`` (each audited)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Role
@@ -62,12 +64,15 @@ def bulk_restore(request: InstitutionRequest) -> HttpResponse:
         default_model=settings.RESTORATION_DEFAULT_MODEL,
         default_scorer=settings.RESTORATION_DEFAULT_SCORER,
     )
+    # Back to the list the selection came from: captures chosen one by one or whole tapes.
+    from_captures = bool(capture_ids) and not tape_ids
+    back = ("captures:list", "Captures") if from_captures else ("catalog:tape_list", "Catalog")
     for capture_specific in ("frame_start", "frame_end"):
         form.fields.pop(capture_specific, None)  # each capture is restored whole
     if request.method == "POST" and form.is_valid():
         if not captures:
             messages.error(request, "None of the selected tapes has a capture to restore.")
-            return redirect("catalog:tape_list")
+            return redirect(back[0])
         queued, refused = [], []
         for capture in captures:
             try:
@@ -95,5 +100,7 @@ def bulk_restore(request: InstitutionRequest) -> HttpResponse:
             "without": without,
             "tape_ids": tape_ids,
             "capture_ids": capture_ids,
+            "back_url": reverse(back[0]),
+            "back_label": back[1],
         },
     )

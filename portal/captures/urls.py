@@ -1,10 +1,13 @@
 from django.urls import path
 
-from portal.captures import views
+from portal.captures import views, views_list
 
 app_name = "captures"
 
 urlpatterns = [
+    path("", views_list.capture_list, name="list"),
+    path("export.csv", views_list.capture_export, name="export"),
+    path("bulk/", views_list.capture_bulk, name="bulk"),
     path("upload/<int:tape_pk>/", views.capture_upload, name="upload"),
     path("<int:pk>/", views.capture_detail, name="detail"),
     path("<int:pk>/status/", views.capture_status, name="status"),

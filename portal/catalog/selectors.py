@@ -40,6 +40,7 @@ def tape_list(
     carrier_format: str = "",
     video_standard: str = "",
     has_captures: bool | None = None,
+    published: bool | None = None,
     sort: str = "identifier",
 ) -> QuerySet[Tape]:
     """Tapes of ``institution``, searched, filtered and sorted; each row knows its
@@ -71,6 +72,14 @@ def tape_list(
         tapes = tapes.filter(video_standard=video_standard)
     if has_captures is not None:
         tapes = tapes.filter(Exists(captures)) if has_captures else tapes.exclude(Exists(captures))
+    if published is not None:
+        # The restoration app's publications, reached through the relation (catalog never
+        # imports restoration); "published" is an open publication period.
+        publications = Tape._meta.get_field("publications").related_model
+        current = publications.objects.filter(  # type: ignore[union-attr]
+            tape=OuterRef("pk"), unpublished_at__isnull=True
+        )
+        tapes = tapes.filter(Exists(current)) if published else tapes.exclude(Exists(current))
     return tapes.order_by(*TAPE_SORTS.get(sort, TAPE_SORTS["identifier"]))
 
 

@@ -43,7 +43,8 @@ def _int_or_none(value: str | None) -> int | None:
 
 def _filtered_tapes(request: InstitutionRequest) -> Any:
     """The catalog list's tapes for the page's filters (``q``, ``collection``, ``format``,
-    ``standard``, ``has_captures``, ``sort``): the list and its CSV export use the same."""
+    ``standard``, ``has_captures``, ``published``, ``sort``): the list and its CSV export use
+    the same."""
     params = request.GET
     return selectors.tape_list(
         institution=request.institution,
@@ -52,6 +53,7 @@ def _filtered_tapes(request: InstitutionRequest) -> Any:
         carrier_format=params.get("format", ""),
         video_standard=params.get("standard", ""),
         has_captures={"yes": True, "no": False}.get(params.get("has_captures", "")),
+        published={"yes": True, "no": False}.get(params.get("published", "")),
         sort=params.get("sort", "identifier"),
     )
 
@@ -99,11 +101,15 @@ SORT_COLUMNS = (
 )
 
 
-def sort_headers(*, sort: str, base_query: str) -> dict[str, dict[str, Any]]:
+def sort_headers(
+    *, sort: str, base_query: str, columns: tuple[tuple[str, str, bool], ...] = SORT_COLUMNS
+) -> dict[str, dict[str, Any]]:
     """Per column: the link (clicking the active column flips its direction), whether it is
-    the active sort, its direction as words and arrow, and ``aria-sort`` for screen readers."""
+    the active sort, its direction as words and arrow, and ``aria-sort`` for screen readers.
+    ``columns``: (sort key, heading, first click sorts descending); the tape list's by default
+    (the captures list passes its own)."""
     headers = {}
-    for key, heading, descending_first in SORT_COLUMNS:
+    for key, heading, descending_first in columns:
         active = sort.lstrip("-") == key
         descending = active and sort.startswith("-")
         if active:

@@ -52,7 +52,7 @@ def home_sections(*, institution: Institution, membership: Membership, user: Any
                 "awaiting-review",
                 "Awaiting my review",
                 awaiting.count(),
-                f"{reverse('restoration:review_list')}?state=pending",
+                f"{reverse('restoration:review_list')}?state=mine",
                 list(awaiting[:ROWS]),
                 "Nothing waits for your decision.",
             )
@@ -74,7 +74,7 @@ def home_sections(*, institution: Institution, membership: Membership, user: Any
             "published",
             "Recently published",
             Publication.objects.for_institution(institution).current().count(),
-            f"{reverse('catalog:tape_list')}",
+            f"{reverse('catalog:tape_list')}?published=yes",
             published,
             "Nothing is published yet.",
         )
@@ -89,7 +89,7 @@ def home_sections(*, institution: Institution, membership: Membership, user: Any
             "uploads",
             "Recent uploads",
             uploads.count(),
-            f"{reverse('catalog:tape_list')}?has_captures=yes&sort=-updated",
+            reverse("captures:list"),
             list(uploads[:ROWS]),
             "No capture uploaded yet.",
         )

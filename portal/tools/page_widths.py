@@ -39,6 +39,7 @@ def main_pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("tape-edit", "catalog:tape_edit", [ids["tape"]], ""),
         ("tape-import", "catalog:tape_import", [], ""),
         ("collections", "catalog:collection_list", [], ""),
+        ("captures", "captures:list", [], ""),
         ("upload", "captures:upload", [ids["tape"]], ""),
         ("capture", "captures:detail", [ids["capture"]], ""),
         ("restore", "restoration:job_create", [ids["capture"]], ""),

@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   document.querySelectorAll("form[data-role=bulk]").forEach(function (form) {
-    const all = form.querySelector("[data-role=select-all]");
+    // "Select all" sits in the table head and, for phones (where the head is hidden), in the bar.
+    const alls = Array.prototype.slice.call(form.querySelectorAll("[data-role=select-all]"));
     const boxes = function () { return Array.prototype.slice.call(form.querySelectorAll("[data-role=select]")); };
     const count = form.querySelector("[data-role=selected-count]");
     const buttons = form.querySelectorAll("[data-role=bulkbar] button[name=action]");
@@ -15,18 +16,18 @@
       buttons.forEach(function (button) {
         if (!button.hasAttribute("data-always-disabled")) button.disabled = selected === 0;
       });
-      if (all) {
+      alls.forEach(function (all) {
         all.checked = selected > 0 && selected === boxes().length;
         all.indeterminate = selected > 0 && selected < boxes().length;
-      }
+      });
     }
     buttons.forEach(function (button) { if (button.disabled) button.setAttribute("data-always-disabled", ""); });
-    if (all) {
+    alls.forEach(function (all) {
       all.addEventListener("change", function () {
         boxes().forEach(function (box) { box.checked = all.checked; });
         refresh();
       });
-    }
+    });
     form.addEventListener("change", function (event) {
       if (event.target && event.target.getAttribute("data-role") === "select") refresh();
     });
