@@ -1,7 +1,8 @@
 """A real S3-protocol server for the tests: moto's server (PyPI ``moto[server]``) on loopback.
 
 Started once per test session in its own process on a free port; each test that asks for
-``s3_storage`` gets a fresh bucket and the default storage pointed at it.
+``s3_storage`` gets a fresh bucket and the default storage pointed at it. It runs through
+``tests.s3_server``, which makes moto stream large objects as S3 does (see there why).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 CREDENTIALS = {
@@ -36,10 +38,11 @@ def moto_server() -> Iterator[str]:
     port = free_port()
     env = {**os.environ, **CREDENTIALS}
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "tests.s3_server", "-H", "127.0.0.1", "-p", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parent.parent,  # the repository root: ``tests`` importable
     )
     url = f"http://127.0.0.1:{port}"
     try:
