@@ -50,6 +50,13 @@ def bulk_selection(
     return ordered, without
 
 
+def _short_captures(captures: list[Capture]) -> set[int]:
+    """Captures no longer than the preview length: a "preview" of them is the whole capture."""
+    from restoration.parameters import DEFAULT_PREVIEW_SECONDS
+
+    return {c.pk for c in captures if c.duration_s and c.duration_s <= DEFAULT_PREVIEW_SECONDS}
+
+
 @member_required(Role.ARCHIVIST)
 @require_http_methods(["GET", "POST"])
 def bulk_restore(request: InstitutionRequest) -> HttpResponse:
@@ -88,6 +95,13 @@ def bulk_restore(request: InstitutionRequest) -> HttpResponse:
                 request,
                 f"{len(queued)} job{'s' if len(queued) != 1 else ''} queued with the same options.",
             )
+        short = [c for c in captures if c.pk in _short_captures(captures)]
+        if form.parameters().get("preview") and short:
+            names = ", ".join(c.original_filename for c in short)
+            messages.warning(
+                request,
+                f"Shorter than the preview, so their preview restores the whole capture: {names}.",
+            )
         for reason in refused:
             messages.error(request, f"Not queued: {reason}")
         return redirect("restoration:job_list")
@@ -100,6 +114,7 @@ def bulk_restore(request: InstitutionRequest) -> HttpResponse:
             "without": without,
             "tape_ids": tape_ids,
             "capture_ids": capture_ids,
+            "short_ids": _short_captures(captures),
             "back_url": reverse(back[0]),
             "back_label": back[1],
         },
