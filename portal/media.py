@@ -1,15 +1,21 @@
 """Serving stored media to pages and API alike: the media-view guard, content types, and
-streaming with HTTP range requests (RFC 9110 section 14).
+streaming with HTTP range requests (RFC 9110 section 14) and conditional requests (section 13).
 
 Players seek by asking for byte ranges; archive files are large, so a response never reads a
 whole file: it streams the requested window in chunks. Only single ranges are honoured; a
 multi-range or malformed header is ignored and the whole file is sent (allowed by the RFC).
+Every file answer carries an ``ETag`` (from the stored name, size and modification time) and
+``Last-Modified``: a player or client that already holds the file asks again with
+``If-None-Match`` / ``If-Modified-Since`` and gets 304 with no body, and a resumed download
+sends ``If-Range`` so that a file replaced in between is sent whole instead of spliced.
 Callers check permissions first: this module only serves what it is given. On object storage
 (S3) the checked request is redirected to a short-lived signed URL instead.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,10 +30,11 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseNotModified,
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import resolve_institution
@@ -112,6 +119,66 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, last
 
 
+@dataclass(frozen=True)
+class Validators:
+    """What identifies one stored version of a file: its ETag and modification time."""
+
+    etag: str
+    modified: int | None  # seconds since the epoch, whole (HTTP dates have no fractions)
+
+    @property
+    def last_modified(self) -> str | None:
+        return http_date(self.modified) if self.modified is not None else None
+
+
+def file_validators(storage: Storage, name: str, size: int) -> Validators:
+    """A strong ETag and ``Last-Modified`` of a stored file, without reading it.
+
+    A file rebuilt under the same name (a new proxy) gets a new modification time, hence a new
+    ETag. Storages that cannot tell the time (rare) get an ETag of name and size only and no
+    ``Last-Modified``.
+    """
+    try:
+        modified_at: dt.datetime | None = storage.get_modified_time(name)
+    except (NotImplementedError, OSError):
+        modified_at = None
+    stamp = int(modified_at.timestamp()) if modified_at is not None else None
+    exact = modified_at.timestamp() if modified_at is not None else ""
+    digest = hashlib.sha256(f"{name}\n{size}\n{exact}".encode()).hexdigest()[:32]
+    return Validators(etag=f'"{digest}"', modified=stamp)
+
+
+def _etag_list(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def not_modified(request: HttpRequest, validators: Validators) -> bool:
+    """RFC 9110 13.2.2: If-None-Match (weak comparison) first; If-Modified-Since only without
+    it. Only GET and HEAD are ever answered 304."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = _etag_list(if_none_match)
+        return "*" in tags or validators.etag in [tag.removeprefix("W/") for tag in tags]
+    since = parse_http_date_safe(request.headers.get("If-Modified-Since") or "")
+    return since is not None and validators.modified is not None and validators.modified <= since
+
+
+def range_still_valid(request: HttpRequest, validators: Validators) -> bool:
+    """If-Range: the Range applies only while the file is the one the client has part of
+    (a strong ETag match, or exactly its Last-Modified date); otherwise send it whole."""
+    if_range = (request.headers.get("If-Range") or "").strip()
+    if not if_range:
+        return True
+    if if_range.startswith('"'):
+        return if_range == validators.etag
+    if if_range.startswith("W/"):
+        return False  # a weak validator never validates a range
+    date = parse_http_date_safe(if_range)
+    return date is not None and validators.modified is not None and date == validators.modified
+
+
 def _first_byte_hook(chunks: Iterator[bytes], hook: Callable[[], None]) -> Iterator[bytes]:
     """Call ``hook`` when the first chunk is handed to the server for sending, not before:
     a request that never receives a byte leaves no trace."""
@@ -161,6 +228,38 @@ def _signed_redirect(
     return response
 
 
+def _stored_chunks(
+    storage: Storage, name: str, first: int, length: int, *, remote: bool
+) -> Iterator[bytes]:
+    if remote:
+        return iter_stored(storage, name, start=first, length=length)
+    return _iter_window(storage.open(name, "rb"), first, length)
+
+
+def _not_modified_response(common: dict[str, str]) -> HttpResponse:
+    unchanged = HttpResponseNotModified()  # no body, no Content-Type
+    for key in ("ETag", "Last-Modified", "Cache-Control"):
+        if key in common:
+            unchanged[key] = common[key]
+    return unchanged
+
+
+def _common_headers(
+    validators: Validators, filename: str, *, as_attachment: bool
+) -> dict[str, str]:
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": content_disposition_header(as_attachment, filename),
+        # Private: a shared cache must never keep an institution's media.
+        "Cache-Control": "private, max-age=0, must-revalidate",
+        "X-Content-Type-Options": "nosniff",
+        "ETag": validators.etag,
+    }
+    if validators.last_modified is not None:
+        headers["Last-Modified"] = validators.last_modified
+    return headers
+
+
 def serve_file_with_ranges(
     request: HttpRequest,
     field_file: FieldFile | StoredFile,
@@ -169,13 +268,15 @@ def serve_file_with_ranges(
     *,
     as_attachment: bool = False,
     stream_remote: bool = False,
-    on_first_byte: Callable[[], None] | None = None,
+    on_whole_download: Callable[[], None] | None = None,
 ) -> HttpResponse | StreamingHttpResponse:
-    """Stream ``field_file`` honouring a Range header (206/416), for GET and HEAD.
+    """Stream ``field_file`` honouring Range (206/416), If-Range and the conditional headers
+    (304), for GET and HEAD.
 
     On object storage the client is redirected to a signed URL, unless ``stream_remote``: a
     file whose download is recorded is streamed through this server (ranged reads, bounded
-    memory) so that ``on_first_byte`` runs only when bytes actually go out.
+    memory) so that ``on_whole_download`` runs only when the first byte of a whole-file GET
+    actually goes out (not for HEAD, 304, a satisfied range, or a request that gets nothing).
     """
     if not field_file:
         raise Http404("This file does not exist (yet).")
@@ -188,15 +289,13 @@ def serve_file_with_ranges(
     except (FileNotFoundError, OSError) as exc:
         raise Http404("This file is missing from storage.") from exc
 
-    common = {
-        "Accept-Ranges": "bytes",
-        "Content-Disposition": content_disposition_header(as_attachment, filename),
-        # Private: a shared cache must never keep an institution's media.
-        "Cache-Control": "private, max-age=0, must-revalidate",
-        "X-Content-Type-Options": "nosniff",
-    }
+    validators = file_validators(storage, field_file.name, size)
+    common = _common_headers(validators, filename, as_attachment=as_attachment)
+    if not_modified(request, validators):
+        return _not_modified_response(common)
+    range_header = request.headers.get("Range") if range_still_valid(request, validators) else None
     try:
-        window = parse_range(request.headers.get("Range"), size)
+        window = parse_range(range_header, size)
     except UnsatisfiableRange:
         refusal = HttpResponse(status=416, content_type=content_type)
         refusal["Content-Range"] = f"bytes */{size}"
@@ -210,13 +309,9 @@ def serve_file_with_ranges(
     if request.method == "HEAD" or length == 0:
         response = HttpResponse(content_type=content_type)
     else:
-        chunks: Iterator[bytes]
-        if remote:
-            chunks = iter_stored(storage, field_file.name, start=first, length=length)
-        else:
-            chunks = _iter_window(storage.open(field_file.name, "rb"), first, length)
-        if on_first_byte is not None:
-            chunks = _first_byte_hook(chunks, on_first_byte)
+        chunks = _stored_chunks(storage, field_file.name, first, length, remote=remote)
+        if on_whole_download is not None and window is None:
+            chunks = _first_byte_hook(chunks, on_whole_download)
         response = StreamingHttpResponse(chunks, content_type=content_type)
     if window is not None:
         response.status_code = 206

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -22,20 +21,18 @@ def serve_master(
 ) -> HttpResponse | StreamingHttpResponse:
     """The FFV1/MKV master as an attachment, range-capable.
 
-    A download of the whole master (a GET without Range: not a HEAD, not a resumed transfer)
-    is recorded when its first byte is sent, so a request that transfers nothing leaves no
-    record. On S3 that means streaming through this server (ranged reads, bounded memory)
-    instead of a redirect to a signed URL, whose use the portal could not observe.
+    A download of the whole master (a GET answered with the whole file: not a HEAD, a 304 or
+    a resumed transfer; a stale ``If-Range`` is sent whole, so it counts) is recorded when its
+    first byte is sent, so a request that transfers nothing leaves no record. On S3 that means
+    streaming through this server (ranged reads, bounded memory) instead of a redirect to a
+    signed URL, whose use the portal could not observe.
     """
-    record: Callable[[], None] | None = None
-    if request.method == "GET" and "Range" not in request.headers:
 
-        def record_download() -> None:
-            services.version_record_download(
-                actor=actor, membership=membership, version=version, rendition="master"
-            )
+    def record_download() -> None:
+        services.version_record_download(
+            actor=actor, membership=membership, version=version, rendition="master"
+        )
 
-        record = record_download
     return serve_file_with_ranges(
         request,
         version.master,
@@ -43,5 +40,5 @@ def serve_master(
         f"version-{version.pk}.master.mkv",
         as_attachment=True,
         stream_remote=True,
-        on_first_byte=record,
+        on_whole_download=record_download,
     )

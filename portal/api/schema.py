@@ -104,13 +104,18 @@ def error_response(status: str) -> OpenApiResponse:
 
 
 def media_responses(content_type: str, *, ranges: bool = True) -> dict[Any, Any]:
-    """Responses of a file download: bytes, a byte range, or a redirect to object storage."""
+    """Responses of a file download: bytes, a byte range, 304 for a copy the client already
+    holds, or a redirect to object storage."""
     binary = OpenApiTypes.BINARY
     responses: dict[Any, Any] = {
         (200, content_type): OpenApiResponse(binary, description="The whole file."),
         302: OpenApiResponse(
             description="On object storage (S3): a redirect to a short-lived signed URL "
-            "(`Location` header); the object store answers ranges itself."
+            "(`Location` header); the object store answers ranges and conditions itself."
+        ),
+        304: OpenApiResponse(
+            description="Not modified: `If-None-Match` names the file's current `ETag`, or "
+            "(without `If-None-Match`) it has not changed since `If-Modified-Since`. No body."
         ),
     }
     if ranges:
@@ -129,6 +134,42 @@ MEDIA_HEADERS = [
         OpenApiTypes.STR,
         OpenApiParameter.HEADER,
         description="e.g. `bytes=0-1048575`; answered with 206 or 416.",
+    ),
+    OpenApiParameter(
+        "If-Range",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="The `ETag` (or `Last-Modified` date) of the copy you hold part of: the "
+        "`Range` applies only if the file is still that one, otherwise the whole file is sent "
+        "(200), so a resumed download never mixes two files.",
+    ),
+    OpenApiParameter(
+        "If-None-Match",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="The `ETag` of the copy you hold; 304 (no body) while it is current.",
+    ),
+    OpenApiParameter(
+        "If-Modified-Since",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="An HTTP date (e.g. the `Last-Modified` you got); 304 when the file has "
+        "not changed since. Ignored when `If-None-Match` is sent.",
+    ),
+    OpenApiParameter(
+        "ETag",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=["200", "206", "304", "416"],
+        description="Identifies this version of the file (send it in `If-None-Match` or "
+        "`If-Range`).",
+    ),
+    OpenApiParameter(
+        "Last-Modified",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=["200", "206", "304", "416"],
+        description="When the stored file was last written (HTTP date).",
     ),
     OpenApiParameter(
         "Location",

@@ -315,3 +315,51 @@ def test_idempotency_keys_are_documented_on_decisions_and_publish(archivist: Any
         operation = paths[path]["post"]
         assert "Idempotency-Key" in {p["name"] for p in operation["parameters"]}, path
         assert {"409", "422"} <= set(operation["responses"]), path
+
+
+def test_media_answers_304_to_a_client_that_holds_the_file(archivist: Any, capture: Any) -> None:
+    from portal.captures.tasks import build_capture_proxy
+
+    build_capture_proxy(capture.pk)
+    version = version_for(finished_job(capture, archivist))
+    api = client_for(archivist)
+    urls = [
+        f"/api/v1/restored-versions/{version.pk}/access/",
+        f"/api/v1/restored-versions/{version.pk}/master/",
+        f"/api/v1/captures/{capture.pk}/download/",
+        f"/api/v1/captures/{capture.pk}/proxy/",
+        f"/api/v1/captures/{capture.pk}/poster/",
+    ]
+    for url in urls:
+        first = api.get(url)
+        assert first.status_code == 200, (url, first.content)
+        b"".join(first.streaming_content)
+        etag, modified = first["ETag"], first["Last-Modified"]
+        unchanged = api.get(url, HTTP_IF_NONE_MATCH=etag)
+        assert unchanged.status_code == 304 and unchanged["ETag"] == etag, url
+        assert api.get(url, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304, url
+        ranged = api.get(url, HTTP_RANGE="bytes=0-1", HTTP_IF_RANGE=etag)
+        assert ranged.status_code == 206, url
+        stale = api.get(url, HTTP_RANGE="bytes=0-1", HTTP_IF_RANGE='"an-older-copy"')
+        assert stale.status_code == 200, url
+        assert stale["Content-Length"] == first["Content-Length"], url
+        b"".join(stale.streaming_content)
+    # Whole downloads of the master are on the record; a 304 or a served range sends no file.
+    downloads = AuditEvent.objects.filter(action="version.master_downloaded")
+    assert downloads.count() == 2  # the first GET and the stale If-Range (sent whole)
+
+
+def test_media_conditions_are_in_the_openapi_schema(archivist: Any) -> None:
+    paths = yaml.safe_load(client_for(archivist).get("/api/schema/").content)["paths"]
+    for path in (
+        "/api/v1/restored-versions/{id}/access/",
+        "/api/v1/restored-versions/{id}/master/",
+        "/api/v1/captures/{id}/download/",
+        "/api/v1/captures/{id}/proxy/",
+        "/api/v1/captures/{id}/poster/",
+    ):
+        operation = paths[path]["get"]
+        names = {p["name"] for p in operation["parameters"]}
+        assert {"Range", "If-Range", "If-None-Match", "If-Modified-Since"} <= names, path
+        assert {"200", "206", "302", "304", "416"} <= set(operation["responses"]), path
+        assert {"ETag", "Last-Modified"} <= set(operation["responses"]["304"]["headers"]), path

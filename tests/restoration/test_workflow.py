@@ -97,6 +97,10 @@ def test_request_run_review_publish_with_audit_of_every_step(
     for which in ("before", "after"):
         thumb = reviewer_client.get(f"/versions/{version.pk}/frames/3/{which}.jpg")
         assert thumb.status_code == 200 and body(thumb)[:2] == b"\xff\xd8"  # JPEG
+        again = reviewer_client.get(
+            f"/versions/{version.pk}/frames/3/{which}.jpg", HTTP_IF_NONE_MATCH=thumb["ETag"]
+        )
+        assert again.status_code == 304 and again.content == b""  # the browser keeps its copy
     ranged = reviewer_client.get(f"/versions/{version.pk}/access.mp4", HTTP_RANGE="bytes=0-99")
     assert ranged.status_code == 206 and len(body(ranged)) == 100
 

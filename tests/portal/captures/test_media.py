@@ -98,6 +98,60 @@ def test_poster_and_proxy_are_range_served(
     assert _body(poster)[:3] == b"\xff\xd8\xff"
 
 
+def test_conditional_requests_answer_304_and_if_range_guards_resumes(
+    archivist_client: Client, tape: Any, make_capture: Callable[..., Capture]
+) -> None:
+    capture = make_capture(tape)
+    url = reverse("captures:original", args=[capture.pk])
+    data = capture.original.read()
+    first = archivist_client.get(url)
+    etag, modified = first["ETag"], first["Last-Modified"]
+    assert etag.startswith('"') and etag.endswith('"')
+    assert archivist_client.get(url)["ETag"] == etag  # stable while the file is unchanged
+
+    unchanged = archivist_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert unchanged.status_code == 304 and unchanged["ETag"] == etag
+    assert unchanged.content == b"" and "Content-Type" not in unchanged
+    assert archivist_client.get(url, HTTP_IF_NONE_MATCH=f'"other", W/{etag}').status_code == 304
+    assert archivist_client.head(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert archivist_client.get(url, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
+    changed = archivist_client.get(url, HTTP_IF_NONE_MATCH='"not-this-file"')
+    assert changed.status_code == 200 and _body(changed) == data
+    # If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2)
+    both = archivist_client.get(
+        url, HTTP_IF_NONE_MATCH='"not-this-file"', HTTP_IF_MODIFIED_SINCE=modified
+    )
+    assert both.status_code == 200
+    older = archivist_client.get(url, HTTP_IF_MODIFIED_SINCE="Mon, 01 Jan 1990 00:00:00 GMT")
+    assert older.status_code == 200
+    assert archivist_client.get(url, HTTP_IF_MODIFIED_SINCE="yesterday").status_code == 200
+
+    resumed = archivist_client.get(url, HTTP_RANGE="bytes=10-19", HTTP_IF_RANGE=etag)
+    assert resumed.status_code == 206 and _body(resumed) == data[10:20]
+    by_date = archivist_client.get(url, HTTP_RANGE="bytes=10-19", HTTP_IF_RANGE=modified)
+    assert by_date.status_code == 206
+    replaced = archivist_client.get(url, HTTP_RANGE="bytes=10-19", HTTP_IF_RANGE='"older-file"')
+    assert replaced.status_code == 200 and _body(replaced) == data  # whole, never spliced
+    weak = archivist_client.get(url, HTTP_RANGE="bytes=10-19", HTTP_IF_RANGE=f"W/{etag}")
+    assert weak.status_code == 200
+
+
+def test_a_rebuilt_file_gets_a_new_etag(
+    archivist_client: Client, tape: Any, make_capture: Callable[..., Capture]
+) -> None:
+    import os
+
+    capture = make_capture(tape)
+    build_capture_proxy(capture.pk)
+    capture.refresh_from_db()
+    url = reverse("captures:proxy", args=[capture.pk])
+    etag = archivist_client.get(url)["ETag"]
+    later = time.time() + 5
+    os.utime(capture.proxy.path, (later, later))  # the proxy written again, same name
+    fresh = archivist_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert fresh.status_code == 200 and fresh["ETag"] != etag
+
+
 @pytest.mark.parametrize("name", ["original", "proxy", "poster"])
 def test_media_is_404_for_outsiders_and_anonymous(
     outsider_client: Client, tape: Any, make_capture: Callable[..., Capture], name: str
