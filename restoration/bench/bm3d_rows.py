@@ -10,12 +10,13 @@ never use. Both the sweep and the subset are printed and recorded.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
+
+from restoration.engine.metrics import pooled_psnr
 
 # Candidate sigmas (0-255 levels) per preset: three around the damage's strength.
 SIGMA_CANDIDATES: dict[str, tuple[float, ...]] = {
@@ -49,12 +50,6 @@ def bm3d_frame(frame: np.ndarray, sigma: float) -> np.ndarray:
     return np.clip(np.round(np.asarray(out) * 255.0), 0, 255).astype(np.uint8)
 
 
-def frame_psnr(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
-    total = sum(float(np.sum((a.astype(np.float64) - b) ** 2)) for a, b in pairs)
-    mse = total / sum(a.size for a, _ in pairs)
-    return 100.0 if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
-
-
 def tuning_frame(degraded: np.ndarray, target: np.ndarray) -> int:
     """The frame of a tuning clip to sweep on: the median-damage frame among the damaged ones
     (the middle frame of an undamaged clip)."""
@@ -76,7 +71,7 @@ def sweep_sigma(
     """Best sigma by PSNR (pooled) over (degraded, target) frames; and every candidate's PSNR."""
     runs = {sigma: [pool.submit(bm3d_frame, d, sigma) for d, _ in pairs] for sigma in candidates}
     scores = {
-        f"{sigma:g}": frame_psnr([(f.result(), t) for f, (_, t) in zip(runs[sigma], pairs)])
+        f"{sigma:g}": pooled_psnr([(f.result(), t) for f, (_, t) in zip(runs[sigma], pairs)])
         for sigma in candidates
     }
     best = max(candidates, key=lambda sigma: scores[f"{sigma:g}"])

@@ -133,7 +133,7 @@ def best_setting(
 ) -> dict[str, tuple[str, list[np.ndarray]]]:
     """Each filter at its best setting (PSNR over the first ``tuning_clips`` clips) on every
     clip: name -> (setting, filtered clips). All runs go to ``pool`` at once."""
-    from restoration.training.train import pooled_psnr
+    from restoration.engine.metrics import pooled_psnr
 
     tune = range(min(tuning_clips, len(degraded)))
     trials = {

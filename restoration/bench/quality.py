@@ -121,12 +121,12 @@ def frame_metrics(
     """PSNR of the MSE pooled over every frame (untouched frames would make a per-frame mean
     infinite; 100 dB when identical), mean per-frame SSIM, and the mean signed error per
     channel (R, G, B; 0-255 levels: a colour cast shows here, noise averages out)."""
-    from restoration.training.train import pooled_psnr, ssim
+    from restoration.engine.metrics import pooled_psnr, ssim
 
     pairs = list(zip(outputs, targets, strict=True))
     result: dict[str, Any] = {"psnr": pooled_psnr(pairs)}
     if with_ssim:
-        result["ssim"] = float(np.mean([ssim(out, target) for out, target in pairs]))
+        result["ssim"] = float(np.mean([ssim(target, out).mean() for out, target in pairs]))
         total = sum(
             (out.astype(np.float64) - target).reshape(-1, 3).sum(axis=0) for out, target in pairs
         )

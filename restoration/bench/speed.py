@@ -41,9 +41,11 @@ from restoration.engine.execution import (
     resolve_precision,
     usable_cores,
 )
-from restoration.engine.inference import WindowRestorer, plan_windows, restore_video
+from restoration.engine.inference import restore_video
 from restoration.engine.models import RestorationNet, create_model, default_weights
+from restoration.engine.planning import plan_windows
 from restoration.engine.references import get_scorer
+from restoration.engine.restorer import WindowRestorer
 
 WIDTH, HEIGHT = 720, 576
 

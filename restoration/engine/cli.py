@@ -223,7 +223,14 @@ def build_parser(extra_commands: Sequence[Registrar] = ()) -> argparse.ArgumentP
         description="Restore digitized analog videotapes (TAPE-style reference-based network).",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_restore_command(subparsers)
+    _add_inspection_commands(subparsers)
+    for register in extra_commands:
+        register(subparsers)
+    return parser
 
+
+def _add_restore_command(subparsers: Any) -> None:
     restore = subparsers.add_parser(
         "restore",
         help="restore a video (FFV1/MKV master) or a photo",
@@ -299,6 +306,9 @@ def build_parser(extra_commands: Sequence[Registrar] = ()) -> argparse.ArgumentP
     _add_scorer_options(restore)
     restore.set_defaults(handler=cmd_restore)
 
+
+def _add_inspection_commands(subparsers: Any) -> None:
+    """probe, score and scores: read files, write nothing but their report."""
     probe_parser = subparsers.add_parser("probe", help="describe a video file as JSON")
     probe_parser.add_argument("input", metavar="IN")
     probe_parser.set_defaults(handler=cmd_probe)
@@ -320,10 +330,6 @@ def build_parser(extra_commands: Sequence[Registrar] = ()) -> argparse.ArgumentP
     scores.add_argument("--output", "-o", default=None, help="file to write (default stdout)")
     _add_scorer_options(scores)
     scores.set_defaults(handler=cmd_scores)
-
-    for register in extra_commands:
-        register(subparsers)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None, *, extra_commands: Sequence[Registrar] = ()) -> int:

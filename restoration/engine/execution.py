@@ -38,8 +38,8 @@ import torch
 from .exceptions import ConfigError, EngineError
 
 if TYPE_CHECKING:
-    from .inference import WindowRestorer
     from .models import RestorationNet
+    from .restorer import WindowRestorer
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Below this much work (frames x megapixels) automatic CPU plans stay in one process: starting
@@ -145,6 +145,27 @@ class ExecutionPlan:
         }
 
 
+def resolve_device(device: str | None = "auto") -> torch.device:
+    """ "auto": cuda, then mps, then cpu; anything else is passed to torch.device."""
+    if device in (None, "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ConfigError(
+            f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)"
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device cuda requested but no CUDA GPU is available")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device mps requested but MPS is not available")
+    return resolved
+
+
 def plan_execution(
     device: str | None = "auto",
     *,
@@ -165,7 +186,6 @@ def plan_execution(
     `work_mpx` (frames x megapixels to restore): below POOL_MIN_WORK_MPX, and unless `workers`
     is given, a CPU job runs in this process.
     """
-    from .inference import resolve_device
 
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
@@ -264,7 +284,7 @@ _WORKER: dict[str, Any] = {}
 def _worker_init(
     parent: int, model: RestorationNet, devices: Any, threads: int, options: dict[str, Any]
 ) -> None:
-    from .inference import WindowRestorer
+    from .restorer import WindowRestorer
 
     _exit_with_parent(parent)
     torch.set_num_threads(threads)
@@ -302,7 +322,7 @@ class WindowPool:
     def __init__(
         self, model: RestorationNet, plan: ExecutionPlan, *, restorer_options: dict[str, Any]
     ) -> None:
-        from .inference import WindowRestorer
+        from .restorer import WindowRestorer
 
         self.plan = plan
         self.stats = PoolStats()

@@ -27,32 +27,20 @@ from __future__ import annotations
 
 import os
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from .exceptions import ConfigError, WeightsError
-from .execution import (
-    WindowJob,
-    WindowPool,
-    plan_execution,
-    precision_name,
-    resolve_precision,
-    torch_threads,
-)
-from .fidelity import apply_strength, colour_guard, parse_strength
+from .execution import ExecutionPlan, WindowPool, plan_execution, resolve_device, torch_threads
+from .fidelity import parse_strength
 from .models import RestorationNet, create_model, default_weights, list_models
 from .planning import (
     Window,
-    blend_weights,
     default_margin,
     pass_through_mask,
-    plan_tiles,
     plan_windows,
     tile_size_for,
 )
@@ -65,37 +53,18 @@ from .references import (
     score_video,
     window_query,
 )
-from .scheduler import stream_windows
+from .restorer import WindowRestorer
+from .scheduler import WindowCounts, stream_windows
 from .video import (
     DEINTERLACE_MODES,
     CancelHook,
     ProgressCallback,
+    VideoInfo,
     probe,
 )
 
 # ---------------------------------------------------------------------------------------------
-# Devices and models
-
-
-def resolve_device(device: str | None = "auto") -> torch.device:
-    """ "auto": cuda, then mps, then cpu; anything else is passed to torch.device."""
-    if device in (None, "auto"):
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ConfigError(
-            f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)"
-        ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device cuda requested but no CUDA GPU is available")
-    if resolved.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("device mps requested but MPS is not available")
-    return resolved
+# Models
 
 
 def load_model(name: str = "tape-lite", checkpoint: str | Path | None = None) -> RestorationNet:
@@ -111,177 +80,6 @@ def load_model(name: str = "tape-lite", checkpoint: str | Path | None = None) ->
             )
         checkpoint = shipped
     return create_model(name, checkpoint=checkpoint)
-
-
-# ---------------------------------------------------------------------------------------------
-# The window restorer (model + device + tiling + reference-feature cache)
-
-
-class WindowRestorer:
-    """Runs the network on windows of frames, tiled, with cached reference features.
-
-    `precision`: auto, fp32, bf16 or fp16 autocast (execution.resolve_precision);
-    `compile`: torch.compile the network (GPUs; the first windows of each shape pay for it).
-    """
-
-    def __init__(
-        self,
-        model: RestorationNet,
-        *,
-        device: torch.device,
-        tile: int | None = None,
-        tile_overlap: int = 32,
-        cache_size: int = 64,
-        precision: str = "auto",
-        compile: bool = False,
-        strength: float = 1.0,
-        colour_guard: bool = True,
-    ) -> None:
-        self.model = model.to(device).eval()
-        self.strength = strength
-        self.colour_guard = colour_guard
-        self.device = device
-        self.dtype = resolve_precision(precision, device)
-        self.precision = precision_name(self.dtype)
-        self._forward = torch.compile(self.model, dynamic=False) if compile else self.model
-        self.multiple = int(model.config["pad_multiple"])
-        self.tile = tile
-        self.overlap = tile_overlap
-        self._cache: OrderedDict[tuple[int, tuple[int, int, int, int]], dict[int, torch.Tensor]] = (
-            OrderedDict()
-        )
-        self.cache_size = cache_size
-        self.network_seconds = 0.0
-        self.frame_passes = 0  # frames pushed through the network (x tiles)
-
-    def _to_tensor(self, frames: list[np.ndarray]) -> torch.Tensor:
-        array = torch.from_numpy(np.stack(frames)).to(self.device)
-        tensor = array.permute(0, 3, 1, 2).float().div_(255.0)[None]  # (1, n, 3, h, w)
-        return tensor
-
-    def _pad(self, tensor: torch.Tensor) -> torch.Tensor:
-        h, w = tensor.shape[-2:]
-        ph, pw = (-h) % self.multiple, (-w) % self.multiple
-        if ph == 0 and pw == 0:
-            return tensor
-        flat = tensor.flatten(0, 1)
-        mode = "reflect" if ph < h and pw < w else "replicate"
-        return F.pad(flat, (0, pw, 0, ph), mode=mode).unflatten(0, tensor.shape[:2])
-
-    def _autocast(self) -> Any:
-        if self.dtype is None:
-            return torch.autocast(device_type=self.device.type, enabled=False)
-        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
-
-    def _reference_features(
-        self, references: dict[int, torch.Tensor], box: tuple[int, int, int, int]
-    ) -> dict[int, torch.Tensor] | None:
-        if not references:
-            return None
-        per_reference = []
-        y0, y1, x0, x1 = box
-        for index, padded in references.items():
-            key = (index, box)
-            if key not in self._cache:
-                with self._autocast():
-                    self._cache[key] = self.model.encode_references(padded[..., y0:y1, x0:x1])
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-            self._cache.move_to_end(key)
-            per_reference.append(self._cache[key])
-        return {
-            level: torch.cat([f[level] for f in per_reference], dim=1) for level in per_reference[0]
-        }
-
-    def restore(
-        self,
-        frames: list[np.ndarray],
-        references: list[tuple[int, np.ndarray]] | None = None,
-        keep: tuple[int, int] | None = None,
-    ) -> list[np.ndarray]:
-        """Restore one window; returns frames [keep[0], keep[1]) of it as uint8 RGB."""
-        job = WindowJob(frames, references, keep or (0, len(frames)))
-        return self.restore_jobs([job])[0]
-
-    def restore_jobs(self, jobs: list[WindowJob], batch: int = 1) -> list[list[np.ndarray]]:
-        """Restore windows, up to `batch` at a time when they share a shape (one pass each)."""
-        results: list[list[np.ndarray]] = []
-        group: list[WindowJob] = []
-        for job in jobs:
-            if group and (len(group) >= batch or _batch_key(job) != _batch_key(group[0])):
-                results += self._restore_batch(group)
-                group = []
-            group.append(job)
-        if group:
-            results += self._restore_batch(group)
-        return results
-
-    @torch.inference_mode()
-    def _restore_batch(self, jobs: list[WindowJob]) -> list[list[np.ndarray]]:
-        keep = jobs[0].keep
-        height, width = jobs[0].frames[0].shape[:2]
-        clip = torch.cat([self._pad(self._to_tensor(job.frames)) for job in jobs])
-        padded_refs = [
-            {index: self._pad(self._to_tensor([image])) for index, image in job.references or []}
-            for job in jobs
-        ]
-        ph, pw = clip.shape[-2:]
-        boxes = plan_tiles(ph, pw, self.tile, self.overlap, self.multiple)
-        started = time.perf_counter()
-        if len(boxes) == 1:
-            with self._autocast():
-                out = self._forward(
-                    clip,
-                    reference_features=self._batch_features(padded_refs, boxes[0]),
-                    outputs=keep,
-                )
-            result = out.float()
-        else:
-            result = torch.zeros((len(jobs), keep[1] - keep[0], 3, ph, pw), device=self.device)
-            total = torch.zeros((ph, pw), device=self.device)
-            for box in boxes:
-                y0, y1, x0, x1 = box
-                features = self._batch_features(padded_refs, box)
-                with self._autocast():
-                    out = self._forward(
-                        clip[..., y0:y1, x0:x1], reference_features=features, outputs=keep
-                    )
-                weight = blend_weights(box, ph, pw, self.overlap).to(self.device)
-                result[..., y0:y1, x0:x1] += out.float() * weight
-                total[y0:y1, x0:x1] += weight
-            result = result / total
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        self.network_seconds += time.perf_counter() - started
-        self.frame_passes += sum(len(job.frames) for job in jobs) * len(boxes)
-        degraded = clip[:, keep[0] : keep[1]]
-        result = self._finish(result[..., :height, :width].flatten(0, 1), degraded.flatten(0, 1))
-        images = result.clamp(0, 1).mul(255).round().byte().unflatten(0, (len(jobs), -1))
-        array = images.permute(0, 1, 3, 4, 2).cpu().numpy()
-        return [list(window) for window in array]
-
-    def _finish(self, restored: torch.Tensor, degraded: torch.Tensor) -> torch.Tensor:
-        """The fidelity guards (engine/fidelity.py) between the network and the written frame."""
-        degraded = degraded[..., : restored.shape[-2], : restored.shape[-1]].float()
-        restored = restored.clamp(0, 1)
-        if self.colour_guard:
-            restored = colour_guard(restored, degraded)
-        return apply_strength(restored, degraded, self.strength)
-
-    def _batch_features(
-        self, padded_refs: list[dict[int, torch.Tensor]], box: tuple[int, int, int, int]
-    ) -> dict[int, torch.Tensor] | None:
-        per_job = [self._reference_features(refs, box) for refs in padded_refs]
-        if per_job[0] is None:
-            return None
-        if len(per_job) == 1:
-            return per_job[0]
-        return {level: torch.cat([f[level] for f in per_job if f], dim=0) for level in per_job[0]}
-
-
-def _batch_key(job: WindowJob) -> tuple[Any, ...]:
-    """Windows with equal keys run in one batched pass."""
-    return (len(job.frames), job.frames[0].shape, job.keep, len(job.references or []))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,22 +199,20 @@ def restore_video(
     `precision`: auto, fp32, bf16 or fp16 autocast (auto: bf16 where the hardware has it).
     Decoding and encoding run in their own threads beside the network (streaming.py).
     """
-    timings: dict[str, float] = {}
     started = time.perf_counter()
     net = load_model(model, checkpoint) if isinstance(model, str) else model
-    config = net.config
-    window = int(window or config["window"])
-    references = int(config["references"] if references is None else references)
-    margin = default_margin(window) if margin is None else margin
-    _check_options(window, references, start, end, deinterlace)
-    info = probe(src)
-    end = min(end if end is not None else info.frame_count, info.frame_count)
-    if start >= end:
-        raise ConfigError(
-            f"start frame {start} is past the end of the video ({info.frame_count} frames)"
-        )
-    count = end - start
-    tile_size = tile_size_for(tile, info.width, info.height)
+    run = _VideoRun.plan(
+        net,
+        src,
+        dst,
+        window=window,
+        margin=margin,
+        references=references,
+        start=start,
+        end=end,
+        deinterlace=deinterlace,
+        tile=tile,
+    )
     execution = plan_execution(
         device,
         workers=workers,
@@ -424,58 +220,29 @@ def restore_video(
         precision=precision,
         batch=batch,
         cores=cores,
-        work_mpx=count * info.width * info.height / 1e6,
+        work_mpx=run.count * run.info.width * run.info.height / 1e6,
     )
     frame_scorer = get_scorer(scorer) if isinstance(scorer, str) else scorer
-    if frame_scorer is None and (references > 0 or scores is None):
+    if frame_scorer is None and (run.references > 0 or scores is None):
         frame_scorer = get_scorer("none")
-    # Workers start now: they load while the input is scored.
     strength_value = parse_strength(strength)
-    options = {
-        "tile": tile_size,
+    options: dict[str, Any] = {
+        "tile": run.tile,
         "tile_overlap": tile_overlap,
         "precision": precision,
-        "strength": strength_value,
-        "colour_guard": colour_guard,
     }
-    with WindowPool(net, execution, restorer_options={**options, "compile": compile}) as pool:
+    options |= {"strength": strength_value, "colour_guard": colour_guard, "compile": compile}
+    # Workers start now: they load while the input is scored.
+    with WindowPool(net, execution, restorer_options=options) as pool:
         # 1. Scores (one streaming pass) and the reference pool (a second, partial decode).
-        phase = time.perf_counter()
-        if scores is None:
-            assert frame_scorer is not None
-            scores = score_video(
-                src, frame_scorer, start=start, end=end, deinterlace=deinterlace, cancel=cancel
-            )
-        if not (scores.start <= start and scores.start + len(scores) >= end):
-            raise ConfigError(
-                f"scores cover frames {scores.start}..{scores.start + len(scores)}, "
-                f"not {start}..{end}"
-            )
-        timings["score_input"] = time.perf_counter() - phase
-        phase = time.perf_counter()
-        pool_refs = ReferencePool.build(scores, size=pool_size) if references > 0 else None
-        if pool_refs is not None:
-            pool_refs.fetch(src, deinterlace=deinterlace)
-        timings["fetch_references"] = time.perf_counter() - phase
+        scores = run.score(scores, frame_scorer, deinterlace=deinterlace, cancel=cancel)
+        refs = run.fetch_references(scores, size=pool_size, deinterlace=deinterlace)
         phase = time.perf_counter()
         precisions = pool.precisions()
-        timings["workers_ready"] = time.perf_counter() - phase
-
+        run.timings["workers_ready"] = time.perf_counter() - phase
         # 2. Windows, streamed: reader thread -> network -> writer thread (master, access
         # copy, output scores).
-        used: list[dict[str, Any]] = []
-
-        def pick_references(item: Window) -> list[tuple[int, np.ndarray]] | None:
-            if pool_refs is None:
-                return None
-            frames = list(range(start + item.begin, start + item.end))
-            chosen = pool_refs.select(window_query(scores, frames), references, exclude=set(frames))
-            used.append(
-                {"frames": [start + item.out_begin, start + item.out_end], "references": chosen}
-            )
-            return [(index, pool_refs.frames[index]) for index in chosen]
-
-        clean = pass_through_mask(scores, start, end) if keep_clean else np.zeros(count, dtype=bool)
+        clean = pass_through_mask(scores, start, run.end) if keep_clean else run.none_clean()
         output_scorer = (
             BatchScorer(frame_scorer, start=start) if score_output and frame_scorer else None
         )
@@ -484,60 +251,199 @@ def restore_video(
             counts = stream_windows(
                 src,
                 dst,
-                info=info,
+                info=run.info,
                 start=start,
-                end=end,
+                end=run.end,
                 deinterlace=deinterlace,
                 access_copy=access_copy,
                 master_pixel_format=master_pixel_format,
-                plan=plan_windows(count, window, margin),
+                plan=plan_windows(run.count, run.window, run.margin),
                 pool=pool,
                 clean=clean,
-                pick_references=pick_references,
+                pick_references=refs.pick,
                 output_scorer=output_scorer,
                 progress=progress,
                 cancel=cancel,
             )
-        timings["restore"] = time.perf_counter() - phase
-    timings["network"] = pool.stats.network_seconds
-    scores_after = output_scorer.result() if output_scorer is not None else None
-    timings["score_output"] = output_scorer.seconds if output_scorer is not None else 0.0
-    timings["total"] = time.perf_counter() - started
-    card = getattr(net, "card", None) or {}
-    precision_used = "+".join(precisions)
-    return RestoreResult(
-        src=str(src),
-        dst=str(dst),
-        access_copy=str(access_copy) if access_copy is not None else None,
-        frames=count,
-        start=start,
-        end=end,
-        model=str(config["name"]),
-        weights_sha256=card.get("sha256"),
-        device=",".join(sorted(set(execution.devices))),
-        dtype=_DTYPE_NAMES.get(precision_used, precision_used),
-        window=window,
-        margin=margin,
-        tile=tile_size,
-        reference_count=references,
-        scorer=scores.scorer,
-        timings={k: round(v, 4) for k, v in timings.items()},
-        computations_per_frame=counts.network_frames / count,
-        scores_before=scores,
-        scores_after=scores_after,
-        references_used=used,
-        reference_pool=[int(i) for i in pool_refs.indices] if pool_refs is not None else [],
+        run.timings["restore"] = time.perf_counter() - phase
+    run.timings["network"] = pool.stats.network_seconds
+    run.timings["score_output"] = output_scorer.seconds if output_scorer is not None else 0.0
+    run.timings["total"] = time.perf_counter() - started
+    return run.result(
+        net,
+        execution,
+        scores=scores,
+        scores_after=output_scorer.result() if output_scorer is not None else None,
+        refs=refs,
+        counts=counts,
+        precision="+".join(precisions),
+        peak_rss_mb=pool.stats.worker_peak_rss_mb,
+        access_copy=access_copy,
         keep_clean=keep_clean,
         strength=strength_value,
         colour_guard=colour_guard,
-        passed_through=counts.passed_through,
-        windows_skipped=counts.windows_skipped,
-        precision=precision_used,
-        execution={
-            **execution.to_dict(),
-            "worker_peak_rss_mb": round(pool.stats.worker_peak_rss_mb, 1),
-        },
     )
+
+
+@dataclass
+class _VideoRun:
+    """What one restore_video call settled before decoding, its timings, and its report."""
+
+    src: str | os.PathLike[str]
+    dst: str | os.PathLike[str]
+    info: VideoInfo
+    start: int
+    end: int
+    window: int
+    margin: int
+    references: int
+    tile: int | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def plan(
+        cls,
+        net: RestorationNet,
+        src: str | os.PathLike[str],
+        dst: str | os.PathLike[str],
+        *,
+        window: int | None,
+        margin: int | None,
+        references: int | None,
+        start: int,
+        end: int | None,
+        deinterlace: str,
+        tile: int | str | None,
+    ) -> _VideoRun:
+        """The model's window and references unless given, the frame range checked against
+        the video, and the tile size for its frames."""
+        window = int(window or net.config["window"])
+        references = int(net.config["references"] if references is None else references)
+        margin = default_margin(window) if margin is None else margin
+        _check_options(window, references, start, end, deinterlace)
+        info = probe(src)
+        end = min(end if end is not None else info.frame_count, info.frame_count)
+        if start >= end:
+            raise ConfigError(
+                f"start frame {start} is past the end of the video ({info.frame_count} frames)"
+            )
+        tile_size = tile_size_for(tile, info.width, info.height)
+        return cls(src, dst, info, start, end, window, margin, references, tile_size)
+
+    @property
+    def count(self) -> int:
+        return self.end - self.start
+
+    def none_clean(self) -> np.ndarray:
+        return np.zeros(self.count, dtype=bool)
+
+    def score(
+        self,
+        scores: FrameScores | None,
+        scorer: FrameScorer | None,
+        *,
+        deinterlace: str,
+        cancel: CancelHook | None,
+    ) -> FrameScores:
+        """`scores` when given, else the frames of the range scored in one streaming pass."""
+        phase = time.perf_counter()
+        if scores is None:
+            assert scorer is not None
+            scores = score_video(
+                self.src,
+                scorer,
+                start=self.start,
+                end=self.end,
+                deinterlace=deinterlace,
+                cancel=cancel,
+            )
+        self.timings["score_input"] = time.perf_counter() - phase
+        return scores
+
+    def fetch_references(self, scores: FrameScores, *, size: int, deinterlace: str) -> _References:
+        """Check that `scores` cover the range and decode the pool (none for 0 references)."""
+        if not (scores.start <= self.start and scores.start + len(scores) >= self.end):
+            raise ConfigError(
+                f"scores cover frames {scores.start}..{scores.start + len(scores)}, "
+                f"not {self.start}..{self.end}"
+            )
+        phase = time.perf_counter()
+        pool = ReferencePool.build(scores, size=size) if self.references > 0 else None
+        if pool is not None:
+            pool.fetch(self.src, deinterlace=deinterlace)
+        self.timings["fetch_references"] = time.perf_counter() - phase
+        return _References(scores, self.references, self.start, pool)
+
+    def result(
+        self,
+        net: RestorationNet,
+        execution: ExecutionPlan,
+        *,
+        scores: FrameScores,
+        scores_after: FrameScores | None,
+        refs: _References,
+        counts: WindowCounts,
+        precision: str,
+        peak_rss_mb: float,
+        access_copy: str | os.PathLike[str] | None,
+        keep_clean: bool,
+        strength: float,
+        colour_guard: bool,
+    ) -> RestoreResult:
+        return RestoreResult(
+            src=str(self.src),
+            dst=str(self.dst),
+            access_copy=str(access_copy) if access_copy is not None else None,
+            frames=self.count,
+            start=self.start,
+            end=self.end,
+            model=str(net.config["name"]),
+            weights_sha256=(getattr(net, "card", None) or {}).get("sha256"),
+            device=",".join(sorted(set(execution.devices))),
+            dtype=_DTYPE_NAMES.get(precision, precision),
+            window=self.window,
+            margin=self.margin,
+            tile=self.tile,
+            reference_count=self.references,
+            scorer=scores.scorer,
+            timings={k: round(v, 4) for k, v in self.timings.items()},
+            computations_per_frame=counts.network_frames / self.count,
+            scores_before=scores,
+            scores_after=scores_after,
+            references_used=refs.used,
+            reference_pool=refs.pool_indices(),
+            keep_clean=keep_clean,
+            strength=strength,
+            colour_guard=colour_guard,
+            passed_through=counts.passed_through,
+            windows_skipped=counts.windows_skipped,
+            precision=precision,
+            execution={**execution.to_dict(), "worker_peak_rss_mb": round(peak_rss_mb, 1)},
+        )
+
+
+@dataclass
+class _References:
+    """One run's reference pool and, for the report, the references each window used."""
+
+    scores: FrameScores
+    per_window: int
+    start: int
+    pool: ReferencePool | None
+    used: list[dict[str, Any]] = field(default_factory=list)
+
+    def pick(self, item: Window) -> list[tuple[int, np.ndarray]] | None:
+        if self.pool is None:
+            return None
+        frames = list(range(self.start + item.begin, self.start + item.end))
+        query = window_query(self.scores, frames)
+        chosen = self.pool.select(query, self.per_window, exclude=set(frames))
+        out = [self.start + item.out_begin, self.start + item.out_end]
+        self.used.append({"frames": out, "references": chosen})
+        return [(index, self.pool.frames[index]) for index in chosen]
+
+    def pool_indices(self) -> list[int]:
+        return [int(i) for i in self.pool.indices] if self.pool is not None else []
 
 
 _DTYPE_NAMES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,20 +38,31 @@ def psnr(clean: np.ndarray | torch.Tensor, restored: np.ndarray | torch.Tensor) 
     return (10 * torch.log10(255.0**2 / mse)).numpy()
 
 
-def _gaussian(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    coords = torch.arange(size, dtype=torch.float64) - size // 2
-    kernel = torch.exp(-(coords**2) / (2 * sigma**2))
-    return kernel / kernel.sum()
+def pooled_psnr(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """PSNR of the mean squared error over every frame of every (restored, clean) pair of
+    uint8-range arrays, capped at 100 dB for identical inputs.
+
+    Averaging per-frame PSNR would be dominated by untouched frames (infinite PSNR); the
+    pooled MSE weighs every pixel once.
+    """
+    total = sum(float(np.sum((a.astype(np.float64) - b.astype(np.float64)) ** 2)) for a, b in pairs)
+    mse = total / sum(a.size for a, _ in pairs)
+    return 100.0 if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
-def ssim(clean: np.ndarray | torch.Tensor, restored: np.ndarray | torch.Tensor) -> np.ndarray:
-    """SSIM per frame (Wang et al. 2004: 11x11 Gaussian, sigma 1.5, K1 0.01, K2 0.03), the
-    mean over RGB channels, on the valid region (no padding), as skimage with gaussian_weights."""
-    a, b = _as_float(clean), _as_float(restored)
+def ssim_map(
+    a: torch.Tensor, b: torch.Tensor, *, data_range: float, sample_covariance: bool = True
+) -> torch.Tensor:
+    """The SSIM map of (N, C, H, W) images (Wang et al. 2004: 11x11 Gaussian, sigma 1.5, K1
+    0.01, K2 0.03) on the valid region (no padding), in their dtype and on their device, so
+    the training loss can differentiate through it. `sample_covariance`: the unbiased
+    (co)variances skimage uses; the loss keeps the plain ones it was trained with."""
     assert a.shape == b.shape, f"shape mismatch {tuple(a.shape)} vs {tuple(b.shape)}"
     if min(a.shape[-2:]) < 11:
         raise ConfigError(f"SSIM needs frames of at least 11x11 pixels, got {tuple(a.shape[-2:])}")
-    g = _gaussian()
+    coords = torch.arange(11, dtype=a.dtype, device=a.device) - 5
+    g = torch.exp(-(coords**2) / (2 * 1.5**2))
+    g = g / g.sum()
     channels = a.shape[1]
     kx = g.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
     ky = g.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
@@ -58,19 +70,24 @@ def ssim(clean: np.ndarray | torch.Tensor, restored: np.ndarray | torch.Tensor) 
     def blur(x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(F.conv2d(x, kx, groups=channels), ky, groups=channels)
 
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     mu_a, mu_b = blur(a), blur(b)
     var_a = blur(a * a) - mu_a**2
     var_b = blur(b * b) - mu_b**2
     cov = blur(a * b) - mu_a * mu_b
-    # skimage uses the unbiased (sample) covariance for Gaussian weights too.
-    n = 11 * 11
-    correction = n / (n - 1)
-    var_a, var_b, cov = var_a * correction, var_b * correction, cov * correction
-    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+    if sample_covariance:
+        correction = 121 / 120  # n / (n - 1) over the 11x11 window
+        var_a, var_b, cov = var_a * correction, var_b * correction, cov * correction
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
         (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
     )
-    return ssim_map.mean(dim=(1, 2, 3)).numpy()
+
+
+def ssim(clean: np.ndarray | torch.Tensor, restored: np.ndarray | torch.Tensor) -> np.ndarray:
+    """SSIM per frame of uint8-range RGB frames, the mean over channels and the valid region:
+    the figure skimage's structural_similarity gives with gaussian_weights=True, sigma=1.5."""
+    a, b = _as_float(clean), _as_float(restored)
+    return ssim_map(a, b, data_range=255.0).mean(dim=(1, 2, 3)).numpy()
 
 
 def lpips_model() -> Any | None:

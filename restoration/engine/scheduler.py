@@ -66,79 +66,98 @@ def run_windows(
     cancel: CancelHook | None = None,
 ) -> WindowCounts:
     """Restore every window of `plan` (frames relative to the restored range) in order."""
-    counts = WindowCounts()
-    pending: deque[_Pending] = deque()
-    chunk = _Chunk()
-    outstanding: deque[_Chunk] = deque()
-    total = plan[-1].out_end if plan else 0
-    started = time.perf_counter()
-    # Windows that skip the network wait behind running ones: bound them too (memory).
-    max_pending = 2 * pool.in_flight * pool.plan.batch + 4
-
-    def submit() -> None:
-        nonlocal chunk
-        if chunk.jobs:
-            chunk.future = pool.submit(chunk.jobs)
-            outstanding.append(chunk)
-            chunk = _Chunk()
-
-    def complete(entry: _Pending) -> None:
-        if entry.chunk is None:
-            images = entry.kept
-        else:
-            if entry.chunk.result is None:
-                assert entry.chunk.future is not None
-                entry.chunk.result = pool.result(entry.chunk.future)
-                outstanding.remove(entry.chunk)
-            restored = entry.chunk.result.images[entry.index]
-            images = [
-                original if is_clean else image
-                for original, image, is_clean in zip(entry.kept, restored, entry.clean, strict=True)
-            ]
-        for image, time_s in zip(images, entry.times, strict=True):
-            writer.put(image, time_s)
-        counts.passed_through += int(entry.clean.sum())
-        if progress is not None:
-            done = entry.window.out_end
-            elapsed = time.perf_counter() - started
-            progress(done, total, elapsed / done * (total - done))
-
-    def drain(*, everything: bool) -> None:
-        while pending:
-            head = pending[0]
-            if head.chunk is not None and head.chunk.future is None:
-                return  # its chunk is still being filled
-            ready = head.chunk is None or head.chunk.result is not None
-            ready = ready or bool(
-                head.chunk is not None and head.chunk.future and head.chunk.future.done()
-            )
-            full = len(outstanding) > pool.in_flight or len(pending) > max_pending
-            if not (everything or ready or full):
-                return
-            complete(pending.popleft())
-
+    run = _WindowRun(pool, writer, total=plan[-1].out_end if plan else 0, progress=progress)
     for window in plan:
         if cancel is not None and cancel():
-            done = pending[0].window.out_begin if pending else window.out_begin
-            raise CancelledError(f"restoration cancelled after {done} of {total} frames")
+            done = run.pending[0].window.out_begin if run.pending else window.out_begin
+            raise CancelledError(f"restoration cancelled after {done} of {run.total} frames")
         reader.release(window.begin)  # window begins never move backwards
         frames, times = reader.get(window.begin, window.end)
         keep = (window.out_begin - window.begin, window.out_end - window.begin)
         out_clean = clean[window.out_begin : window.out_end]
         entry = _Pending(window, frames[keep[0] : keep[1]], times[keep[0] : keep[1]], out_clean)
         if out_clean.all():
-            counts.windows_skipped += 1
+            run.counts.windows_skipped += 1
         else:
-            entry.chunk, entry.index = chunk, len(chunk.jobs)
-            chunk.jobs.append(WindowJob(frames, pick_references(window), keep))
-            counts.network_frames += window.end - window.begin
-            if len(chunk.jobs) >= pool.plan.batch:
-                submit()
-        pending.append(entry)
-        drain(everything=False)
-    submit()
-    drain(everything=True)
-    return counts
+            run.add_job(entry, WindowJob(frames, pick_references(window), keep))
+        run.pending.append(entry)
+        run.drain(everything=False)
+    run.submit()
+    run.drain(everything=True)
+    return run.counts
+
+
+class _WindowRun:
+    """The windows of one run between the plan walk and the writer: chunks sent to the pool,
+    windows waiting for their turn, and the counts."""
+
+    def __init__(
+        self,
+        pool: WindowPool,
+        writer: FrameWriter,
+        *,
+        total: int,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.pool = pool
+        self.writer = writer
+        self.total = total
+        self.progress = progress
+        self.counts = WindowCounts()
+        self.pending: deque[_Pending] = deque()
+        self.chunk = _Chunk()
+        self.outstanding: deque[_Chunk] = deque()
+        self.started = time.perf_counter()
+        # Windows that skip the network wait behind running ones: bound them too (memory).
+        self.max_pending = 2 * pool.in_flight * pool.plan.batch + 4
+
+    def add_job(self, entry: _Pending, job: WindowJob) -> None:
+        entry.chunk, entry.index = self.chunk, len(self.chunk.jobs)
+        self.chunk.jobs.append(job)
+        self.counts.network_frames += entry.window.end - entry.window.begin
+        if len(self.chunk.jobs) >= self.pool.plan.batch:
+            self.submit()
+
+    def submit(self) -> None:
+        if self.chunk.jobs:
+            self.chunk.future = self.pool.submit(self.chunk.jobs)
+            self.outstanding.append(self.chunk)
+            self.chunk = _Chunk()
+
+    def drain(self, *, everything: bool) -> None:
+        while self.pending:
+            head = self.pending[0].chunk
+            if head is not None and head.future is None:
+                return  # its chunk is still being filled
+            ready = head is None or head.result is not None
+            ready = ready or bool(head is not None and head.future and head.future.done())
+            full = (
+                len(self.outstanding) > self.pool.in_flight or len(self.pending) > self.max_pending
+            )
+            if not (everything or ready or full):
+                return
+            self._complete(self.pending.popleft())
+
+    def _complete(self, entry: _Pending) -> None:
+        if entry.chunk is None:
+            images = entry.kept
+        else:
+            if entry.chunk.result is None:
+                assert entry.chunk.future is not None
+                entry.chunk.result = self.pool.result(entry.chunk.future)
+                self.outstanding.remove(entry.chunk)
+            restored = entry.chunk.result.images[entry.index]
+            images = [
+                original if is_clean else image
+                for original, image, is_clean in zip(entry.kept, restored, entry.clean, strict=True)
+            ]
+        for image, time_s in zip(images, entry.times, strict=True):
+            self.writer.put(image, time_s)
+        self.counts.passed_through += int(entry.clean.sum())
+        if self.progress is not None:
+            done = entry.window.out_end
+            elapsed = time.perf_counter() - self.started
+            self.progress(done, self.total, elapsed / done * (self.total - done))
 
 
 def stream_windows(

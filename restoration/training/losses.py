@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
+from restoration.engine.metrics import ssim_map
+
 
 def _as_images(x: torch.Tensor) -> torch.Tensor:
     """Fold a time axis into the batch: (b, t, c, h, w) -> (b*t, c, h, w)."""
@@ -73,25 +75,7 @@ def ssim_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         f"shape mismatch {tuple(pred.shape)} vs {tuple(target.shape)}"
     )
     a, b = _as_images(pred).float(), _as_images(target).float()
-    channels = a.shape[1]
-    coords = torch.arange(11, dtype=torch.float32, device=a.device) - 5
-    g = torch.exp(-(coords**2) / (2 * 1.5**2))
-    g = g / g.sum()
-    kx = g.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
-    ky = g.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
-
-    def blur(x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(F.conv2d(x, kx, groups=channels), ky, groups=channels)
-
-    c1, c2 = 0.01**2, 0.03**2
-    mu_a, mu_b = blur(a), blur(b)
-    var_a = blur(a * a) - mu_a**2
-    var_b = blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
-    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
-        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
-    )
-    return 1 - ssim_map.mean()
+    return 1 - ssim_map(a, b, data_range=1.0, sample_covariance=False).mean()
 
 
 def temporal_contrastive_loss(

@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from restoration.engine.execution import resolve_device
+from restoration.engine.metrics import pooled_psnr, ssim
 from restoration.training.losses import LossWeights, restoration_loss
 
 # Seeds at or above this are never drawn for training: validation and the quality benchmark
@@ -299,31 +301,6 @@ def validation_scenes(
     return scenes
 
 
-# ---------------------------------------------------------------------------- metrics
-
-
-def psnr(pred: np.ndarray, target: np.ndarray) -> float:
-    """PSNR in dB of uint8-range arrays (capped at 100 for identical inputs)."""
-    mse = float(np.mean((pred.astype(np.float64) - target.astype(np.float64)) ** 2))
-    return 100.0 if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
-
-
-def ssim(pred: np.ndarray, target: np.ndarray) -> float:
-    """Mean SSIM over frames of (N, H, W, 3) uint8 arrays (Gaussian window, as in the paper)."""
-    from skimage.metrics import structural_similarity
-
-    return float(
-        np.mean(
-            [
-                structural_similarity(
-                    p, t, channel_axis=-1, data_range=255, gaussian_weights=True, sigma=1.5
-                )
-                for p, t in zip(pred, target, strict=True)
-            ]
-        )
-    )
-
-
 def to_uint8(frames: torch.Tensor) -> np.ndarray:
     """(N, 3, H, W) float in [0, 1] -> (N, H, W, 3) uint8."""
     array = frames.detach().float().clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1)
@@ -363,17 +340,6 @@ def validation_window(scene: Scene, window: int) -> int:
     return int(np.argmax(sums))
 
 
-def pooled_psnr(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
-    """PSNR of the mean squared error over every frame of every (restored, clean) pair.
-
-    Averaging per-frame PSNR would be dominated by untouched frames (infinite PSNR); the
-    pooled MSE weighs every pixel once.
-    """
-    total = sum(float(np.sum((a.astype(np.float64) - b.astype(np.float64)) ** 2)) for a, b in pairs)
-    mse = total / sum(a.size for a, _ in pairs)
-    return 100.0 if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
-
-
 def evaluate(
     model: nn.Module, scenes: Sequence[Scene], *, device: torch.device, use_references: bool = True
 ) -> dict[str, Any]:
@@ -395,7 +361,7 @@ def evaluate(
 
 def _summarise(pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> dict[str, Any]:
     every = [pair for group in pairs.values() for pair in group]
-    ssims = {k: [ssim(a, b) for a, b in group] for k, group in pairs.items()}
+    ssims = {k: [float(ssim(b, a).mean()) for a, b in group] for k, group in pairs.items()}
     return {
         "psnr": pooled_psnr(every),
         "ssim": float(np.mean([v for group in ssims.values() for v in group])),
@@ -414,12 +380,6 @@ def degraded_baseline(scenes: Sequence[Scene], window: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- loop helpers
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _autocast(device: torch.device) -> Any:

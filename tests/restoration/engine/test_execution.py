@@ -23,8 +23,9 @@ from restoration.engine.execution import (
     resolve_precision,
     usable_cores,
 )
-from restoration.engine.inference import WindowRestorer, restore_video
+from restoration.engine.inference import restore_video
 from restoration.engine.models import create_model
+from restoration.engine.restorer import WindowRestorer
 from restoration.engine.streaming import FrameReader, FrameWriter
 
 from .conftest import moving_pattern, write_video
@@ -186,6 +187,7 @@ _ORPHAN_PROBE = """
 import sys, time, torch
 from restoration.engine.execution import WindowPool, plan_execution
 from restoration.engine.models import create_model
+from restoration.engine.restorer import WindowRestorer
 pool = WindowPool(create_model("tiny"), plan_execution("cpu,cpu"), restorer_options={})
 pool.precisions()  # both workers started
 print(*pool._executor._processes, flush=True)

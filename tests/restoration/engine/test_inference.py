@@ -10,17 +10,12 @@ import torch
 
 from restoration.engine import video
 from restoration.engine.exceptions import CancelledError, ConfigError, WeightsError
-from restoration.engine.inference import (
-    WindowRestorer,
-    load_model,
-    plan_tiles,
-    plan_windows,
-    resolve_device,
-    restore_image,
-    restore_video,
-)
+from restoration.engine.execution import resolve_device
+from restoration.engine.inference import load_model, restore_image, restore_video
 from restoration.engine.models import create_model
+from restoration.engine.planning import plan_tiles, plan_windows
 from restoration.engine.references import FrameScores
+from restoration.engine.restorer import WindowRestorer
 
 from .conftest import moving_pattern, write_video
 
