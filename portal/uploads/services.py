@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -46,6 +47,8 @@ READ_SIZE = 1024 * 1024
 #: The stored offset is committed at least this often during a long PATCH, so a process killed
 #: mid-request loses at most this much.
 COMMIT_EVERY = 32 * 1024 * 1024
+#: tus checksum extension: the algorithms a PATCH's Upload-Checksum may name (hashlib names).
+CHECKSUM_ALGORITHMS = ("sha256", "sha512", "sha1", "md5")
 
 
 def _now() -> dt.datetime:
@@ -132,12 +135,23 @@ def upload_append(
     offset: int,
     read: Callable[[int], bytes],
     content_length: int,
+    checksum: tuple[str, bytes] | None = None,
 ) -> ResumableUpload:
     """Append the request body at ``offset`` (tus PATCH). Returns the upload, reloaded.
 
     ``read(n)`` returns up to n bytes of the body, b"" (or raises OSError) when the client
     went away: whatever arrived until then is kept, and the client resumes from there.
+
+    ``checksum`` (tus checksum extension: an algorithm of ``CHECKSUM_ALGORITHMS`` and the
+    digest the client computed of this body) makes the body all or nothing: its bytes are kept
+    only when all of them arrived and their digest matches; otherwise the upload stays where it
+    was (``ChecksumMismatch``, 460, when the digest differs) and the client sends the body again.
     """
+    if checksum is not None and checksum[0] not in CHECKSUM_ALGORITHMS:
+        raise UploadError(
+            f"Upload-Checksum algorithm {checksum[0]!r} is not supported; use one of "
+            f"{', '.join(CHECKSUM_ALGORITHMS)}."
+        )
     with _exclusive(upload.partial_path) as handle:
         upload.refresh_from_db()
         _check_appendable(upload)
@@ -155,7 +169,8 @@ def upload_append(
         hasher = hashing.hasher_at(key, upload.partial_path, upload.offset)
         handle.truncate(upload.offset)  # bytes past the committed offset (a crash) are dropped
         handle.seek(upload.offset)
-        position, committed = upload.offset, upload.offset
+        start = position = committed = upload.offset
+        body_hasher = hashlib.new(checksum[0]) if checksum is not None else None
         remaining = content_length
         try:
             while remaining > 0:
@@ -164,16 +179,45 @@ def upload_append(
                     break
                 handle.write(chunk)
                 hasher.update(chunk)
+                if body_hasher is not None:
+                    body_hasher.update(chunk)
                 position += len(chunk)
                 remaining -= len(chunk)
-                if position - committed >= COMMIT_EVERY:
+                if body_hasher is None and position - committed >= COMMIT_EVERY:
                     committed = _commit(upload, handle, hasher, position)
         except OSError:
             logger.info("upload %s: client went away at byte %s", key, position)
+        if checksum is not None and body_hasher is not None:
+            _check_body(upload, handle, start, remaining, checksum, body_hasher.digest())
         _commit(upload, handle, hasher, position)
     if upload.is_complete:
         upload_complete(upload=upload, sha256=hasher.hexdigest())
     return upload
+
+
+def _check_body(
+    upload: ResumableUpload,
+    handle: Any,
+    start: int,
+    missing: int,
+    checksum: tuple[str, bytes],
+    digest: bytes,
+) -> None:
+    """Keep a checksummed body only when it is whole and its digest is the client's: else cut
+    the partial file back to ``start`` (nothing committed) and say why."""
+    if missing == 0 and digest == checksum[1]:
+        return
+    handle.truncate(start)
+    handle.flush()
+    if missing:
+        raise UploadError(
+            f"The body ended {missing} bytes short, so its Upload-Checksum cannot be checked; "
+            f"nothing of it was kept. Send it again from offset {start}."
+        )
+    raise ChecksumMismatch(
+        f"The body's {checksum[0]} digest does not match its Upload-Checksum: it was damaged "
+        f"on the way, and nothing of it was kept. Send it again from offset {start}."
+    )
 
 
 def _commit(upload: ResumableUpload, handle: Any, hasher: Any, position: int) -> int:

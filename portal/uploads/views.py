@@ -1,10 +1,12 @@
-"""tus 1.0 server endpoints (core, creation, termination, expiration) for browser and API.
+"""tus 1.0 server endpoints (core, creation, termination, expiration, checksum), browser and API.
 
 ``/api/v1/uploads/`` takes POST (creation) and OPTIONS (discovery); ``/api/v1/uploads/<uuid>``
 takes HEAD (offset), PATCH (append), DELETE (termination) and, outside tus, GET for the JSON
 status of the capture made from it. Clients authenticate with a browser session (plus the CSRF
 token header) or ``Authorization: Token <key>``. Creation metadata: ``filename``, ``tape`` (its
-id) and optionally ``sha256`` (hex), checked when the last byte arrives.
+id) and optionally ``sha256`` (hex), checked when the last byte arrives. Checksum extension: a
+PATCH may carry ``Upload-Checksum: <algorithm> <base64 digest>`` (sha256, sha512, sha1, md5);
+its body is kept only when the digest matches (else 460 Checksum Mismatch, offset unchanged).
 """
 
 from __future__ import annotations
@@ -30,10 +32,15 @@ from portal.captures.services import upload_size_limit
 from portal.catalog.selectors import tape_get
 from portal.uploads.exceptions import UploadError
 from portal.uploads.models import GONE, ResumableUpload, UploadStatus
-from portal.uploads.services import upload_append, upload_create, upload_terminate
+from portal.uploads.services import (
+    CHECKSUM_ALGORITHMS,
+    upload_append,
+    upload_create,
+    upload_terminate,
+)
 
 TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = "creation,termination,expiration"
+TUS_EXTENSIONS = "creation,termination,expiration,checksum"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 
 
@@ -114,6 +121,21 @@ def _parse_metadata(header: str) -> dict[str, str]:
     return result
 
 
+def _checksum_header(request: HttpRequest) -> tuple[str, bytes] | None:
+    """tus checksum extension: ``Upload-Checksum: <algorithm> <base64 digest>``, or None."""
+    raw = request.headers.get("Upload-Checksum", "").strip()
+    if not raw:
+        return None
+    algorithm, _, encoded = raw.partition(" ")
+    try:
+        digest = base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error as exc:
+        raise UploadError("Send Upload-Checksum as: <algorithm> <base64 of the digest>.") from exc
+    if not digest:
+        raise UploadError("Send Upload-Checksum as: <algorithm> <base64 of the digest>.")
+    return algorithm.strip().lower(), digest
+
+
 def _int_header(request: HttpRequest, name: str) -> int:
     raw = request.headers.get(name, "")
     if not raw.isdigit():
@@ -125,7 +147,11 @@ def _int_header(request: HttpRequest, name: str) -> int:
 def upload_collection(request: HttpRequest) -> HttpResponse:
     if request.method == "OPTIONS":
         return _tus_response(
-            204, Tus_Version=TUS_VERSION, Tus_Extension=TUS_EXTENSIONS, Allow="POST, OPTIONS"
+            204,
+            Tus_Version=TUS_VERSION,
+            Tus_Extension=TUS_EXTENSIONS,
+            Tus_Checksum_Algorithm=",".join(CHECKSUM_ALGORITHMS),
+            Allow="POST, OPTIONS",
         )
     if request.method != "POST":
         return _error(405, "method_not_allowed", "POST creates an upload.")
@@ -164,7 +190,12 @@ def _upload_of(request: HttpRequest, upload_id: str) -> ResumableUpload:
 @tus_endpoint
 def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
     if request.method == "OPTIONS":
-        return _tus_response(204, Tus_Version=TUS_VERSION, Tus_Extension=TUS_EXTENSIONS)
+        return _tus_response(
+            204,
+            Tus_Version=TUS_VERSION,
+            Tus_Extension=TUS_EXTENSIONS,
+            Tus_Checksum_Algorithm=",".join(CHECKSUM_ALGORITHMS),
+        )
     upload = _upload_of(request, upload_id)
     if request.method == "GET":
         return JsonResponse(upload_status(upload))
@@ -191,6 +222,7 @@ def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
         offset=_int_header(request, "Upload-Offset"),
         read=request.read,
         content_length=_int_header(request, "Content-Length"),
+        checksum=_checksum_header(request),
     )
     return _tus_response(
         204,

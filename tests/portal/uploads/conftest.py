@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def tus_create(client: Any, tape: Tape, size: int, **meta: str) -> Any:
     )
 
 
-def tus_patch(client: Any, location: str, offset: int, body: bytes) -> Any:
+def tus_patch(client: Any, location: str, offset: int, body: bytes, **extra: str) -> Any:
     return client.generic(
         "PATCH",
         location,
@@ -46,7 +47,14 @@ def tus_patch(client: Any, location: str, offset: int, body: bytes) -> Any:
         content_type="application/offset+octet-stream",
         HTTP_UPLOAD_OFFSET=str(offset),
         **TUS,
+        **extra,
     )
+
+
+def upload_checksum(algorithm: str, body: bytes) -> str:
+    """The tus checksum extension's Upload-Checksum value of ``body``."""
+    digest = hashlib.new(algorithm, body).digest()
+    return f"{algorithm} {base64.b64encode(digest).decode()}"
 
 
 def tus_head(client: Any, location: str) -> Any:

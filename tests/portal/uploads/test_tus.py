@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import http.client
+import io
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,13 @@ from portal.storage import iter_stored
 from portal.uploads import hashing
 from portal.uploads.models import ResumableUpload, UploadStatus
 from portal.uploads.services import uploads_expire
-from tests.portal.uploads.conftest import TUS, tus_create, tus_head, tus_patch
+from tests.portal.uploads.conftest import (
+    TUS,
+    tus_create,
+    tus_head,
+    tus_patch,
+    upload_checksum,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -179,6 +186,89 @@ def test_checksum_mismatch_is_refused_and_nothing_kept(
     upload = ResumableUpload.objects.get()
     assert upload.status == UploadStatus.FAILED and not upload.partial_path.exists()
     assert not Capture.objects.exists()
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha1"])
+def test_patch_checksum_keeps_a_matching_body_and_refuses_a_damaged_one(
+    any_storage: str,
+    archivist_client: Client,
+    tape: Any,
+    video_factory: Callable[..., Path],
+    algorithm: str,
+) -> None:
+    options = archivist_client.options("/api/v1/uploads/")
+    assert "checksum" in options["Tus-Extension"].split(",")
+    assert algorithm in options["Tus-Checksum-Algorithm"].split(",")
+    content = video_factory("e.mkv", frames=12).read_bytes()
+    half = len(content) // 2
+    location = tus_create(archivist_client, tape, len(content), filename="e.mkv")["Location"]
+    first = tus_patch(
+        archivist_client,
+        location,
+        0,
+        content[:half],
+        HTTP_UPLOAD_CHECKSUM=upload_checksum(algorithm, content[:half]),
+    )
+    assert first.status_code == 204 and first["Upload-Offset"] == str(half)
+
+    damaged = bytearray(content[half:])
+    damaged[100] ^= 0xFF  # one bit pattern changed on the way; the client hashed the original
+    refused = tus_patch(
+        archivist_client,
+        location,
+        half,
+        bytes(damaged),
+        HTTP_UPLOAD_CHECKSUM=upload_checksum(algorithm, content[half:]),
+    )
+    assert refused.status_code == 460
+    assert refused.json()["error"]["code"] == "checksum_mismatch"
+    assert f"from offset {half}" in refused.json()["error"]["message"]
+    assert tus_head(archivist_client, location)["Upload-Offset"] == str(half)
+    upload = ResumableUpload.objects.get()
+    assert upload.status == UploadStatus.RECEIVING
+    assert upload.partial_path.stat().st_size == half
+
+    resent = tus_patch(
+        archivist_client,
+        location,
+        half,
+        content[half:],
+        HTTP_UPLOAD_CHECKSUM=upload_checksum(algorithm, content[half:]),
+    )
+    assert resent.status_code == 204
+    capture = Capture.objects.get()
+    assert capture.sha256 == hashlib.sha256(content).hexdigest()
+    assert _stored_bytes(capture) == content
+
+
+def test_checksummed_body_cut_short_is_not_kept(archivist_client: Client, tape: Any) -> None:
+    from portal.uploads.exceptions import UploadError
+    from portal.uploads.services import upload_append
+
+    location = tus_create(archivist_client, tape, 3000, filename="x.mkv")["Location"]
+    body = io.BytesIO(b"a" * 1000)  # the client announced 2000 bytes, then went away
+
+    upload = ResumableUpload.objects.get()
+    with pytest.raises(UploadError, match="1000 bytes short"):
+        upload_append(
+            upload=upload,
+            offset=0,
+            read=body.read,
+            content_length=2000,
+            checksum=("sha256", hashlib.sha256(b"a" * 2000).digest()),
+        )
+    assert tus_head(archivist_client, location)["Upload-Offset"] == "0"
+    assert upload.partial_path.stat().st_size == 0
+
+
+def test_patch_checksum_header_errors_are_clear(archivist_client: Client, tape: Any) -> None:
+    location = tus_create(archivist_client, tape, 10, filename="x.mkv")["Location"]
+    unknown = tus_patch(archivist_client, location, 0, b"abc", HTTP_UPLOAD_CHECKSUM="crc99 AAAA")
+    assert unknown.status_code == 400
+    assert "sha256" in unknown.json()["error"]["message"]
+    garbled = tus_patch(archivist_client, location, 0, b"abc", HTTP_UPLOAD_CHECKSUM="sha256 %%%")
+    assert garbled.status_code == 400
+    assert tus_head(archivist_client, location)["Upload-Offset"] == "0"
 
 
 def test_not_a_video_fails_with_the_capture_reason(archivist_client: Client, tape: Any) -> None:
