@@ -34,7 +34,8 @@ import torch
 import torch.nn.functional as F
 
 from .exceptions import CancelledError, ConfigError, WeightsError
-from .video import CancelHook, ProgressCallback, iter_frames
+from .streaming import FrameReader
+from .video import CancelHook, ProgressCallback, frame_to_rgb, iter_av_frames
 
 logger = logging.getLogger(__name__)
 
@@ -266,17 +267,18 @@ def score_video(
     progress: ProgressCallback | None = None,
     cancel: CancelHook | None = None,
 ) -> FrameScores:
-    """Score frames [start, end) in one streaming pass."""
+    """Score frames [start, end) in one streaming pass; a reader thread decodes the next
+    frames while the scorer works (PyAV and torch release the GIL)."""
     batcher = BatchScorer(scorer, batch_size=batch_size, start=start)
     started = time.monotonic()
-    for done, frame in enumerate(
-        iter_frames(path, start=start, end=end, deinterlace=deinterlace), 1
-    ):
-        if cancel is not None and done % batch_size == 1 and cancel():
-            raise CancelledError("scoring cancelled")
-        batcher.add(frame)
-        if progress is not None and total and done % batch_size == 0:
-            progress(done, total, (time.monotonic() - started) / done * max(total - done, 0))
+    frames = iter_av_frames(path, start=start, end=end, deinterlace=deinterlace)
+    with FrameReader(frames, convert=frame_to_rgb, ahead=2 * batch_size) as reader:
+        for done, frame in enumerate(reader, 1):
+            if cancel is not None and done % batch_size == 1 and cancel():
+                raise CancelledError("scoring cancelled")
+            batcher.add(frame)
+            if progress is not None and total and done % batch_size == 0:
+                progress(done, total, (time.monotonic() - started) / done * max(total - done, 0))
     return batcher.result()
 
 

@@ -96,6 +96,12 @@ class FrameReader:
         selected = list(self._frames)[begin - self._first : end - self._first]
         return [f for f, _ in selected], [t for _, t in selected]
 
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Every frame in order, read ahead in the thread (for one sequential pass such as
+        scoring; do not mix with `get`)."""
+        while (item := self._next()) is not None:
+            yield item[0]
+
     def release(self, before: int) -> None:
         """Forget frames before `before`: no later window needs them."""
         while self._first < before and self._frames:

@@ -260,6 +260,23 @@ def test_reader_raises_decoder_errors_and_truncation_in_the_caller() -> None:
         reader.get(0, 5)
 
 
+def test_reader_iterates_in_order_ahead_and_raises_in_the_caller() -> None:
+    consumed: list[int] = []
+    with FrameReader(_frames(20, consumed), convert=lambda f: f.image, ahead=4) as reader:
+        seen = []
+        for frame in reader:
+            seen.append(int(frame[0, 0, 0]))
+            if len(seen) == 2:
+                time.sleep(0.3)  # the thread runs ahead, but only `ahead` frames
+                assert len(consumed) <= 2 + 4 + 1
+        assert seen == list(range(20))
+    with (
+        FrameReader(_frames(10, [], fail_at=4), convert=lambda f: f.image) as reader,
+        pytest.raises(InvalidVideoError, match="frame 4"),
+    ):
+        list(reader)
+
+
 def test_writer_keeps_order_and_reports_its_errors() -> None:
     written: list[int] = []
 
