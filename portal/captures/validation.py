@@ -20,12 +20,6 @@ from django.conf import settings
 
 from portal.captures.exceptions import CaptureRejected
 
-# ffmpeg "decodes" text files (tty/ansi) and still images (image2, *_pipe) as video streams;
-# neither is a capture of a tape, and neither is an animated GIF.
-_NOT_VIDEO_CONTAINERS = frozenset({"tty", "image2", "bin", "xbin", "idf", "adf", "webp_pipe"})
-_NOT_VIDEO_CODECS = frozenset({"ansi", "bintext", "xbin", "idf", "text"})
-_ANIMATIONS = frozenset({"gif", "apng", "webp"})
-
 
 def _limits() -> tuple[int, int, float]:
     return (
@@ -64,14 +58,19 @@ def probe_capture(path: str, filename: str) -> tuple[Any, Any]:
     return info, poster_rgb
 
 
+_NOT_A_VIDEO = {
+    "text": "it is a text file, not a video",
+    "animation": "it is an animated GIF or similar image animation, not a video of a tape",
+    "still": "it is a still image, not a video",
+}
+
+
 def _check_is_moving_image(info: Any) -> None:
-    container = info.container.split(",")[0]
-    if info.video_codec in _NOT_VIDEO_CODECS or container in {"tty", "bin", "xbin", "idf", "adf"}:
-        raise _Refused("it is a text file, not a video")
-    if container in _ANIMATIONS or info.video_codec in _ANIMATIONS:
-        raise _Refused("it is an animated GIF or similar image animation, not a video of a tape")
-    if container in _NOT_VIDEO_CONTAINERS or container.endswith("_pipe") or info.frame_count < 2:
-        raise _Refused("it is a still image, not a video")
+    from restoration.engine.video import image_kind
+
+    kind = image_kind(info)
+    if kind != "video":
+        raise _Refused(_NOT_A_VIDEO[kind])
 
 
 def _check_limits(width: int, height: int, frame_rate: Any) -> None:
@@ -215,45 +214,24 @@ def _check_frames_complete(path: str) -> None:
     video stream's own duration; with 2 frames or 0.5 s of slack when only the container's
     duration is known, as that one includes audio, which often runs a little longer.
     """
-    import av
+    from restoration.engine.video import demux_video
 
-    try:
-        with av.open(path) as container:
-            stream = container.streams.video[0]
-            promised = int(stream.frames or 0)
-            rate = float(stream.average_rate or stream.guessed_rate or 0)
-            time_base = stream.time_base
-            packets = 0
-            end_s = 0.0
-            for packet in container.demux(stream):
-                if packet.size <= 0:
-                    continue
-                if packet.is_corrupt:
-                    raise _Refused("the file is damaged: a video frame is cut off or corrupt")
-                packets += 1
-                if packet.pts is not None and time_base is not None:
-                    end_s = max(end_s, float((packet.pts + (packet.duration or 0)) * time_base))
-            stream_duration = (
-                float(stream.duration * time_base) if stream.duration and time_base else 0.0
-            )
-            container_duration = (container.duration or 0) / av.time_base
-    except av.error.FFmpegError as exc:
-        raise _Refused(f"the video stream is damaged or cut off ({exc})") from exc
-    if promised and packets < promised:
+    found = demux_video(path, refuse_corrupt=True)
+    if found.promised and found.packets < found.promised:
         raise _Refused(
-            f"the file is truncated: its header announces {promised} frames but only {packets} "
-            "are present. The upload or the copy was probably interrupted"
+            f"the file is truncated: its header announces {found.promised} frames but only "
+            f"{found.packets} are present. The upload or the copy was probably interrupted"
         )
-    frame_s = 1 / rate if rate > 0 else 0.04
-    if stream_duration:
-        missing = stream_duration - end_s > frame_s / 2
-        announced = stream_duration
+    frame_s = 1 / found.frame_rate if found.frame_rate > 0 else 0.04
+    if found.stream_duration_s:
+        announced = found.stream_duration_s
+        missing = announced - found.end_s > frame_s / 2
     else:
-        missing = container_duration - end_s > max(2 * frame_s, 0.5)
-        announced = container_duration
-    if not promised and end_s and missing:
+        announced = found.container_duration_s
+        missing = announced - found.end_s > max(2 * frame_s, 0.5)
+    if not found.promised and found.end_s and missing:
         raise _Refused(
             f"the file is truncated: its header announces {announced:.2f} s of video but the "
-            f"frames present end at {end_s:.2f} s. The upload or the copy was probably "
+            f"frames present end at {found.end_s:.2f} s. The upload or the copy was probably "
             "interrupted"
         )

@@ -125,18 +125,70 @@ def _tagged_sar(stream: av.video.stream.VideoStream) -> Fraction:
         return Fraction(1)
 
 
-def _count_packets(path: str) -> int:
-    """Frame count for containers that don't store one (Matroska): demux, don't decode."""
+@dataclass(frozen=True)
+class PacketSummary:
+    """One demux of the video stream (nothing decoded) beside what its header promises."""
+
+    promised: int  # frames the header announces (0: it does not say)
+    packets: int  # non-empty packets present: one per frame
+    end_s: float  # where the last packet ends
+    stream_duration_s: float  # the video stream's declared duration (0: not declared)
+    container_duration_s: float  # the container's, which includes audio (0: not declared)
+    frame_rate: float  # average or guessed (0: unknown)
+
+
+def demux_video(path: str | os.PathLike[str], *, refuse_corrupt: bool = False) -> PacketSummary:
+    """Count the video packets of `path` and where they end. `refuse_corrupt`: a packet the
+    demuxer flags as corrupt (a frame cut off) is an InvalidVideoError, not a frame."""
     container = _open_input(path)
     try:
-        stream = _video_stream(container, path)
-        return sum(1 for packet in container.demux(stream) if packet.size > 0)
+        stream = _video_stream(container, str(path))
+        time_base = stream.time_base
+        packets, end_s = 0, 0.0
+        for packet in container.demux(stream):
+            if packet.size <= 0:
+                continue
+            if refuse_corrupt and packet.is_corrupt:
+                raise InvalidVideoError(
+                    f"{path}: the file is damaged: a video frame is cut off or corrupt"
+                )
+            packets += 1
+            if packet.pts is not None and time_base is not None:
+                end_s = max(end_s, float((packet.pts + (packet.duration or 0)) * time_base))
+        return PacketSummary(
+            promised=int(stream.frames or 0),
+            packets=packets,
+            end_s=end_s,
+            stream_duration_s=(
+                float(stream.duration * time_base) if stream.duration and time_base else 0.0
+            ),
+            container_duration_s=(container.duration or 0) / av.time_base,
+            frame_rate=float(stream.average_rate or stream.guessed_rate or 0),
+        )
     except av.error.FFmpegError as exc:
-        raise InvalidVideoError(
-            f"{path}: damaged video stream while counting frames: {exc}"
-        ) from exc
+        raise InvalidVideoError(f"{path}: the video stream is damaged or cut off ({exc})") from exc
     finally:
         container.close()
+
+
+# ffmpeg "decodes" text files (tty/ansi) and still images (image2, *_pipe) as video streams.
+_TEXT_CONTAINERS = frozenset({"tty", "bin", "xbin", "idf", "adf"})
+_TEXT_CODECS = frozenset({"ansi", "bintext", "xbin", "idf", "text"})
+_STILL_CONTAINERS = frozenset({"image2", "webp_pipe"})
+_ANIMATIONS = frozenset({"gif", "apng", "webp"})
+
+
+def image_kind(info: VideoInfo) -> str:
+    """What a probed file really is: "video" (a moving image), "text", "animation" (an animated
+    GIF, APNG or WebP) or "still" (a still image, or a single frame)."""
+    container = info.container.split(",")[0]
+    if info.video_codec in _TEXT_CODECS or container in _TEXT_CONTAINERS:
+        return "text"
+    if container in _ANIMATIONS or info.video_codec in _ANIMATIONS:
+        return "animation"
+    if container in _STILL_CONTAINERS or container.endswith("_pipe") or info.frame_count < 2:
+        return "still"
+    return "video"
 
 
 def probe(path: str | os.PathLike[str]) -> VideoInfo:
@@ -212,7 +264,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     finally:
         container.close()
     if info.frame_count <= 0:
-        count = _count_packets(path)
+        count = demux_video(path).packets  # Matroska stores no frame count
         duration = info.duration_s or float(count / info.frame_rate)
         info = _replace(info, frame_count=count, duration_s=duration)
     return info

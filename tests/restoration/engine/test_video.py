@@ -36,6 +36,22 @@ def test_probe_counts_frames_when_header_has_none(tmp_path: Path) -> None:
     assert info.audio_streams == () and info.interlaced is None
 
 
+def test_demux_video_counts_packets_and_where_they_end(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "seven.mkv", frames=7, rate=Fraction(25), audio=None)
+    found = video.demux_video(path)
+    assert (found.promised, found.packets, found.frame_rate) == (0, 7, 25.0)
+    assert found.end_s == pytest.approx(7 / 25)
+    assert found.container_duration_s == pytest.approx(7 / 25, abs=0.01)
+
+
+def test_image_kind_tells_a_video_from_a_still_and_an_animation(capture: Path) -> None:
+    info = video.probe(capture)
+    assert video.image_kind(info) == "video"
+    assert video.image_kind(video._replace(info, frame_count=1)) == "still"
+    assert video.image_kind(video._replace(info, container="gif")) == "animation"
+    assert video.image_kind(video._replace(info, container="tty", video_codec="ansi")) == "text"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
