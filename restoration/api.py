@@ -38,7 +38,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from portal.api.filtering import IdConverter, IdFilter
+from portal.api.filtering import IdConverter, IdFilter, StrictBooleanFilter
 from portal.api.permissions import IsInstitutionMember
 from portal.api.renderers import PassthroughRenderer
 from portal.api.safe_writes import idempotent
@@ -328,15 +328,40 @@ class VersionSerializer(serializers.ModelSerializer):
 
 
 class JobFilter(filters.FilterSet):
+    """The jobs page's filters (``status``, ``mine``, ``undecided``) and a few more."""
+
     status = filters.ChoiceFilter(choices=JobStatus.choices)
+    mine = StrictBooleanFilter(
+        method="filter_mine", help_text="Only the jobs you requested (the jobs page's `mine=1`)."
+    )
+    undecided = StrictBooleanFilter(
+        method="filter_undecided",
+        help_text="Failed jobs nobody has retried yet (the jobs page's `undecided=1`, the home "
+        'page\'s "needs a decision").',
+    )
     capture = IdFilter(field_name="capture_id")
     tape = IdFilter(field_name="capture__tape_id")
-    preview = filters.BooleanFilter(field_name="is_preview")
-    requested_by = filters.CharFilter(field_name="requested_by__username")
+    preview = StrictBooleanFilter(field_name="is_preview")
+    requested_by = filters.CharFilter(
+        field_name="requested_by__username", help_text="User name of who requested the job."
+    )
 
     class Meta:
         model = RestorationJob
-        fields = ["status", "capture", "tape", "preview", "requested_by"]
+        fields = ["status", "mine", "undecided", "capture", "tape", "preview", "requested_by"]
+
+    def filter_mine(self, queryset: QuerySet[RestorationJob], name: str, value: bool) -> Any:
+        if value is None:
+            return queryset
+        mine = queryset.filter(requested_by=self.request.user)
+        return mine if value else queryset.exclude(pk__in=mine.values("pk"))
+
+    def filter_undecided(self, queryset: QuerySet[RestorationJob], name: str, value: bool) -> Any:
+        if value is None:
+            return queryset
+        institution = api_institution(self.request)
+        needing = selectors.jobs_needing_decision(institution=institution).values("pk")
+        return queryset.filter(pk__in=needing) if value else queryset.exclude(pk__in=needing)
 
 
 class RestorationJobViewSet(
@@ -397,18 +422,31 @@ class RestorationJobViewSet(
 
 
 class VersionFilter(filters.FilterSet):
+    """The review page's ``state`` (``review_state`` is its alias) and a few more."""
+
     tape = IdFilter(field_name="tape_id")
     capture = IdFilter(field_name="capture_id")
-    preview = filters.BooleanFilter(field_name="is_preview")
+    preview = StrictBooleanFilter(field_name="is_preview")
+    state = filters.ChoiceFilter(
+        method="filter_state",
+        choices=[(state, state) for state in (*selectors.REVIEW_STATES, "all")],
+        help_text="Latest decision, `pending` (none yet) or `all`, as on the review page; "
+        "unlike the page, leaving it out lists every version.",
+    )
     review_state = filters.ChoiceFilter(
         field_name="review_state",
         choices=[(state, state) for state in selectors.REVIEW_STATES],
-        help_text="Latest decision, or 'pending'.",
+        help_text="Alias of `state`.",
     )
 
     class Meta:
         model = RestoredVersion
-        fields = ["tape", "capture", "preview", "review_state"]
+        fields = ["tape", "capture", "preview", "state", "review_state"]
+
+    def filter_state(self, queryset: QuerySet[RestoredVersion], name: str, value: str) -> Any:
+        if not value or value == "all":
+            return queryset
+        return queryset.filter(review_state=value)
 
 
 class RestoredVersionViewSet(

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
 from rest_framework.request import Request
@@ -23,6 +24,7 @@ ID_PATTERN = r"[0-9]{1,18}"
 MAX_ID = 10**18 - 1
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.NumberFilter):
     """An object id filter: a whole number from 1 (not any decimal, as NumberFilter takes)."""
 
@@ -31,6 +33,34 @@ class IdFilter(filters.NumberFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class _StrictBooleanField(forms.NullBooleanField):
+    """true/false (also 1/0, yes/no); anything else is an error, not "no filter"."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise forms.ValidationError(f"{value!r} is not true or false.", code="invalid")
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """A yes/no filter that refuses a value it cannot read (django-filter's own BooleanFilter
+    turns ``preview=maybe`` into no filter at all and returns every row)."""
+
+    field_class = _StrictBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput)  # the raw text, for the field to check
         super().__init__(*args, **kwargs)
 
 
@@ -47,8 +77,16 @@ class IdConverter:
 
 
 def allowed_query_parameters(view: Any) -> set[str]:
-    """Every query parameter a list view understands (filters, search, ordering, pages)."""
-    names = set(PAGINATION_PARAMETERS) | set(getattr(view, "extra_query_parameters", ()))
+    """Every query parameter a list view understands (filters, search, ordering, pages).
+
+    Page parameters only where the answer is paginated: on an export or a single object
+    ``page=2`` would otherwise be accepted and do nothing."""
+    names = set(getattr(view, "extra_query_parameters", ()))
+    if getattr(view, "pagination_class", None) is not None and getattr(view, "action", "list") in (
+        None,
+        "list",
+    ):
+        names |= PAGINATION_PARAMETERS
     filterset_class = getattr(view, "filterset_class", None)
     if filterset_class is not None:
         names |= set(filterset_class.base_filters)

@@ -271,6 +271,7 @@ class TapeViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
         )
 
     @extend_schema(
+        filters=True,  # the list's filters, search and ordering select the rows
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV")},
         description="The tapes the list filters select, as the catalog page's CSV export "
         "(formula-like cells are prefixed with `'` so spreadsheets show them as text).",

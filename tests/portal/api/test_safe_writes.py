@@ -230,6 +230,98 @@ def test_unknown_filters_and_orderings_are_refused(api: APIClient, tape: Tape) -
     assert api.get("/api/v1/tapes/", {"ordering": "-title"}).status_code == 200
 
 
+def _list_operations(client: APIClient) -> dict[str, dict[str, Any]]:
+    """GET operations that take query parameters (lists, the CSV export) or none at all
+    (storage usage), from the schema itself: a new list is covered without editing this."""
+    import yaml
+
+    paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
+    found = {}
+    for path, operations in paths.items():
+        operation = operations.get("get")
+        if operation is None or "{id}" in path or path == "/api/schema/":
+            continue
+        found[path] = {
+            p["name"]: p["schema"] for p in operation.get("parameters", []) if p["in"] == "query"
+        }
+    return found
+
+
+def test_every_list_refuses_unknown_parameters_orderings_and_values(
+    manager: Any, tape: Tape
+) -> None:
+    client = _client(api_token(manager))
+    operations = _list_operations(client)
+    assert {"/api/v1/tapes/", "/api/v1/audit-events/", "/api/v1/tapes/export/"} <= set(operations)
+    assert len(operations) >= 10
+    for template, parameters in operations.items():
+        path = template.replace("{tape_id}", str(tape.pk))
+        assert client.get(path).status_code == 200, path
+        unknown = client.get(path, {"no_such_filter": "1"})
+        assert unknown.status_code == 400, path
+        assert "no_such_filter" in unknown.json()["error"]["details"], path
+        if "ordering" in parameters:
+            bad = client.get(path, {"ordering": "shoe_size"})
+            assert bad.status_code == 400 and "ordering" in bad.json()["error"]["details"], path
+        for name, schema in parameters.items():
+            if schema.get("type") == "boolean":
+                assert client.get(path, {name: "maybe"}).status_code == 400, (path, name)
+                assert client.get(path, {name: "true"}).status_code == 200, (path, name)
+            if "enum" in schema:
+                assert client.get(path, {name: "no-such-value"}).status_code == 400, (path, name)
+            if schema.get("type") == "integer" and name not in ("page", "page_size"):
+                assert client.get(path, {name: "1.5"}).status_code == 400, (path, name)
+    # page parameters only where the answer has pages
+    assert "page" not in operations["/api/v1/tapes/export/"]
+    assert client.get("/api/v1/tapes/export/", {"page": "2"}).status_code == 400
+
+
+def test_job_and_version_filters_use_the_pages_names(
+    archivist: Any, manager: Any, institution: Any, tape: Tape, video_factory: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portal.captures.services import capture_create
+    from restoration.models import JobStatus, RestorationJob
+    from tests.restoration.factories import version_for
+
+    video = video_factory("filters.mkv", frames=6)
+    capture = capture_create(
+        tape=tape, upload=SimpleUploadedFile("f.mkv", video.read_bytes()), actor=archivist
+    )
+
+    def job(by: Any, status: str) -> RestorationJob:
+        return RestorationJob.objects.create(
+            institution=institution,
+            capture=capture,
+            requested_by=by,
+            status=status,
+            created_at=timezone.now(),
+        )
+
+    mine, failed, theirs = (
+        job(archivist, JobStatus.SUCCEEDED),
+        job(archivist, JobStatus.FAILED),
+        job(manager, JobStatus.QUEUED),
+    )
+    api = _client(api_token(archivist))
+
+    def ids(path: str, **params: str) -> set[int]:
+        response = api.get(path, params)
+        assert response.status_code == 200, response.content
+        return {row["id"] for row in response.json()["results"]}
+
+    assert ids("/api/v1/restoration-jobs/", mine="1") == {mine.pk, failed.pk}
+    assert ids("/api/v1/restoration-jobs/", mine="false") == {theirs.pk}
+    assert ids("/api/v1/restoration-jobs/", undecided="true") == {failed.pk}
+    assert ids("/api/v1/restoration-jobs/", status="queued") == {theirs.pk}
+    version = version_for(mine)
+    assert ids("/api/v1/restored-versions/", state="pending") == {version.pk}
+    assert ids("/api/v1/restored-versions/", review_state="pending") == {version.pk}
+    assert ids("/api/v1/restored-versions/", state="approve") == set()
+    assert ids("/api/v1/restored-versions/", state="all") == {version.pk}
+
+
 def test_web_filter_names_and_aliases(api: APIClient, institution: Any) -> None:
     Tape.objects.create(institution=institution, identifier="U-1", carrier_format="u-matic")
     Tape.objects.create(institution=institution, identifier="V-1", carrier_format="vhs")
