@@ -26,14 +26,28 @@ def _date(value: str | None) -> dt.date | None:
         return None
 
 
+def _actor_id(request: InstitutionRequest) -> int | None:
+    """``actor`` is a user name, as in the API (``/api/v1/audit-events/?actor=``); a number is
+    still read as a user id (links made before). A name nobody here has selects nothing."""
+    actor = request.GET.get("actor", "").strip()
+    if not actor:
+        return None
+    members = get_user_model().objects.filter(memberships__institution=request.institution)
+    user_id = members.filter(username=actor).values_list("pk", flat=True).first()
+    if user_id is not None:
+        return int(user_id)
+    if actor.isdigit() and len(actor) <= 18:
+        return int(actor)
+    return 0  # no user has id 0: an empty list, not everybody's events
+
+
 def _filtered_history(request: InstitutionRequest) -> QuerySet[AuditEvent]:
-    """The institution's events filtered by ``?action=&actor=&from=&to=`` (bad values ignored)."""
+    """The institution's events filtered by ``?action=&actor=&from=&to=`` (bad dates ignored)."""
     params = request.GET
-    actor = params.get("actor", "")
     return institution_history(
         institution=request.institution,
         action=params.get("action", ""),
-        actor_id=int(actor) if actor.isdigit() else None,
+        actor_id=_actor_id(request),
         date_from=_date(params.get("from")),
         date_to=_date(params.get("to")),
     )

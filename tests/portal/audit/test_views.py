@@ -33,7 +33,10 @@ def test_history_filters_by_action_actor_and_date(
     assert "FOREIGN-1" not in shown()[1]
     assert shown(action="tape.updated")[0] == ["tape.updated"]
     assert shown(action="tape")[0] == ["tape.created", "tape.updated"]
-    assert shown(actor=archivist.pk)[0] == ["tape.created"]
+    assert shown(actor=archivist.pk)[0] == ["tape.created"]  # ids of older links
+    assert shown(actor="archivist")[0] == ["tape.created"]  # user names, as the API's filter
+    assert shown(actor="nobody-here")[0] == []  # not everybody's events
+    assert 'value="archivist" selected' in shown(actor="archivist")[1]
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     assert shown(**{"from": tomorrow})[0] == []
     assert "Renamed" in shown(actor=manager.pk)[1]
