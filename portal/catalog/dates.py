@@ -3,7 +3,8 @@ or in EDTF (Library of Congress Extended Date/Time Format, read with the ``edtf`
 "1975~" approximate, "1975?" uncertain, "197X" a decade, "1978/1982" an interval).
 
 The text is kept as written; ``parse_approximate_date`` gives the inclusive date range used for
-sorting and filtering, ``to_edtf`` the EDTF form exports use (PBCore, OAI-PMH, the API).
+sorting and filtering, ``to_edtf`` the EDTF form exports use (PBCore, OAI-PMH, the API), and
+``describe_date`` the words pages show for EDTF ("1975~" -> "c. 1975", "197X" -> "1970s").
 """
 
 from __future__ import annotations
@@ -112,3 +113,39 @@ def to_edtf(text: str) -> str:
         parts = [int(part) for part in re.split(r"-", cleaned)]
         value = "-".join([f"{parts[0]:04d}", *(f"{part:02d}" for part in parts[1:])])
     return value + "~" if approximate and "/" not in value else value
+
+
+_EDTF_PART = re.compile(r"^(\d{2,4})(X{0,2})(?:-(\d{2}|XX))?(?:-(\d{2}|XX))?([~?%]?)$")
+
+
+def describe_date(text: str) -> str:
+    """A recording date for people: EDTF in the words archivists write ("1975~" -> "c. 1975",
+    "1975?" -> "1975 (uncertain)", "197X" -> "1970s", "1978/1982" -> "1978 – 1982"); any other
+    form as written."""
+    stripped = text.strip()
+    if not stripped or _edtf_range(stripped) is None:
+        return stripped
+    if "/" in stripped:
+        first, last = stripped.split("/", 1)
+        return f"{_describe_edtf_part(first)} – {_describe_edtf_part(last)}"
+    return _describe_edtf_part(stripped)
+
+
+def _describe_edtf_part(part: str) -> str:
+    match = _EDTF_PART.match(part)
+    if not match:
+        return part  # an EDTF form without words of its own: shown as written
+    digits, unspecified, month, day, mark = match.groups()
+    if len(digits) + len(unspecified) != 4:
+        return part
+    if unspecified:  # "197X" the 1970s, "19XX" the 1900s
+        value = digits + "0" * len(unspecified) + "s"
+    else:
+        value = "-".join(piece for piece in (digits, month, day) if piece and piece != "XX")
+    if mark == "~":
+        return f"c. {value}"
+    if mark == "?":
+        return f"{value} (uncertain)"
+    if mark == "%":
+        return f"c. {value} (uncertain)"
+    return value

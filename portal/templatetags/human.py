@@ -8,6 +8,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from portal import humanize
+from portal.catalog.dates import describe_date
 
 register = template.Library()
 
@@ -22,6 +23,12 @@ def field_label(key: str) -> str:
 def human(raw: Any, key: str = "") -> SafeString:
     """``{{ value|human:name }}``: yes/no, "none", choice labels, links to objects by id."""
     return humanize.value_html(str(key), raw)
+
+
+@register.filter
+def recording_date(raw: str | None) -> str:
+    """``{{ tape.recording_date|recording_date }}``: EDTF in words ("1975~" -> "c. 1975")."""
+    return describe_date(raw or "")
 
 
 @register.filter

@@ -80,3 +80,38 @@ def test_bad_edtf_is_refused_with_the_accepted_forms(text: str) -> None:
 
     with pytest.raises(ValidationError, match="EDTF"):
         parse_approximate_date(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("1975~", "c. 1975"),
+        ("1975?", "1975 (uncertain)"),
+        ("1975%", "c. 1975 (uncertain)"),
+        ("197X", "1970s"),
+        ("19XX", "1900s"),
+        ("1975-06~", "c. 1975-06"),
+        ("1978/1982", "1978 – 1982"),
+        ("1985-04-12/1985-05", "1985-04-12 – 1985-05"),
+        ("c. 1975", "c. 1975"),  # the forms archivists write stay as written
+        ("1980s", "1980s"),
+        ("1978-1982", "1978-1982"),
+        ("1973-05-12", "1973-05-12"),
+        ("", ""),
+    ],
+)
+def test_edtf_is_shown_in_words(text: str, words: str) -> None:
+    from portal.catalog.dates import describe_date
+
+    assert describe_date(text) == words
+
+
+@pytest.mark.django_db
+def test_catalog_pages_show_edtf_in_words(archivist_client, institution) -> None:
+    from portal.catalog.models import Tape
+
+    tape = Tape.objects.create(institution=institution, identifier="E-1", recording_date="197X")
+    detail = archivist_client.get(f"/tapes/{tape.pk}/").content.decode()
+    assert "1970s" in detail and "197X" not in detail
+    listing = archivist_client.get("/tapes/").content.decode()
+    assert "1970s" in listing
