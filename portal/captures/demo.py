@@ -47,7 +47,7 @@ def write_demo_clip(
     """
     from PIL import Image
 
-    from restoration.training.degrade import TapeSimulator
+    from restoration.simulation.degrade import TapeSimulator
 
     simulator = TapeSimulator(seed=seed, preset=tape_preset) if tape_preset else None
 

@@ -1,6 +1,6 @@
 """Damage family B: a second tape-damage simulator, for validation only.
 
-Written apart from the training simulator (``restoration.training.degrade``, family A) so that
+Written apart from the training simulator (``restoration.simulation.degrade``, family A) so that
 a restorer trained on family A can be scored on damage it has never seen: other noise spectra,
 other dropout and mistracking shapes, a capture chain with real codecs, and level/gamma drift.
 Training must never import this module (a test scans ``restoration/training`` for it).

@@ -3,7 +3,7 @@
 Three tables, each at its severity presets, scored against the target clip (PSNR, SSIM and
 the mean signed colour error per channel, R / G / B in 0-255 levels):
 
-- **family A**: the training simulator's damage (``restoration.training.degrade``) at seeds no
+- **family A**: the training simulator's damage (``restoration.simulation.degrade``) at seeds no
   training run draws;
 - **family B**: damage from ``restoration.bench.family_b``, a separate simulator training never
   sees (other noise spectra, dropout and mistracking shapes, DV / MPEG-2 capture chains, level and
@@ -94,7 +94,7 @@ def build_clips(
     tuning: bool = False,
 ) -> list[BenchClip]:
     from restoration.bench.family_b import simulate_clip
-    from restoration.training.degrade import degrade_clip
+    from restoration.simulation.degrade import degrade_clip
     from restoration.training.synth import load_photo_pool, make_clip
 
     photos = load_photo_pool("val")

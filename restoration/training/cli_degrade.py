@@ -1,7 +1,7 @@
 """``python -m restoration degrade`` and ``python -m restoration train-scorer``.
 
 Registered by ``restoration.engine.cli`` through ``register(subparsers)``; thin callers of
-:mod:`restoration.training.degrade` and :mod:`restoration.engine.scorer`.
+:mod:`restoration.simulation.degrade` and :mod:`restoration.engine.scorer`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from restoration.training.degrade import EFFECTS, PRESETS
+from restoration.simulation.degrade import EFFECTS, PRESETS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -64,7 +64,7 @@ def _register_degrade(subparsers: argparse._SubParsersAction) -> None:  # type: 
 
 def _build_config(args: argparse.Namespace) -> Any:
     from restoration.engine.exceptions import ConfigError
-    from restoration.training.degrade import preset_config
+    from restoration.simulation.degrade import preset_config
 
     config = preset_config(args.preset)
     if args.only:
@@ -99,7 +99,7 @@ def run_degrade(args: argparse.Namespace) -> int:
     from restoration.engine.exceptions import ConfigError
     from restoration.engine.video import iter_frames, probe
     from restoration.engine.writers import AccessWriter, MasterWriter, VideoWriter
-    from restoration.training.degrade import TapeSimulator
+    from restoration.simulation.degrade import TapeSimulator
 
     if args.max_frames is not None and args.max_frames <= 0:
         raise ConfigError("--max-frames must be positive")

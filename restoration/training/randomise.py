@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from restoration.training.degrade import (
+from restoration.simulation.degrade import (
     ChromaConfig,
     DegradeConfig,
     DropoutConfig,

@@ -30,7 +30,13 @@ from restoration.engine.scorer import (
     OfflineArtifactScorer,
     frame_features,
 )
-from restoration.training.degrade import EFFECTS, PRESETS, FrameLabels, degrade_clip, preset_config
+from restoration.simulation.degrade import (
+    EFFECTS,
+    PRESETS,
+    FrameLabels,
+    degrade_clip,
+    preset_config,
+)
 
 # --------------------------------------------------------------------------- data
 
@@ -382,7 +388,7 @@ def train_scorer(config: ScorerTrainConfig) -> dict[str, Any]:
         "fine_tuned_from": init_card.get("sha256"),
         "training": {
             "data": "synthetic clips (restoration.training.synth.make_clip) over the 'train' photo split, "
-            "degraded by restoration.training.degrade at a random preset per clip",
+            "degraded by restoration.simulation.degrade at a random preset per clip",
             "photos": [photo_label(p) for p in photo_pool_sources("train")],
             "validation_photos": [photo_label(p) for p in photo_pool_sources("val")],
             "presets": list(PRESETS),

@@ -156,7 +156,7 @@ def make_scene(
     effects: Sequence[str] | None = None,
 ) -> Scene:
     """One training or validation scene; ``preset="random"`` draws a domain-randomised one."""
-    from restoration.training.degrade import degrade_clip, preset_config
+    from restoration.simulation.degrade import degrade_clip, preset_config
     from restoration.training.synth import make_clip
 
     clean = make_clip(rng, photos=list(photos), length=frames, size=size)
@@ -481,7 +481,7 @@ def _card(
             f"seeds >= {HELD_OUT_SEED_BASE}",
         },
         "simulator": {
-            "module": "restoration.training.degrade",
+            "module": "restoration.simulation.degrade",
             "presets": list(config.presets),
             "effects": list(config.effects) if config.effects else "all",
         },

@@ -33,9 +33,13 @@ def walk(patterns):
 
 views = walk(get_resolver().url_patterns)
 imported = []
-# The engine and training (worker side), benchmarks, the demo (`make run`, which installs the
-# engine) and command-line entry points are not part of the web app; everything else is.
-SKIP = ("engine", "training", "bench", "bench_jobs", "migrations", "management", "__main__", "demo")
+# The engine, the tape simulator and training (worker side), benchmarks, the demo (`make run`,
+# which installs the engine) and command-line entry points are not part of the web app; everything
+# else is.
+SKIP = (
+    "engine", "simulation", "training", "bench", "bench_jobs", "migrations", "management",
+    "__main__", "demo",
+)
 
 def walk_modules(package):
     for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):

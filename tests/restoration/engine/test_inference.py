@@ -238,7 +238,7 @@ def test_keep_clean_never_passes_through_damaged_or_uncalibrated_frames(
 
 def test_keep_clean_on_degraded_clip_and_segment(tmp_path: Path, tiny: torch.nn.Module) -> None:
     from restoration.bench.quality import write_lossless
-    from restoration.training.degrade import degrade_clip
+    from restoration.simulation.degrade import degrade_clip
 
     clip = np.stack([moving_pattern(i, 64, 48) for i in range(16)])
     degraded, labels = degrade_clip(clip, seed=3, preset="medium")

@@ -18,7 +18,7 @@ from restoration.engine.scorer import (
     OfflineArtifactScorer,
     frame_features,
 )
-from restoration.training.degrade import SCORED_EFFECTS, degrade_clip, preset_config
+from restoration.simulation.degrade import SCORED_EFFECTS, degrade_clip, preset_config
 from restoration.training.scorer_training import make_labelled_clip, scorer_loss
 from restoration.training.synth import load_photo_pool, make_clip
 

@@ -56,7 +56,7 @@ def test_shipped_model_restores_a_degraded_video_better_than_the_input(tmp_path:
     from restoration.engine.inference import restore_video
     from restoration.engine.metrics import pooled_psnr
     from restoration.engine.video import iter_frames
-    from restoration.training.degrade import degrade_clip
+    from restoration.simulation.degrade import degrade_clip
     from restoration.training.synth import load_photo_pool, make_clip
     from restoration.training.train import HELD_OUT_SEED_BASE
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from restoration.training.degrade import degrade_clip
+from restoration.simulation.degrade import degrade_clip
 from restoration.training.losses import LossWeights, colour_loss, restoration_loss
 from restoration.training.randomise import (
     random_content_change,

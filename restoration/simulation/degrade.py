@@ -413,25 +413,9 @@ class TapeSimulator:
 
     def process(self, frame: np.ndarray) -> tuple[np.ndarray, FrameLabels]:
         """Degrade one (H, W, 3) uint8 RGB frame; returns the new frame and its labels."""
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"expected an (H, W, 3) uint8 frame, got {frame.shape} {frame.dtype}")
-        height, width = frame.shape[:2]
-        if self._shape is None:
-            self._shape = (height, width)
-        elif self._shape != (height, width):
-            raise ValueError(f"frame size changed from {self._shape} to {(height, width)}")
+        self._check_frame(frame)
         rng = self._rng
-        clean = self._clean.step(rng) > 0
-        levels = {name: activity.step(rng) for name, activity in self._activity.items()}
-        mistracking = self._step_event(rng)
-        for name in levels:
-            if not getattr(self.config, name).enabled:
-                levels[name] = 0.0
-        if not self.config.mistracking.enabled:
-            mistracking = 0.0
-        if not levels["noise"]:
-            self._noise_state = None  # grain restarts fresh when noise comes back
-        self.frame_index += 1
+        clean, levels, mistracking = self._step_levels(rng)
         effects = dict.fromkeys(EFFECTS, 0.0)
         if clean or not (any(levels.values()) or mistracking):
             return frame.copy(), FrameLabels(effects=effects)
@@ -459,6 +443,30 @@ class TapeSimulator:
         delta = np.einsum("dhw,cd->hwc", yuv - start, _YUV2RGB)
         out = frame.astype(np.float32) + delta * 255.0
         return np.clip(np.rint(out), 0, 255).astype(np.uint8), labels
+
+    def _check_frame(self, frame: np.ndarray) -> None:
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"expected an (H, W, 3) uint8 frame, got {frame.shape} {frame.dtype}")
+        height, width = frame.shape[:2]
+        if self._shape is None:
+            self._shape = (height, width)
+        elif self._shape != (height, width):
+            raise ValueError(f"frame size changed from {self._shape} to {(height, width)}")
+
+    def _step_levels(self, rng: np.random.Generator) -> tuple[bool, dict[str, float], float]:
+        """Advance the tape by one frame: (a clean stretch?, each effect's level, mistracking)."""
+        clean = self._clean.step(rng) > 0
+        levels = {name: activity.step(rng) for name, activity in self._activity.items()}
+        mistracking = self._step_event(rng)
+        for name in levels:
+            if not getattr(self.config, name).enabled:
+                levels[name] = 0.0
+        if not self.config.mistracking.enabled:
+            mistracking = 0.0
+        if not levels["noise"]:
+            self._noise_state = None  # grain restarts fresh when noise comes back
+        self.frame_index += 1
+        return clean, levels, mistracking
 
     def process_clip(self, frames: np.ndarray) -> tuple[np.ndarray, list[FrameLabels]]:
         out = np.empty_like(frames)
@@ -563,7 +571,8 @@ class TapeSimulator:
         max_off = level * cfg.max_offset * width
         jagged = rng.standard_normal(len(rows)).astype(np.float32) * 0.15 * max_off
         offsets = event.direction * (max_off * (0.25 + 0.75 * ramp)) + jagged
-        # Scramble: some rows replaced by other rows of the band (before the shift, so they tear too).
+        # Scramble: some rows replaced by other rows of the band (before the shift, so they
+        # tear too).
         n_scramble = round(cfg.scramble * level * len(rows))
         if n_scramble:
             targets = rng.choice(rows, size=n_scramble, replace=False)

@@ -1,4 +1,4 @@
-"""Analog-tape degradation simulator (restoration.training.degrade) and its CLI."""
+"""Analog-tape degradation simulator (restoration.simulation.degrade) and its CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from restoration.engine.video import iter_frames, probe
-from restoration.training.degrade import (
+from restoration.simulation.degrade import (
     EFFECTS,
     PRESETS,
     FrameLabels,
