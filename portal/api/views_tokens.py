@@ -96,6 +96,7 @@ class TokenViewSet(
             return ApiToken.objects.none()
         return token_list(user=self.request.user)
 
+    # No Idempotency-Key: a replay would have to store the secret, which is kept only hashed.
     @extend_schema(request=TokenCreateSerializer, responses={201: TokenCreatedSerializer})
     def create(self, request: Request) -> Response:
         payload = TokenCreateSerializer(data=request.data)

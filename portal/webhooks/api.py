@@ -73,6 +73,7 @@ class WebhookViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     serializer_class = EndpointSerializer
     ordering_fields: list[str] = []
     search_fields: list[str] = []
+    # No Idempotency-Key: a replay would have to store the signing secret in the clear.
     idempotent_actions = ()
 
     def get_queryset(self) -> QuerySet[Endpoint]:

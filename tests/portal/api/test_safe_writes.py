@@ -82,6 +82,47 @@ def test_expired_and_revoked_tokens_are_refused(api: APIClient, archivist: Any) 
     assert _client(secret).get("/api/v1/tapes/").status_code == 401
 
 
+def test_token_requests_with_bad_values_are_refused(api: APIClient, archivist: Any) -> None:
+    before = ApiToken.objects.count()
+    for body in (
+        {"name": "x", "scope": "admin"},
+        {"name": "x", "expires_in_days": 0},
+        {"name": "x", "expires_in_days": 3651},
+        {"name": "x", "expires_in_days": "soon"},
+        {"name": ""},
+        {"scope": "read"},
+    ):
+        refused = api.post("/api/v1/tokens/", body, format="json")
+        assert refused.status_code == 400 and _code(refused) == "invalid", body
+    assert ApiToken.objects.count() == before
+    forever = api.post("/api/v1/tokens/", {"name": "n", "expires_in_days": None}, format="json")
+    assert forever.status_code == 201 and forever.json()["expires_at"] is None
+    default = api.post("/api/v1/tokens/", {"name": "d"}, format="json").json()
+    assert default["scope"] == "read"  # least privilege unless asked
+    expires = dt.datetime.fromisoformat(default["expires_at"])
+    assert dt.timedelta(days=89) < expires - timezone.now() <= dt.timedelta(days=90)
+
+
+def test_read_only_token_cannot_mint_or_revoke_tokens(archivist: Any) -> None:
+    reader = _client(api_token(archivist, scope="read"))
+    minted = reader.post("/api/v1/tokens/", {"name": "escalate", "scope": "read_write"})
+    assert minted.status_code == 403 and _code(minted) == "token_read_only"
+    assert not ApiToken.objects.filter(name="escalate").exists()
+    other, _secret = token_create(user=archivist, name="other")
+    assert reader.delete(f"/api/v1/tokens/{other.pk}/").status_code == 403
+    assert ApiToken.objects.get(pk=other.pk).revoked_at is None
+    assert reader.get("/api/v1/tokens/").status_code == 200
+
+
+def test_token_of_a_disabled_account_stops_working(archivist: Any) -> None:
+    client = _client(api_token(archivist))
+    assert client.get("/api/v1/tapes/").status_code == 200
+    archivist.is_active = False
+    archivist.save(update_fields=["is_active"])
+    refused = client.get("/api/v1/tapes/")
+    assert refused.status_code == 401 and "disabled" in refused.json()["error"]["message"]
+
+
 def test_revoke_all_for_user(archivist: Any) -> None:
     secrets = [api_token(archivist) for _ in range(3)]
     assert token_revoke_all_for_user(user=archivist) == 3
