@@ -93,11 +93,11 @@ def _setup(env: dict[str, str]) -> dict[str, Any]:
     code = (
         "import django,json;django.setup();"
         "from django.core.management import call_command;call_command('migrate',verbosity=0);"
-        "from tests.personas import make_institution,make_user;from accounts.models import Role;"
-        "from rest_framework.authtoken.models import Token;from portal.catalog.models import Tape;"
+        "from tests.personas import api_token,make_institution,make_user;"
+        "from accounts.models import Role;from portal.catalog.models import Tape;"
         "i=make_institution();u=make_user('bench',i,Role.MANAGER);"
         "t=Tape.objects.create(institution=i,identifier='BENCH-1',title='Bench');"
-        "print(json.dumps({'token':Token.objects.create(user=u).key,'tape':t.pk}))"
+        "print(json.dumps({'token':api_token(u),'tape':t.pk}))"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
@@ -141,7 +141,7 @@ def _tus_upload(port: int, token: str, tape: int, path: Path, *, rate: float = 0
         f"{k} {base64.b64encode(v.encode()).decode()}"
         for k, v in {"tape": str(tape), "filename": path.name}.items()
     )
-    auth = {"Authorization": f"Token {token}", "Tus-Resumable": "1.0.0"}
+    auth = {"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"}
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     connection.request(
         "POST",
@@ -278,7 +278,7 @@ def _memory(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
         # Warm-up: the first requests import the URL configuration and every view module.
         for url in ("/api/v1/tapes/", "/catalog/"):
             warm = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            warm.request("GET", url, headers={"Authorization": f"Token {ids['token']}"})
+            warm.request("GET", url, headers={"Authorization": f"Bearer {ids['token']}"})
             warm.getresponse().read()
         base = _rss_kb(worker)[0]
         started = time.perf_counter()
@@ -323,7 +323,7 @@ def _latency(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> No
     port = free_port()
     server = _gunicorn(env, port, workers=args.workers)
     stop = threading.Event()
-    headers = {"Authorization": f"Token {ids['token']}"}
+    headers = {"Authorization": f"Bearer {ids['token']}"}
     for _ in range(3 * args.workers):  # warm-up: every worker imports its views once
         for url in ("/api/v1/tapes/", "/catalog/"):
             warm = http.client.HTTPConnection("127.0.0.1", port, timeout=60)

@@ -3,10 +3,11 @@
 ``/api/v1/uploads/`` takes POST (creation) and OPTIONS (discovery); ``/api/v1/uploads/<uuid>``
 takes HEAD (offset), PATCH (append), DELETE (termination) and, outside tus, GET for the JSON
 status of the capture made from it. Clients authenticate with a browser session (plus the CSRF
-token header) or ``Authorization: Token <key>``. Creation metadata: ``filename``, ``tape`` (its
-id) and optionally ``sha256`` (hex), checked when the last byte arrives. Checksum extension: a
-PATCH may carry ``Upload-Checksum: <algorithm> <base64 digest>`` (sha256, sha512, sha1, md5);
-its body is kept only when the digest matches (else 460 Checksum Mismatch, offset unchanged).
+token header) or an API token (``Authorization: Bearer <token>``). Creation metadata:
+``filename``, ``tape`` (its id) and optionally ``sha256`` (hex), checked when the last byte
+arrives. Checksum extension: a PATCH may carry ``Upload-Checksum: <algorithm> <base64 digest>``
+(sha256, sha512, sha1, md5); its body is kept only when the digest matches (else 460 Checksum
+Mismatch, offset unchanged). The OpenAPI schema describes them (``portal.uploads.schema``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 
 from accounts.selectors import get_for_institution
 from portal.api.scoping import api_membership
+from portal.api.tokens import ApiTokenAuthentication, check_token_scope
 from portal.captures.services import upload_size_limit
 from portal.catalog.selectors import tape_get
 from portal.uploads.exceptions import UploadError
@@ -54,7 +56,9 @@ def _tus_response(status: int = 204, **headers: str) -> HttpResponse:
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
-    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    """The API's one error shape (``portal.api.exceptions``)."""
+    error = {"code": code, "message": message, "details": None}
+    response = JsonResponse({"error": error}, status=status)
     response["Tus-Resumable"] = TUS_VERSION
     return response
 
@@ -65,16 +69,22 @@ def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never 
 
 
 def _authenticate(request: HttpRequest) -> HttpResponse | None:
-    """Token or session user; a session must also send the CSRF token (as DRF requires)."""
+    """An API token (as on the rest of the API: ``Authorization: Bearer <token>``; a read-only
+    token may only read) or the session user, who must also send the CSRF token (as DRF
+    requires)."""
     try:
-        token = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
+        token = ApiTokenAuthentication().authenticate(request)
     except AuthenticationFailed as exc:
         return _error(401, "not_authenticated", str(exc.detail))
     if token is not None:
-        request.user = token[0]
+        request.user, request.auth = token  # type: ignore[attr-defined]
+        try:
+            check_token_scope(request)
+        except DRFPermissionDenied as exc:
+            return _error(403, "token_read_only", str(exc.detail))
         return None
     if not request.user.is_authenticated:
-        return _error(401, "not_authenticated", "Log in, or send Authorization: Token <key>.")
+        return _error(401, "not_authenticated", "Log in, or send Authorization: Bearer <token>.")
     check = CsrfViewMiddleware(lambda r: HttpResponse())
     refusal = check.process_view(request, _no_view, (), {})
     if refusal is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -138,7 +148,7 @@ def _checksum_header(request: HttpRequest) -> tuple[str, bytes] | None:
 
 def _int_header(request: HttpRequest, name: str) -> int:
     raw = request.headers.get(name, "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise UploadError(f"Send {name} as a non-negative integer.")
     return int(raw)
 
@@ -161,7 +171,7 @@ def upload_collection(request: HttpRequest) -> HttpResponse:
     length = _int_header(request, "Upload-Length")
     metadata = _parse_metadata(request.headers.get("Upload-Metadata", ""))
     tape_id = metadata.get("tape", "")
-    if not tape_id.isdigit():
+    if not (tape_id.isascii() and tape_id.isdigit() and len(tape_id) <= 18):
         raise UploadError("Name the tape in Upload-Metadata: tape <base64 of its id>.")
     tape = tape_get(institution=membership.institution, pk=int(tape_id))
     upload = upload_create(

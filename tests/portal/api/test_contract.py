@@ -43,6 +43,8 @@ CHECKS = [
     response_schema_conformance,
 ]
 EXAMPLES_PER_OPERATION = int(os.environ.get("CONTRACT_EXAMPLES", "12"))
+# tus PATCH bodies (portal/uploads/schema.py) are raw bytes, sent like application/octet-stream.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 SCHEMA_JSON = {"Accept": "application/vnd.oai.openapi+json"}
 
 

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from portal.audit.models import AuditEvent
 from portal.captures.models import Capture
@@ -23,6 +22,7 @@ from portal.storage import iter_stored
 from portal.uploads import hashing
 from portal.uploads.models import ResumableUpload, UploadStatus
 from portal.uploads.services import uploads_expire
+from tests.personas import api_token
 from tests.portal.uploads.conftest import (
     TUS,
     tus_create,
@@ -105,7 +105,7 @@ def _raw_patch_then_drop(url: str, auth: str, offset: int, sent: bytes, announce
 def test_a_real_dropped_connection_keeps_the_bytes_received(
     live_server: Any, archivist: Any, tape: Any, video_factory: Callable[..., Path]
 ) -> None:
-    auth = f"Token {Token.objects.create(user=archivist).key}"
+    auth = f"Bearer {api_token(archivist)}"
     client = Client(HTTP_AUTHORIZATION=auth)
     content = video_factory("b.mkv", frames=24, size=(96, 64)).read_bytes()
     location = tus_create(client, tape, len(content), filename="b.mkv")["Location"]
@@ -137,8 +137,7 @@ def test_a_real_dropped_connection_keeps_the_bytes_received(
 def test_token_client_discovers_and_uploads(
     archivist: Any, tape: Any, video_factory: Callable[..., Path]
 ) -> None:
-    token = Token.objects.create(user=archivist)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}", enforce_csrf_checks=True)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {api_token(archivist)}", enforce_csrf_checks=True)
     options = client.options("/api/v1/uploads/")
     assert options.status_code == 204
     assert options["Tus-Version"] == "1.0.0" and "termination" in options["Tus-Extension"]
@@ -148,6 +147,22 @@ def test_token_client_discovers_and_uploads(
     assert created.status_code == 201
     assert tus_patch(client, created["Location"], 0, content).status_code == 204
     assert Capture.objects.get().sha256 == digest
+
+
+def test_tokens_are_the_apis_own(archivist: Any, tape: Any) -> None:
+    """API tokens as on the rest of the API: a read-only one may not upload; a revoked one,
+    or an unknown secret, is refused with the API's error shape."""
+    read_only = Client(HTTP_AUTHORIZATION=f"Bearer {api_token(archivist, scope='read')}")
+    refused = tus_create(read_only, tape, 100, filename="x.mkv")
+    assert refused.status_code == 403
+    assert refused.json()["error"] == {
+        "code": "token_read_only",
+        "message": refused.json()["error"]["message"],
+        "details": None,
+    }
+    unknown = Client(HTTP_AUTHORIZATION="Bearer tap_nothing")
+    assert tus_create(unknown, tape, 100, filename="x.mkv").status_code == 401
+    assert not ResumableUpload.objects.exists()
 
 
 def test_session_client_must_send_the_csrf_token(archivist: Any, tape: Any) -> None:
@@ -322,6 +337,20 @@ def test_abandoned_uploads_expire(archivist_client: Client, tape: Any) -> None:
     assert tus_head(archivist_client, fresh).status_code == 200
     event = AuditEvent.objects.get(action="upload.expired")
     assert event.details["bytes_received"] == 3
+
+
+def test_the_hourly_schedule_expires_abandoned_uploads(archivist_client: Client, tape: Any) -> None:
+    from django.utils.module_loading import import_string
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(func="portal.uploads.tasks.expire_uploads")
+    assert schedule.schedule_type == Schedule.HOURLY and schedule.repeats == -1
+    location = tus_create(archivist_client, tape, 10, filename="old.mkv")["Location"]
+    tus_patch(archivist_client, location, 0, b"abc")
+    ResumableUpload.objects.update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    assert import_string(schedule.func)() == 1  # what the django-q2 cluster runs each hour
+    assert ResumableUpload.objects.get().status == UploadStatus.EXPIRED
+    assert not ResumableUpload.objects.get().partial_path.exists()
 
 
 def test_big_files_are_finished_by_the_worker(
