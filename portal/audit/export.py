@@ -1,5 +1,7 @@
 """CSV and JSON export of audit events, streamed (never the whole history in memory). Used by
-the institution's export (``portal.audit.views``) and a tape's (``portal.catalog.views``)."""
+the institution's export (``portal.audit.views``) and a tape's (``portal.catalog.views``).
+CSV cells that a spreadsheet would run as formulas are escaped (``portal.spreadsheet``); the
+JSON export keeps every value exactly."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from portal.audit.models import AuditEvent
+from portal.spreadsheet import safe_cell
 
 COLUMNS = [
     "id",
@@ -52,7 +55,8 @@ def _csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
         row = _row(event)
         row["changes"] = json.dumps(row["changes"], sort_keys=True)
         row["details"] = json.dumps(row["details"], sort_keys=True)
-        writer.writerow(row)
+        # Labels are typed by people (a tape titled "=HYPERLINK(...)"): text, not formulas.
+        writer.writerow({k: safe_cell(v) if isinstance(v, str) else v for k, v in row.items()})
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import QuerySet
 
 from portal.captures.models import Capture
-from portal.catalog.csv_io import safe_cell
+from portal.spreadsheet import safe_cell
 
 COLUMNS = (
     "file",

@@ -30,6 +30,7 @@ from portal.catalog.models import (
     VideoStandard,
 )
 from portal.catalog.services import collection_create, tape_create, tape_update_changes
+from portal.spreadsheet import safe_cell, unescape_cell
 
 META_PREFIX = "meta:"
 COLUMNS: tuple[str, ...] = Tape.FIELDS
@@ -44,23 +45,6 @@ MAX_IMPORT_ROWS = 50_000
 class _Echo:
     def write(self, value: str) -> str:
         return value
-
-
-#: A cell starting with one of these is a formula to a spreadsheet program (CSV injection,
-#: OWASP): "=HYPERLINK(...)", "+cmd|...", "-2+3", "@SUM(...)", or a tab/CR before one of them.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: str) -> str:
-    """``value`` as a spreadsheet shows it as text: a formula-like cell gets a leading ``'``.
-
-    The import strips that quote again (``unescape_cell``), so export then import round-trips.
-    """
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
-def unescape_cell(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
 
 
 def export_rows(tapes: Iterable[Tape], meta_keys: list[str]) -> Iterator[list[str]]:

@@ -70,3 +70,20 @@ def test_admin_history_is_read_only(client, institution, archivist, django_user_
     )
     assert response.status_code == 403
     assert AuditEvent.objects.get().action == "tape.created"
+
+
+def test_history_csv_escapes_formulas_and_json_keeps_values(manager_client, institution, archivist):
+    import csv
+    import io
+    import json
+
+    tape_create(actor=archivist, institution=institution, identifier='=HYPERLINK("http://x","y")')
+
+    def text(response):
+        return b"".join(response.streaming_content).decode("utf-8-sig")
+
+    rows = list(csv.DictReader(io.StringIO(text(manager_client.get("/history/export.csv")))))
+    label = next(row["target_label"] for row in rows if row["action"] == "tape.created")
+    assert label.startswith("'=HYPERLINK(")
+    events = json.loads(text(manager_client.get("/history/export.json")))
+    assert any(e["target_label"].startswith("=HYPERLINK(") for e in events)
