@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -546,15 +547,9 @@ class RestoredVersionViewSet(
     @action(detail=True, methods=["post"])
     @idempotent
     def decisions(self, request: Request, pk: Any = None) -> Response:
-        payload = DecisionSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        review = services.version_decide(
-            actor=request.user,
-            membership=self.membership,
-            version=self.get_object(),
-            **payload.validated_data,
+        return self._record(
+            request, DecisionSerializer, services.version_decide, DecisionReadSerializer
         )
-        return Response(DecisionReadSerializer(review).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=PublishSerializer,
@@ -563,15 +558,28 @@ class RestoredVersionViewSet(
     @action(detail=True, methods=["post"])
     @idempotent
     def publish(self, request: Request, pk: Any = None) -> Response:
-        payload = PublishSerializer(data=request.data)
+        return self._record(
+            request, PublishSerializer, services.version_publish, PublicationSerializer
+        )
+
+    def _record(
+        self,
+        request: Request,
+        form: type[serializers.Serializer],
+        service: Callable[..., Any],
+        answer: type[serializers.Serializer],
+    ) -> Response:
+        """A decision or a publication of this version: the body checked by `form`, the
+        service run with the caller's membership, its new record answered by `answer` (201)."""
+        payload = form(data=request.data)
         payload.is_valid(raise_exception=True)
-        publication = services.version_publish(
+        record = service(
             actor=request.user,
             membership=self.membership,
             version=self.get_object(),
             **payload.validated_data,
         )
-        return Response(PublicationSerializer(publication).data, status=status.HTTP_201_CREATED)
+        return Response(answer(record).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(

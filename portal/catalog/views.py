@@ -28,7 +28,7 @@ from portal.catalog import selectors, services
 from portal.catalog.csv_io import export_csv_lines, tapes_import_csv
 from portal.catalog.exceptions import CatalogError
 from portal.catalog.forms import CollectionForm, TapeForm, TapeImportForm
-from portal.catalog.models import CarrierFormat, VideoStandard
+from portal.catalog.models import CarrierFormat, Collection, Tape, VideoStandard
 
 PAGE_SIZES = (25, 50, 100, 200)
 CAPTURES_INCLUDE = "captures/_tape_captures.html"
@@ -170,45 +170,35 @@ def tape_detail(request: InstitutionRequest, pk: int) -> HttpResponse:
 
 @member_required(Role.ARCHIVIST)
 def tape_create(request: InstitutionRequest) -> HttpResponse:
-    institution = request.institution
-    form = TapeForm(request.POST or None, institution=institution)
-    if request.method == "POST" and form.is_valid():
-        try:
-            tape = services.tape_create(
-                actor=request.user,
-                institution=institution,
-                metadata=form.cleaned_data["metadata"],
-                **form.tape_fields(),
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Tape {tape.identifier} created.")
-            return redirect("catalog:tape_detail", pk=tape.pk)
-    return render(request, "catalog/tape_form.html", {"form": form, "tape": None})
+    return _tape_form(request, tape=None)
 
 
 @member_required(Role.ARCHIVIST)
 def tape_edit(request: InstitutionRequest, pk: int) -> HttpResponse:
+    return _tape_form(request, tape=selectors.tape_get(institution=request.institution, pk=pk))
+
+
+def _tape_form(request: InstitutionRequest, *, tape: Tape | None) -> HttpResponse:
+    """The tape form, for a new tape (`tape` None) or an existing one, saved by the service;
+    what the service refuses is shown on the form."""
     institution = request.institution
-    tape = selectors.tape_get(institution=institution, pk=pk)
     form = TapeForm(request.POST or None, instance=tape, institution=institution)
     if request.method == "POST" and form.is_valid():
-        # The form already wrote the cleaned values onto ``tape``; reload so the service sees
-        # the stored values and records a true old -> new diff.
-        stored = selectors.tape_get(institution=institution, pk=pk)
+        fields = {"metadata": form.cleaned_data["metadata"], **form.tape_fields()}
         try:
-            services.tape_update(
-                actor=request.user,
-                tape=stored,
-                metadata=form.cleaned_data["metadata"],
-                **form.tape_fields(),
-            )
+            if tape is None:
+                saved = services.tape_create(actor=request.user, institution=institution, **fields)
+            else:
+                # The form already wrote the cleaned values onto ``tape``; reload so the service
+                # sees the stored values and records a true old -> new diff.
+                saved = selectors.tape_get(institution=institution, pk=tape.pk)
+                services.tape_update(actor=request.user, tape=saved, **fields)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Tape {stored.identifier} saved.")
-            return redirect("catalog:tape_detail", pk=stored.pk)
+            done = "created" if tape is None else "saved"
+            messages.success(request, f"Tape {saved.identifier} {done}.")
+            return redirect("catalog:tape_detail", pk=saved.pk)
     return render(request, "catalog/tape_form.html", {"form": form, "tape": tape})
 
 
@@ -294,26 +284,30 @@ def collection_list(request: InstitutionRequest) -> HttpResponse:
 
 @member_required(Role.ARCHIVIST)
 def collection_create(request: InstitutionRequest) -> HttpResponse:
-    institution = request.institution
-    form = CollectionForm(request.POST or None, institution=institution)
-    if request.method == "POST" and form.is_valid():
-        collection = services.collection_create(
-            actor=request.user, institution=institution, **form.cleaned_data
-        )
-        messages.success(request, f"Collection {collection.name} created.")
-        return redirect("catalog:collection_list")
-    return render(request, "catalog/collection_form.html", {"form": form, "collection": None})
+    return _collection_form(request, collection=None)
 
 
 @member_required(Role.ARCHIVIST)
 def collection_edit(request: InstitutionRequest, pk: int) -> HttpResponse:
+    collection = selectors.collection_get(institution=request.institution, pk=pk)
+    return _collection_form(request, collection=collection)
+
+
+def _collection_form(request: InstitutionRequest, *, collection: Collection | None) -> HttpResponse:
+    """The collection form, for a new collection or an existing one, saved by the service."""
     institution = request.institution
-    collection = selectors.collection_get(institution=institution, pk=pk)
     form = CollectionForm(request.POST or None, instance=collection, institution=institution)
     if request.method == "POST" and form.is_valid():
-        stored = selectors.collection_get(institution=institution, pk=pk)
-        services.collection_update(actor=request.user, collection=stored, **form.cleaned_data)
-        messages.success(request, f"Collection {stored.name} saved.")
+        if collection is None:
+            saved = services.collection_create(
+                actor=request.user, institution=institution, **form.cleaned_data
+            )
+        else:
+            # As for tapes: the service compares against the stored row, not the form's copy.
+            saved = selectors.collection_get(institution=institution, pk=collection.pk)
+            services.collection_update(actor=request.user, collection=saved, **form.cleaned_data)
+        done = "created" if collection is None else "saved"
+        messages.success(request, f"Collection {saved.name} {done}.")
         return redirect("catalog:collection_list")
     return render(request, "catalog/collection_form.html", {"form": form, "collection": collection})
 

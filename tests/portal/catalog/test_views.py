@@ -109,6 +109,26 @@ def test_create_edit_and_delete_a_tape_through_the_pages(archivist_client, colle
     assert response.status_code == 302 and not Tape.objects.filter(pk=tape.pk).exists()
 
 
+def test_create_and_rename_a_collection_through_the_pages(archivist_client):
+    response = archivist_client.post(
+        reverse("catalog:collection_create"), {"name": "Union films", "description": ""}
+    )
+    collection = Collection.objects.get(name="Union films")
+    assert response.status_code == 302 and response.url == reverse("catalog:collection_list")
+    page = archivist_client.get(response.url)
+    assert "Collection Union films created." in page.content.decode()
+
+    response = archivist_client.post(
+        reverse("catalog:collection_edit", args=[collection.pk]),
+        {"name": "Union films 1970s", "description": "Donated 1990"},
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="collection.updated")
+    assert event.changes["name"] == ["Union films", "Union films 1970s"]
+    page = archivist_client.get(response.url)
+    assert "Collection Union films 1970s saved." in page.content.decode()
+
+
 def test_form_errors_are_shown_and_nothing_is_saved(archivist_client, tape):
     response = archivist_client.post(
         reverse("catalog:tape_create"),
