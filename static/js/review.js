@@ -172,12 +172,23 @@
     }
   });
   vb.addEventListener("ended", function () { if (paneA) va.pause(); frame = last; seekFrame(last); });
-  vb.addEventListener("loadedmetadata", function () { seekFrame(frame); });
-  if (paneA) va.addEventListener("loadedmetadata", function () { if (!playing()) seekFrame(frame); });
+  // First picture: both players to the first frame once BOTH know their timing. A seek on a
+  // player without metadata is never answered, and metadata may arrive before this script
+  // runs (the event then came and went), so check at the end of start-up as well as on each event.
+  function seekWhenReady() {
+    if (vb.readyState >= 1 && (!paneA || va.readyState >= 1) && !playing()) seekFrame(frame);
+  }
+  vb.addEventListener("loadedmetadata", seekWhenReady);
+  if (paneA) va.addEventListener("loadedmetadata", seekWhenReady);
 
   playButton.addEventListener("click", togglePlay);
   $("[data-action=prev]").addEventListener("click", function () { step(-1); });
   $("[data-action=next]").addEventListener("click", function () { step(1); });
+  // Shuttle buttons: J and L for fingers (again: faster), as the keys do.
+  const shuttleBack = $("[data-action=shuttle-back]");
+  const shuttleForward = $("[data-action=shuttle-forward]");
+  if (shuttleBack) shuttleBack.addEventListener("click", function () { shuttleTo(shuttle < 0 ? shuttle * 2 : -1); });
+  if (shuttleForward) shuttleForward.addEventListener("click", function () { shuttleTo(shuttle > 0 ? shuttle * 2 : 1); });
 
   // ---- go to, loop ----------------------------------------------------------------------
   const gotoForm = $("[data-role=goto]");
@@ -238,7 +249,12 @@
     showFlip();
   }
   root.querySelectorAll("[data-mode]").forEach(function (button) {
-    button.addEventListener("click", function () { setMode(button.getAttribute("data-mode")); });
+    button.addEventListener("click", function () {
+      const next = button.getAttribute("data-mode");
+      // Pressed again, "A/B flip" switches sides: what the F key does, for a tablet.
+      if (next === "flip" && mode === "flip") flip();
+      else setMode(next);
+    });
   });
   const wipe = $("[data-role=wipe]");
   function applyWipe() { stage.style.setProperty("--wipe", wipe.value + "%"); }
@@ -327,10 +343,18 @@
       viewport.setPointerCapture(event.pointerId);
     });
     viewport.addEventListener("pointermove", function (event) {
-      if (!drag || zoom === 1) return;
+      if (!drag) return;
       const box = viewport.getBoundingClientRect();
       const dx = event.clientX - drag.x, dy = event.clientY - drag.y;
       if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+      if (zoom === 1 && mode === "wipe") {
+        // Wipe at fit: dragging across the picture moves the wipe line (finger or mouse).
+        drag.moved = true;
+        wipe.value = String(Math.round(Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1) * 100));
+        applyWipe();
+        return;
+      }
+      if (zoom === 1) return;
       drag.moved = true;
       stage.classList.add("panning");
       pan(-dx / box.width / zoom, -dy / box.height / zoom);
@@ -434,11 +458,35 @@
     const cursor = x(frame);
     ctx.beginPath(); ctx.moveTo(cursor, 0); ctx.lineTo(cursor, height); ctx.stroke();
   }
-  canvas.addEventListener("click", function (event) {
+  function frameUnder(event) {
     const box = canvas.getBoundingClientRect();
+    const fraction = Math.min(Math.max((event.clientX - box.left) / box.width, 0), 0.9999);
+    return first + Math.floor(fraction * (last - first + 1));
+  }
+  canvas.addEventListener("click", function (event) {
     pauseAll();
-    seekFrame(first + Math.floor((event.clientX - box.left) / box.width * (last - first + 1)));
+    seekFrame(frameUnder(event));
   });
+  // Scrub: drag along the timeline (a finger on a tablet, or the mouse) to seek as it moves.
+  let scrubbing = null;
+  canvas.addEventListener("pointerdown", function (event) {
+    scrubbing = { pointer: event.pointerId, frame: null };
+    canvas.setPointerCapture(event.pointerId);
+  });
+  canvas.addEventListener("pointermove", function (event) {
+    if (!scrubbing || scrubbing.pointer !== event.pointerId) return;
+    const target = frameUnder(event);
+    if (target === scrubbing.frame) return;
+    if (scrubbing.frame === null) pauseAll();
+    scrubbing.frame = target;
+    if (!seeking) seekFrame(target);  // busy decoding: the finger's last place wins at the end
+  });
+  canvas.addEventListener("pointerup", function (event) {
+    // Where the finger left the timeline is where the players stop (a mouse click seeks too).
+    if (scrubbing && scrubbing.frame !== null && event.pointerType === "touch") seekFrame(frameUnder(event));
+    scrubbing = null;
+  });
+  canvas.addEventListener("pointercancel", function () { scrubbing = null; });
   window.addEventListener("resize", drawTimeline);
   fetch(data.scores_url, { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then(function (response) { return response.ok ? response.json() : null; })
@@ -568,6 +616,7 @@
     drawDiff();
   }
   render();
+  seekWhenReady();  // metadata that arrived before this script ran (see seekWhenReady)
   root.dataset.ready = "1";
   // A small hook for end-to-end tests: what is on screen, and whether the players are settled.
   root.reviewState = function () {
