@@ -271,8 +271,14 @@ def when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "none"
 
 
+#: Ids of records that have no page and say nothing the event's own words do not (the
+#: decision of a "review: approved" event, the publication period of "publication published").
+#: Pages leave them out; the CSV and JSON exports keep every key.
+_BOOKKEEPING_KEYS = frozenset({"decision_id", "publication_id"})
+
+
 def detail_rows(details: Mapping[str, Any], skip: Iterable[str] = ()) -> list[tuple[str, Any]]:
-    skipped = set(skip)
+    skipped = set(skip) | _BOOKKEEPING_KEYS
     return [(label(k), value_html(k, v)) for k, v in details.items() if k not in skipped]
 
 

@@ -56,3 +56,10 @@ def action_words(action: str) -> str:
 def scan_words(capture: Any) -> str:
     """ "interlaced, top field first", "progressive" or "scan type unknown (...)"."""
     return humanize.scan(capture.interlaced, capture.field_order)
+
+
+@register.filter
+def detail_rows(details: Any) -> list[tuple[str, Any]]:
+    """``{% for name, text in event.details|detail_rows %}``: (label, value as words or link),
+    without the bookkeeping ids that have no page (``humanize.detail_rows``)."""
+    return humanize.detail_rows(details or {})

@@ -54,6 +54,9 @@ def main_pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("settings", "accounts:institution_settings", [], ""),
         ("history", "audit:institution_history", [], ""),
         ("storage", "preservation:storage", [], ""),
+        ("webhooks", "webhooks:list", [], ""),
+        ("tokens", "api_pages:tokens", [], ""),
+        ("invitations", "accounts:invitations", [], ""),
         ("password", "accounts:password_change", [], ""),
         ("public-tape", "restoration:public_tape", [ids["tape"]], ""),
     ]
@@ -90,6 +93,14 @@ def measure(
             page.goto(f"{base_url}{path}")
             page.wait_for_load_state("load")
             page.wait_for_timeout(150)  # scripts that lay out (timeline canvas, thumbnails)
+            if screenshot_dir is not None and page.locator(".worst-frames img.loading").count():
+                # The version page's thumbnails are made by a worker on first request: wait
+                # for them (a few seconds) so the screenshot shows the page as people see it.
+                # (Polled from here: wait_for_function needs eval, which the site's CSP forbids.)
+                for _ in range(120):
+                    if not page.locator(".worst-frames img.loading").count():
+                        break
+                    page.wait_for_timeout(250)
             if width == PHONE:
                 scroll = page.evaluate(
                     "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
@@ -119,7 +130,7 @@ def _build_installation() -> dict[str, int]:
     from django_q.conf import Conf
 
     from accounts.models import Institution
-    from portal.catalog.demo import seed_demo
+    from portal.captures.demo import seed_demo
     from restoration import services
     from restoration.models import Decision
 

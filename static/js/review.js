@@ -580,6 +580,9 @@
       .then(function (blob) {
         if (!blob) return;
         img.src = URL.createObjectURL(blob);
+        // The text alternative only once there is a picture: an image without one shows its
+        // alt text over a broken-image icon, which reads as an error while it is being made.
+        img.alt = img.getAttribute("data-alt") || "";
         img.classList.remove("loading");
         img.setAttribute("data-ready", "1");
         if (!img.parentNode.querySelector("img.loading")) thumbState(img, "");

@@ -129,6 +129,8 @@ def test_history_and_job_page_read_as_words(
     for raw in ("{'", "False", "True", "None", "u-matic", "_id:"):
         assert raw not in history, raw
     assert "U-matic" in history and "preview only: no" in history
+    # Record ids without a page read like counts ("decision: 1"): not shown.
+    assert not re.search(r"(decision|publication): \d", history), history
     page.goto(f"{live_server.url}/jobs/{workflow['job']}/")
     options = page.inner_text("[data-role=options]")
     assert "reference selector:" in options and "{" not in options and "preview only: no" in options
