@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest
 
@@ -15,7 +16,7 @@ from accounts.exceptions import MembershipError
 from accounts.models import Institution, Membership, Role
 from accounts.permissions import require_role
 from accounts.selectors import SESSION_KEY, forget_current_membership
-from portal.events import audit_record
+from portal.events import api_tokens_revoke_requested, audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -166,11 +167,12 @@ def user_tokens_revoke(*, user: Any, reason: str) -> int:
     """Revoke every API token of ``user`` (after a password change); returns how many."""
     from rest_framework.authtoken.models import Token
 
-    from portal.api.tokens import token_revoke_all_for_user
-
     with transaction.atomic():
         legacy, _ = Token.objects.filter(user=user).delete()
-        deleted = legacy + token_revoke_all_for_user(user=user)
+        answers = api_tokens_revoke_requested.send(sender=None, user=user)
+        if not answers and apps.is_installed("portal.api"):
+            raise ImproperlyConfigured("Nothing revokes the API tokens of a user: portal.api")
+        deleted = legacy + sum(count for _receiver, count in answers)
         if deleted:
             logger.info("revoked %d API token(s) of user %s: %s", deleted, user.pk, reason)
             # Each institution of the user sees it in its history (a security-relevant event).

@@ -13,7 +13,7 @@ urlpatterns = [
     path("captures/", include("portal.captures.urls")),
     path("", include("portal.preservation.urls")),
     path("", include("restoration.urls")),
-    path("api/", include("portal.api.urls")),
+    path("api/", include("portal.api_urls")),
     path("oai/", oai_pmh, name="oai"),
     path("webhooks/", include("portal.webhooks.urls")),
     path("account/", include("portal.api.page_urls")),

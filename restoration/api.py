@@ -1,4 +1,4 @@
-"""REST API v1 of the restoration workflow (mounted under /api/v1/ by portal/api/urls.py).
+"""REST API v1 of the restoration workflow (mounted under /api/v1/ by portal/api_urls.py).
 
     POST /api/v1/restoration-jobs/                    request a job (capture + options)
     GET  /api/v1/restoration-jobs/?status=&capture=&tape=&preview=
@@ -9,8 +9,6 @@
     GET  /api/v1/restored-versions/{id}/provenance/   PREMIS-style JSON
     POST /api/v1/restored-versions/{id}/decisions/    approve / reject / request_changes
     POST /api/v1/restored-versions/{id}/publish/      POST /api/v1/tapes/{id}/unpublish/
-    GET  /api/v1/tapes/{id}/timeline/                 the tape's audit history
-    GET  /api/v1/audit-events/?action=&actor=&from=&to=   the institution's (managers)
 
 Same scoping (``api_institution``), authentication and error shape as the rest of the API;
 writes are the services the pages use, so permissions and audit records are identical.
@@ -46,7 +44,6 @@ from portal.api.safe_writes import idempotent
 from portal.api.schema import MEDIA_HEADERS, error_response, media_responses
 from portal.api.scoping import api_institution, api_membership
 from portal.api.views import ScopedViewSetMixin
-from portal.audit import api as audit_api
 from portal.captures.selectors import capture_get
 from portal.catalog.selectors import tape_get
 from portal.media import serve_file_with_ranges
@@ -609,10 +606,8 @@ router.include_format_suffixes = False
 router.register("restoration-jobs", RestorationJobViewSet, basename="restoration-job")
 router.register("restored-versions", RestoredVersionViewSet, basename="restored-version")
 
-# The viewsets are registered on the portal's API router (portal/api/urls.py) so that the API
+# The viewsets are registered on the portal's API router (portal/api_urls.py) so that the API
 # root lists them beside collections, tapes and captures; these are the plain views.
 urlpatterns = [
     path("tapes/<api_id:tape_id>/unpublish/", tape_unpublish, name="tape-unpublish"),
-    path("tapes/<api_id:tape_id>/timeline/", audit_api.tape_timeline, name="tape-timeline"),
-    path("audit-events/", audit_api.institution_timeline, name="audit-events"),
 ]

@@ -9,3 +9,9 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.api import schema  # noqa: F401  (registers the token auth scheme)
+        from portal.api.tokens import on_tokens_revoke_requested
+        from portal.events import api_tokens_revoke_requested
+
+        api_tokens_revoke_requested.connect(
+            on_tokens_revoke_requested, dispatch_uid="api-tokens-revoke"
+        )

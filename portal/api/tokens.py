@@ -82,6 +82,11 @@ def token_revoke_all_for_user(*, user: Any) -> int:
         return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=_now())
 
 
+def on_tokens_revoke_requested(sender: Any, *, user: Any, **_: Any) -> int:
+    """Receiver of ``portal.events.api_tokens_revoke_requested`` (accounts, password change)."""
+    return token_revoke_all_for_user(user=user)
+
+
 def token_list(*, user: Any) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created_at")
 

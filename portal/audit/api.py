@@ -1,9 +1,10 @@
-"""REST API of the audit history (mounted under /api/v1/ by restoration.api's urlpatterns).
+"""REST API of the audit history (routed by portal/api_urls.py).
 
-    GET /api/v1/tapes/{id}/timeline/                             a tape's history
     GET /api/v1/audit-events/?action=&actor=&actor_id=&from=&to=  the institution's (managers)
 
-Both are paginated like every list (``count``, ``next``, ``previous``, ``results``).
+``AuditListView`` is the base of every audit list, a tape's timeline included
+(``portal/catalog/api.py``, ``GET /api/v1/tapes/{id}/timeline/``); all are paginated like every
+list (``count``, ``next``, ``previous``, ``results``).
 """
 
 from __future__ import annotations
@@ -16,17 +17,14 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
-from rest_framework.request import Request
 
 from accounts.models import Membership, Role
 from accounts.permissions import require_role
-from accounts.selectors import get_for_institution
 from portal.api.pagination import PagePagination
 from portal.api.permissions import IsInstitutionMember
-from portal.api.scoping import api_institution, api_membership
+from portal.api.scoping import api_membership
 from portal.audit.models import AuditEvent
-from portal.audit.selectors import institution_history, tape_history
-from portal.catalog.models import Tape
+from portal.audit.selectors import institution_history
 
 OBJECT_ANY = {"type": "object", "additionalProperties": True}
 
@@ -77,17 +75,6 @@ class AuditListView(generics.ListAPIView):
     pagination_class = PagePagination
     ordering_fields: list[str] = []
     search_fields: list[str] = []
-
-
-@extend_schema(tags=["audit"])
-class TapeTimelineView(AuditListView):
-    """The tape's audit history: catalog changes, captures, jobs, reviews, publications."""
-
-    def get_queryset(self) -> QuerySet[AuditEvent]:
-        if getattr(self, "swagger_fake_view", False):
-            return AuditEvent.objects.none()
-        tape = _tape(self.request, self.kwargs["tape_id"])
-        return tape_history(institution=api_institution(self.request), tape_id=tape.pk)
 
 
 @extend_schema(
@@ -148,11 +135,4 @@ def _date_param(params: Any, name: str) -> dt.date | None:
         raise serializers.ValidationError({name: [f"{value!r} is not a YYYY-MM-DD date."]}) from exc
 
 
-tape_timeline = TapeTimelineView.as_view()
 institution_timeline = InstitutionTimelineView.as_view()
-
-
-def _tape(request: Request, tape_id: int) -> Tape:
-    return get_for_institution(
-        Tape.objects.select_related("institution"), api_institution(request), pk=tape_id
-    )

@@ -25,8 +25,8 @@ from django.utils import timezone
 from accounts.models import Membership, Role
 from portal.audit.services import audit_record
 from portal.captures.models import Capture
+from portal.events import fixity_failed
 from portal.preservation.models import FileRole, FixityRecord
-from portal.preservation.signals import fixity_failed
 from portal.storage import Throttle, stored_sha256
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from portal.preservation.signals import fixity_failed
+        from portal.events import fixity_failed
         from portal.webhooks.events import on_fixity_failed
 
         fixity_failed.connect(on_fixity_failed, dispatch_uid="webhooks-fixity-failed")

@@ -85,7 +85,7 @@ def publication_changed(*, publication: Any, published: bool) -> None:
 
 
 def on_fixity_failed(sender: Any, record: Any, event: Any = None, **_: Any) -> None:
-    """Receiver of ``portal.preservation.signals.fixity_failed``."""
+    """Receiver of ``portal.events.fixity_failed`` (sent by ``portal.preservation``)."""
     webhook_emit(
         institution=record.institution_id,
         event_type="fixity.failed",

@@ -221,7 +221,7 @@ def test_deliveries_go_to_the_default_queue_even_from_a_restoration_worker(
 def test_fixity_failure_signal_emits_the_event(
     institution: Any, capture: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
 ) -> None:
-    from portal.preservation.signals import fixity_failed
+    from portal.events import fixity_failed
 
     sent: list[tuple[Any, ...]] = []
     monkeypatch.setattr("portal.webhooks.services._enqueue", lambda *args: sent.append(args))

@@ -19,10 +19,10 @@ from django.test import Client
 
 from portal.audit.models import AuditEvent
 from portal.catalog.models import Collection, Tape
+from portal.events import fixity_failed
 from portal.preservation.fixity import fixity_run
 from portal.preservation.metadata_xml import PREMIS_NS
 from portal.preservation.models import FixityRecord, PreservationPackage
-from portal.preservation.signals import fixity_failed
 from portal.storage import iter_stored
 from restoration import services
 from restoration.models import RestoredVersion
