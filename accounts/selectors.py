@@ -18,6 +18,7 @@ from portal.db import InstitutionScopedQuerySet
 
 SESSION_KEY = "active_institution_id"
 _CACHE_ATTR = "_active_membership"
+_MEMBERSHIPS_ATTR = "_user_memberships"
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -26,12 +27,22 @@ def memberships_for_user(user: Any) -> models.QuerySet[Membership]:
     return Membership.objects.for_user(user).select_related("institution")
 
 
+def request_memberships(request: HttpRequest) -> list[Membership]:
+    """All memberships of the request's user (one query per request: the page layout's
+    institution switcher and the permission checks share it)."""
+    cached: list[Membership] | None = getattr(request, _MEMBERSHIPS_ATTR, None)
+    if cached is None:
+        user = getattr(request, "user", None)
+        cached = list(memberships_for_user(user)) if user is not None else []
+        setattr(request, _MEMBERSHIPS_ATTR, cached)
+    return cached
+
+
 def current_membership(request: HttpRequest) -> Membership | None:
     """The membership of the request's user at the active institution (cached per request)."""
     if hasattr(request, _CACHE_ATTR):
         return getattr(request, _CACHE_ATTR)
-    user = getattr(request, "user", None)
-    memberships = list(memberships_for_user(user)) if user is not None else []
+    memberships = request_memberships(request)
     session = getattr(request, "session", None)
     wanted = session.get(SESSION_KEY) if session is not None else None
     membership = next((m for m in memberships if m.institution_id == wanted), None)
@@ -75,8 +86,9 @@ def institution_invitations(institution: Institution) -> models.QuerySet[Invitat
 
 def forget_current_membership(request: HttpRequest) -> None:
     """Drop the per-request cache (after the session's institution changed)."""
-    if hasattr(request, _CACHE_ATTR):
-        delattr(request, _CACHE_ATTR)
+    for attr in (_CACHE_ATTR, _MEMBERSHIPS_ATTR):
+        if hasattr(request, attr):
+            delattr(request, attr)
 
 
 def current_institution(request: HttpRequest) -> Institution | None:

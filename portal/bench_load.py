@@ -29,6 +29,7 @@ from portal.bench import BENCH_PASSWORD, _configure_environment, _free_port, _se
 
 SECRET_KEY = "load-bench-not-secret-" + "x" * 40
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "bench" / "locustfile.py"
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
 
 def seed(tapes: int, events: int) -> dict[str, Any]:
@@ -163,7 +164,13 @@ def _locust(host: str, env: dict[str, str], users: int, think: float, seconds: i
     with open(f"{out}_stats.csv") as handle:
         rows = {row["Name"]: row for row in csv.DictReader(handle)}
     total = rows["Aggregated"]
+    with open(f"{out}_failures.csv") as handle:
+        failures = [
+            f"{row['Occurrences']} x {row['Method']} {row['Name']}: {row['Error']}"
+            for row in csv.DictReader(handle)
+        ]
     return {
+        "failure_list": failures,
         "requests": int(total["Request Count"]),
         "failures": int(total["Failure Count"]),
         "rps": float(total["Requests/s"]),
@@ -183,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tapes", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes (one per core)")
+    parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn process")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--think", type=float, default=5.0)
     parser.add_argument("--duration", type=int, default=120)
@@ -205,31 +213,22 @@ def main(argv: list[str] | None = None) -> int:
         print("  " + " | ".join(row))
     port = _free_port()
     (workdir / "load.json").write_text(json.dumps(seeded))
+    # The documented production configuration (gunicorn.conf.py: gthread), worker and thread
+    # counts as given. The same SECRET_KEY as the seeding: the shared session must stay valid
+    # (with another key every page answered the log-in page instead).
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "portal.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
+        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "portal.wsgi:application"],
+        cwd=GUNICORN_CONF.parent,
         env={
             **env,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": str(args.workers),
+            "GUNICORN_THREADS": str(args.threads),
             "DEBUG": "0",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
             "SESSION_COOKIE_SECURE": "0",
             "CSRF_COOKIE_SECURE": "0",
-            "SECRET_KEY": "load-bench-" + "x" * 50,
             "API_RATE_PER_CLIENT": "100000/min",
         },
     )
@@ -240,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         steady = _locust(host, load_env, args.users, args.think, args.duration)
         print(
             f"\n{args.users} users, {args.think:g} s think time, {args.duration} s, "
-            f"{args.workers} gthread workers x 4 threads:"
+            f"gunicorn.conf.py: {args.workers} gthread workers x {args.threads} threads:"
         )
         print(
             f"  {steady['requests']} requests, {steady['failures']} failures, "
@@ -249,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name, (count, p95) in sorted(steady["per_name"].items()):
             print(f"    {name}: {count} requests, p95 {p95} ms")
+        for failure in steady["failure_list"]:
+            print(f"    failed: {failure}")
         if args.saturation:
             saturated = _locust(host, load_env, args.users, 0.0, args.saturation)
             print(
@@ -256,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{saturated['rps']:.1f} req/s, {saturated['failures']} failures, "
                 f"p50 {saturated['p50']} ms, p95 {saturated['p95']} ms"
             )
+            for failure in saturated["failure_list"]:
+                print(f"    failed: {failure}")
     finally:
         server.terminate()
         server.wait(timeout=30)

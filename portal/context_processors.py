@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 
 from accounts.models import Role
 from accounts.permissions import role_at_least
-from accounts.selectors import current_membership, memberships_for_user, pending_invitations
+from accounts.selectors import current_membership, pending_invitations, request_memberships
 
 # (label, url name, minimum role). Links whose route does not exist (yet) are left out, so the
 # menu never shows a dead link.
@@ -27,7 +28,9 @@ NAV_LINKS: list[tuple[str, str, str]] = [
 ]
 
 
-def _url(name: str) -> str | None:
+@functools.cache
+def _url(name: str, prefix: str) -> str | None:
+    """The menu's URLs, reversed once per process (per script prefix), not on every page."""
     try:
         return reverse(name)
     except NoReverseMatch:
@@ -41,13 +44,13 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     membership = current_membership(request)
     nav = []
     for label, name, role in NAV_LINKS:
-        url = _url(name)
+        url = _url(name, get_script_prefix())
         if url is not None and role_at_least(membership, role):
             nav.append({"label": label, "url": url, "active": request.path.startswith(url)})
     return {
         "active_membership": membership,
         "active_institution": membership.institution if membership else None,
-        "user_memberships": list(memberships_for_user(user)),
+        "user_memberships": request_memberships(request),
         "nav_links": nav,
         "pending_invitation_count": pending_invitations(user).count(),
         "fixity_failure_count": _fixity_failures(membership),

@@ -114,9 +114,17 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _sqlite = DATABASES["default"].setdefault("OPTIONS", {})
     # Writers take the lock when their transaction begins, so two concurrent audited changes
     # queue up instead of both reading the same audit-chain head (portal.audit.chain).
-    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+    _sqlite["transaction_mode"] = "IMMEDIATE"
+    # Write-ahead log: page reads never block a write's commit nor the other way round. In the
+    # default rollback journal a commit waits for every reader to finish, and under load (50
+    # browsing users, gunicorn threads) writes failed with "database is locked" after 5 s.
+    # WAL needs a local disk (never a network share), as SQLite itself does.
+    _sqlite["init_command"] = "PRAGMA journal_mode=WAL;"
+    # Seconds a write waits for another write's commit before "database is locked".
+    _sqlite["timeout"] = envint("SQLITE_BUSY_TIMEOUT", 20, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Key of the audit hash chain (HMAC); default derived from SECRET_KEY. Set it explicitly (and
 # keep it) before ever rotating SECRET_KEY, or old events no longer verify.

@@ -79,7 +79,12 @@ class AuditEvent(AppendOnlyModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["institution", "-created_at"])]
+        indexes = [
+            models.Index(fields=["institution", "-created_at"]),
+            # A tape's timeline (tape page, last 10): without it the newest events of one tape
+            # were found by sorting all of its institution's events (50,000: 6 ms a page).
+            models.Index(fields=["tape", "-created_at", "-id"], name="audit_tape_timeline"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["institution", "sequence"], name="audit_chain_sequence_unique"

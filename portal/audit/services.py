@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from portal.audit.chain import chain_link
 from portal.audit.models import AuditEvent
+from portal.cache import institution_changed
 from portal.db import json_value
 
 
@@ -52,4 +53,6 @@ def audit_record(
     with transaction.atomic():  # usually the caller's transaction: the event commits with it
         chain_link(event)
         event.save()
+    # Every change worth recording may show on the institution's cached pages (portal.cache).
+    institution_changed(event.institution_id)
     return event

@@ -23,6 +23,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portal.api.cached_lists import CachedListMixin
 from portal.api.filtering import IdFilter
 from portal.api.renderers import PassthroughRenderer
 from portal.api.safe_writes import idempotent
@@ -148,8 +149,10 @@ class TapeFilter(filters.FilterSet):
         return queryset.filter(pk__in=matching.values("pk"))
 
 
-class TapeViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+class TapeViewSet(CachedListMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
     """Tapes of your institution: the physical carriers (PBCore physical instantiations)."""
+
+    cache_name = "api-tapes"  # pages cached until the institution changes (portal.cache)
 
     serializer_class = TapeSerializer
     filterset_class = TapeFilter

@@ -9,14 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
+from django.template.loader import get_template, render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
@@ -24,6 +26,7 @@ from accounts.permissions import InstitutionRequest, member_required
 from accounts.selectors import get_for_institution
 from portal.audit.export import export_response
 from portal.audit.selectors import tape_history
+from portal.cache import FRAGMENT_TIMEOUT, fragment_key
 from portal.catalog import selectors, services
 from portal.catalog.csv_io import export_csv_lines, tapes_import_csv
 from portal.catalog.exceptions import CatalogError
@@ -32,6 +35,7 @@ from portal.catalog.models import CarrierFormat, Collection, Tape, VideoStandard
 
 PAGE_SIZES = (25, 50, 100, 200)
 CAPTURES_INCLUDE = "captures/_tape_captures.html"
+TAPE_ROWS = "catalog/_tape_rows.html"
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -63,31 +67,58 @@ def tape_list(request: InstitutionRequest) -> HttpResponse:
     institution = request.institution
     params = request.GET
     sort = params.get("sort", "identifier")
-    tapes = _filtered_tapes(request)
     per_page = _int_or_none(params.get("per_page")) or 50
     per_page = per_page if per_page in PAGE_SIZES else 50
-    page = Paginator(tapes, per_page).get_page(params.get("page"))
     query = params.copy()
     query.pop("page", None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
+    # The count, the collection menus and each page's rows are the same for every member until
+    # the institution's data changes (portal.cache): cached per query and generation. The key
+    # (hence the generation) is read before any of the data.
+    key = fragment_key(institution.pk, "tape-list", sorted(query.lists()), per_page)
+    tapes = _filtered_tapes(request)
+    listing = cache.get(key)
+    if listing is None:
+        listing = {
+            "count": tapes.count(),
+            "collections": list(
+                selectors.collection_list(institution=institution).values("pk", "name")
+            ),
+        }
+        cache.set(key, listing, FRAGMENT_TIMEOUT)
+    page = KnownCountPaginator(tapes, per_page, count=listing["count"]).get_page(params.get("page"))
+    rows_key = f"{key}:page:{page.number}"
+    rows = cache.get(rows_key)
+    if rows is None:
+        rows = render_to_string(TAPE_ROWS, {"page": page})  # no request: no context processors
+        cache.set(rows_key, rows, FRAGMENT_TIMEOUT)
     return render(
         request,
         "catalog/tape_list.html",
         {
             "page": page,
+            "rows": mark_safe(rows),  # rendered by TAPE_ROWS, which escapes
             "sort_headers": sort_headers(sort=sort, base_query=sort_query.urlencode()),
             "query": query.urlencode(),
             "sort_query": sort_query.urlencode(),
             "sort": sort,
             "params": params,
-            "collections": selectors.collection_list(institution=institution).values("pk", "name"),
+            "collections": listing["collections"],
             "formats": CarrierFormat.choices,
             "standards": VideoStandard.choices,
             "page_sizes": PAGE_SIZES,
             "per_page": per_page,
         },
     )
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told its count (cached with the listing) instead of counting again."""
+
+    def __init__(self, *args: Any, count: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property
 
 
 #: Sortable columns of the tape list: (sort key, heading, first click sorts descending).

@@ -59,3 +59,35 @@ def test_bad_configuration_fails_loudly(env, message):
     result = _manage("check", **environment)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_a_long_page_read_does_not_make_a_sqlite_write_fail(tmp_path):
+    """Under load a commit used to wait for every reader and fail ("database is locked"):
+    with the settings' SQLite options (write-ahead log) it does not wait for readers."""
+    import sqlite3
+    import time
+
+    from django.conf import settings
+
+    options = dict(settings.DATABASES["default"].get("OPTIONS", {}))
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        pytest.skip("SQLite only")
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(tmp_path / "db.sqlite3", timeout=0.5, isolation_level=None)
+        connection.executescript(options.get("init_command", ""))
+        return connection
+
+    writer, reader = connect(), connect()
+    writer.execute("CREATE TABLE tape (id INTEGER PRIMARY KEY, title TEXT)")
+    writer.execute("INSERT INTO tape (title) VALUES ('a'), ('b')")
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM tape").fetchone() == (2,)  # a page mid-read
+    started = time.monotonic()
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE tape SET title = 'changed' WHERE id = 1")
+    writer.execute("COMMIT")  # "database is locked" after the timeout in rollback-journal mode
+    assert time.monotonic() - started < 0.4
+    reader.execute("COMMIT")
+    assert reader.execute("SELECT title FROM tape WHERE id = 1").fetchone() == ("changed",)
+    assert options.get("timeout", 5) >= 20  # a write waits for another write's commit
