@@ -177,35 +177,6 @@ def value_html(key: str, raw: Any) -> SafeString:
     return format_html("{}", value(key, raw))
 
 
-def option_rows(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A job's options as (label, words), in a stable, meaningful order."""
-    order = [
-        "model",
-        "strength",
-        "scorer",
-        "references",
-        "frame_start",
-        "frame_end",
-        "deinterlace",
-        "preview",
-        "preview_seconds",
-    ]
-    keys = [k for k in order if k in parameters] + sorted(k for k in parameters if k not in order)
-    rows = []
-    for key in keys:
-        raw = parameters[key]
-        if key == "references" and raw is None:
-            text = "the model's default"
-        elif key == "frame_end" and raw is None:
-            text = "end of the capture"
-        elif key == "preview_seconds" and not parameters.get("preview"):
-            continue  # only meaningful for a preview
-        else:
-            text = value(key, raw)
-        rows.append((label(key), text))
-    return rows
-
-
 #: The phases of a job people care about, in order (seconds); other keys are engine internals.
 TIMING_LABELS = {
     "fetch_s": "fetching the capture",

@@ -8,11 +8,13 @@ engine's torch-free registry (``restoration.engine.registry``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
 
+from portal import humanize
 from restoration.engine.exceptions import ConfigError
 from restoration.engine.registry import list_models
 from restoration.engine.strengths import DEFAULT_STRENGTH, STRENGTHS, parse_strength
@@ -79,8 +81,10 @@ def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
     raise InvalidParametersError(f"{key} must be true or false, not {raw!r}.")
 
 
-KNOWN_KEYS = {
+#: The options of a job, in the order pages show them.
+KEYS = (
     "model",
+    "strength",
     "scorer",
     "references",
     "frame_start",
@@ -88,8 +92,8 @@ KNOWN_KEYS = {
     "deinterlace",
     "preview",
     "preview_seconds",
-    "strength",
-}
+)
+KNOWN_KEYS = frozenset(KEYS)
 
 
 def _strength(data: dict[str, Any]) -> str | float:
@@ -174,3 +178,21 @@ def parse_parameters(data: dict[str, Any] | None, *, frame_count: int | None) ->
         preview_seconds=preview_seconds,
         strength=_strength(data),
     )
+
+
+def option_rows(parameters: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A job's options as (label, words), in a stable, meaningful order."""
+    keys = [k for k in KEYS if k in parameters] + sorted(k for k in parameters if k not in KEYS)
+    rows = []
+    for key in keys:
+        raw = parameters[key]
+        if key == "references" and raw is None:
+            text = "the model's default"
+        elif key == "frame_end" and raw is None:
+            text = "end of the capture"
+        elif key == "preview_seconds" and not parameters.get("preview"):
+            continue  # only meaningful for a preview
+        else:
+            text = humanize.value(key, raw)
+        rows.append((humanize.label(key), text))
+    return rows

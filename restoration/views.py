@@ -30,6 +30,7 @@ from restoration.exceptions import RestorationError
 from restoration.forms import DecisionForm, JobRequestForm
 from restoration.media import serve_master
 from restoration.models import Decision, JobStatus
+from restoration.parameters import option_rows
 from restoration.provenance import version_provenance
 from restoration.rules import (
     job_cancel_refusal,
@@ -149,7 +150,7 @@ def job_detail(request: InstitutionRequest, job_id: int) -> HttpResponse:
         {
             "job": job,
             "progress": selectors.job_progress(job=job),
-            "options": humanize.option_rows(job.parameters),
+            "options": option_rows(job.parameters),
             "preview_covers_all": job.is_preview
             and _preview_covers_capture(job.capture, job.parameters),
             "timings": humanize.timing_rows(job.timings),

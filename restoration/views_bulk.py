@@ -20,6 +20,7 @@ from accounts.models import Role
 from accounts.permissions import InstitutionRequest, member_required
 from portal.captures.models import Capture
 from portal.catalog.models import Tape
+from portal.selection import selected_ids
 from restoration import services
 from restoration.exceptions import RestorationError
 from restoration.forms import JobRequestForm
@@ -28,7 +29,7 @@ MAX_BULK = 200
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()][:MAX_BULK]
+    return selected_ids(values, limit=MAX_BULK)
 
 
 def bulk_selection(

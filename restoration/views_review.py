@@ -20,6 +20,7 @@ from portal.media import media_view, serve_file_with_ranges
 from restoration import selectors, services
 from restoration.exceptions import RestorationError
 from restoration.models import FrameComment, RestoredVersion
+from restoration.parameters import option_rows
 from restoration.thumbnails import original_frame
 
 
@@ -147,10 +148,9 @@ def version_compare(request: InstitutionRequest, version_id: int, other_id: int)
 
 def compare_rows(*, version: RestoredVersion, other: RestoredVersion) -> list[tuple[str, str, str]]:
     """(what, A, B) for the options that tell the two versions apart (and the shared ones)."""
-    from portal import humanize
 
-    a = dict(humanize.option_rows(version.job.parameters))
-    b = dict(humanize.option_rows(other.job.parameters))
+    a = dict(option_rows(version.job.parameters))
+    b = dict(option_rows(other.job.parameters))
     rows = [
         (
             "frames",

@@ -15,7 +15,6 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
@@ -26,6 +25,7 @@ from portal.captures.selectors import capture_search
 from portal.catalog import selectors as catalog_selectors
 from portal.catalog import services as catalog_services
 from portal.catalog.views import PAGE_SIZES, sort_headers
+from portal.selection import redirect_back, selected_ids
 
 MAX_SELECTION = 1000
 
@@ -110,17 +110,14 @@ def capture_export(request: InstitutionRequest) -> StreamingHttpResponse:
 
 
 def _back(request: InstitutionRequest) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("captures:list")
-    return redirect(target)
+    return redirect_back(request, reverse("captures:list"))
 
 
 @member_required(Role.ARCHIVIST)
 @require_POST
 def capture_bulk(request: InstitutionRequest) -> HttpResponse:
     institution = request.institution
-    ids = [int(v) for v in request.POST.getlist("capture") if v.isdigit()][:MAX_SELECTION]
+    ids = selected_ids(request.POST.getlist("capture"), limit=MAX_SELECTION)
     captures = capture_search(institution=institution, sort="tape").filter(pk__in=ids)
     action = request.POST.get("action", "")
     if not captures.exists():

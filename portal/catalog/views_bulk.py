@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
@@ -20,22 +19,20 @@ from accounts.selectors import get_for_institution
 from portal.catalog import services
 from portal.catalog.csv_io import export_csv_lines
 from portal.catalog.models import Collection, Tape
+from portal.selection import redirect_back, selected_ids
 
 MAX_SELECTION = 1000
 
 
 def _back(request: HttpRequest) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("catalog:tape_list")
-    return redirect(target)
+    return redirect_back(request, reverse("catalog:tape_list"))
 
 
 @member_required(Role.ARCHIVIST)
 @require_POST
 def tape_bulk(request: InstitutionRequest) -> HttpResponse:
     institution = request.institution
-    ids = [int(v) for v in request.POST.getlist("tape") if v.isdigit()][:MAX_SELECTION]
+    ids = selected_ids(request.POST.getlist("tape"), limit=MAX_SELECTION)
     tapes = list(Tape.objects.for_institution(institution).filter(pk__in=ids))
     action = request.POST.get("action", "")
     if not tapes:

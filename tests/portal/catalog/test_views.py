@@ -295,3 +295,32 @@ def test_csv_import_never_creates_a_collection_without_being_asked(archivist_cli
     done = upload(create_collections="on")
     assert done.status_code == 302
     assert Collection.objects.get().name == "Festivl" and Tape.objects.get().identifier == "T-1"
+
+
+def test_tape_bulk_goes_back_to_the_list_it_came_from_never_to_another_site(
+    archivist_client, tape, collection
+):
+    came_from = reverse("catalog:tape_list") + "?q=Festival"
+    response = archivist_client.post(
+        reverse("catalog:tape_bulk"),
+        {
+            "tape": [tape.pk, "x", ""],
+            "action": "collection",
+            "collection": collection.pk,
+            "next": came_from,
+        },
+    )
+    assert response.status_code == 302 and response.url == came_from
+    tape.refresh_from_db()
+    assert tape.collection == collection
+    response = archivist_client.post(
+        reverse("catalog:tape_bulk"),
+        {"tape": [tape.pk], "action": "nothing", "next": "https://elsewhere.example/"},
+    )
+    assert response.url == reverse("catalog:tape_list")
+
+
+def test_selected_ids_keeps_whole_numbers_up_to_the_limit():
+    from portal.selection import selected_ids
+
+    assert selected_ids(["3", "x", "-1", "", "7", "9"], limit=2) == [3, 7]
