@@ -249,6 +249,14 @@ class PublishSerializer(serializers.Serializer):
 class PublicationSerializer(serializers.ModelSerializer):
     published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     unpublished_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Declared: a read-only model field loses allow_blank, and the schema then refused the ""
+    # a current publication has (a generated client failed on it).
+    end_reason = serializers.ChoiceField(
+        choices=Publication.EndReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why it ended; empty while the publication is current.",
+    )
 
     class Meta:
         model = Publication

@@ -3,7 +3,8 @@
 drf-spectacular answers ``application/vnd.oai.openapi`` (YAML), which browsers save as a file.
 A browser (or anything that accepts ``*/*`` or ``text/plain``) now gets the same YAML as
 ``text/plain; charset=utf-8``, displayed inline; clients that ask for the OpenAPI media types
-(``Accept: application/vnd.oai.openapi`` or ``...+json``, or ``?format=json``) get them as before.
+(``Accept: application/vnd.oai.openapi`` or ``...+json``) get them as before. (There is no
+``?format=``: URL format overrides are off in the whole API.)
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ class TapeViewSet(CachedListMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
 
     serializer_class = TapeSerializer
     filterset_class = TapeFilter
-    idempotent_actions = ("create", "bulk", "pbcore_import")
+    idempotent_actions = ("create", "bulk", "csv_import", "pbcore_import")
     strict_query_actions = ("list", "export")
     ordering_fields = [
         "identifier",
@@ -196,24 +196,38 @@ class TapeViewSet(CachedListMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
         catalog_services.tape_delete(actor=self.request.user, tape=instance)
 
     @extend_schema(
-        request={
-            "application/json": BulkTapeRowSerializer(many=True),
-            "text/csv": {"type": "string", "description": "The web import's CSV file."},
-        },
+        request=BulkTapeRowSerializer(many=True),
         responses={200: BulkResultSerializer},
         description="Create or update many tapes at once (matched by `identifier`): a JSON "
         "array of objects (the fields of a tape; `collection` an id or a name; every object "
-        "with the same fields) or a CSV file as the catalog page imports it. Every row is "
-        "checked first; one invalid row writes nothing and the 400 error lists every problem "
-        "in `details.rows` (`row` is the array position from 1, or the CSV line).",
+        "with the same fields). Every row is checked first; one invalid row writes nothing and "
+        "the 400 error lists every problem in `details.rows` (`row` is the array position from "
+        "1). A CSV file goes to `csv-import`.",
     )
-    @action(detail=False, methods=["post"], parser_classes=[JSONParser, CSVTextParser])
+    @action(detail=False, methods=["post"], parser_classes=[JSONParser])
     @idempotent
     def bulk(self, request: Request) -> Response:
-        if isinstance(request.data, bytes):
-            header, rows = rows_from_csv(request.data)
-        else:
-            header, rows = rows_from_json(request.data, institution=self.institution)
+        header, rows = rows_from_json(request.data, institution=self.institution)
+        return self._bulk_write(header, rows)
+
+    @extend_schema(
+        request={
+            "text/csv": {
+                "type": "string",
+                "format": "binary",
+                "description": "The catalog page's import file (UTF-8 CSV).",
+            }
+        },
+        responses={200: BulkResultSerializer},
+        description="Create or update tapes from a CSV file with the catalog page's import "
+        "columns: the checks and the all-or-nothing rule of `bulk`; `row` in `details.rows` is "
+        "the CSV line. (Its own operation so that each takes one body type: generated clients "
+        "cannot send a body that is either an array or a file.)",
+    )
+    @action(detail=False, methods=["post"], url_path="csv-import", parser_classes=[CSVTextParser])
+    @idempotent
+    def csv_import(self, request: Request) -> Response:
+        header, rows = rows_from_csv(request.data if isinstance(request.data, bytes) else b"")
         return self._bulk_write(header, rows)
 
     @extend_schema(
@@ -247,7 +261,13 @@ class TapeViewSet(CachedListMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
         return HttpResponse(body, content_type="application/xml; charset=utf-8")
 
     @extend_schema(
-        request={"application/xml": {"type": "string", "description": "PBCore 2.1 XML"}},
+        request={
+            "application/xml": {
+                "type": "string",
+                "format": "binary",
+                "description": "PBCore 2.1 XML (UTF-8).",
+            }
+        },
         responses={200: BulkResultSerializer},
         description="Create or update tapes from PBCore 2.1 XML (a `pbcoreDescriptionDocument` "
         "or a `pbcoreCollection`), matched by the physical instantiation's identifier; the "
@@ -270,7 +290,8 @@ class TapeViewSet(CachedListMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
         return self._bulk_write(header, rows)
 
     def _bulk_write(self, header: list[str], rows: list[tuple[int, dict[str, str]]]) -> Response:
-        """`bulk` and `pbcore-import`: every row checked, then all written or none."""
+        """`bulk`, `csv-import` and `pbcore-import`: every row checked, then all written or
+        none."""
         report: ImportReport = tapes_bulk_write(
             actor=self.request.user, institution=self.institution, header=header, rows=rows
         )

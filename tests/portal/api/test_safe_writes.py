@@ -246,9 +246,19 @@ def test_bulk_json_creates_and_updates_all_or_nothing(
 
 def test_bulk_csv_uses_the_import(api: APIClient, institution: Any) -> None:
     body = "identifier,title,carrier_format\nCSV-1,One,VHS\nCSV-2,Two,U-matic\n"
-    done = api.generic("POST", "/api/v1/tapes/bulk/", body.encode(), content_type="text/csv")
+    done = api.generic("POST", "/api/v1/tapes/csv-import/", body.encode(), content_type="text/csv")
     assert done.status_code == 200 and done.json()["created"] == 2
     assert Tape.objects.get(identifier="CSV-2").carrier_format == "u-matic"
+    # one body type per operation: bulk takes JSON, csv-import CSV
+    wrong = api.generic("POST", "/api/v1/tapes/bulk/", body.encode(), content_type="text/csv")
+    assert wrong.status_code == 415
+    bad = "identifier,recording_date\nCSV-3,someday\n"
+    refused = api.generic(
+        "POST", "/api/v1/tapes/csv-import/", bad.encode(), content_type="text/csv"
+    )
+    assert refused.status_code == 400 and _code(refused) == "bulk_invalid"
+    assert refused.json()["error"]["details"]["rows"][0]["row"] == 2  # the CSV line
+    assert not Tape.objects.filter(identifier="CSV-3").exists()
 
 
 def test_bulk_needs_a_write_token(archivist: Any) -> None:
