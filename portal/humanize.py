@@ -29,7 +29,7 @@ LABELS: dict[str, str] = {
     "scorer": "reference selector",
     "references": "references",
     "frame_start": "first frame",
-    "frame_end": "end frame",
+    "frame_end": "last frame",
     "deinterlace": "deinterlace",
     "preview": "preview only",
     "preview_seconds": "preview length",
@@ -136,8 +136,19 @@ def duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
+def _last_frame(frame_end: Any) -> str:
+    """``frame_end`` is stored as the frame after the last one; people name the last one."""
+    if frame_end is None or frame_end == "":
+        return "end of the capture"
+    if isinstance(frame_end, int) and not isinstance(frame_end, bool):
+        return str(frame_end - 1)
+    return str(frame_end)
+
+
 def value(key: str, raw: Any) -> str:
     """One stored value as words: yes/no, "none", choice labels, durations, nested dicts."""
+    if key == "frame_end":
+        return _last_frame(raw)
     if raw is None or raw == "":
         return "none"
     if isinstance(raw, bool):
@@ -159,8 +170,6 @@ def value(key: str, raw: Any) -> str:
         from django.template.defaultfilters import filesizeformat
 
         return str(filesizeformat(raw))
-    if key == "frame_end" and raw is None:
-        return "end of the capture"
     return str(raw)
 
 
@@ -184,7 +193,7 @@ TIMING_LABELS = {
     "score_before_s": "scoring the frames",
     "restore_s": "restoring",
     "store_s": "storing the results",
-    "engine_total_s": "total on the worker",
+    "worker_total_s": "total on the worker",
 }
 
 

@@ -37,10 +37,11 @@ class JobRequestForm(forms.Form):
     )
     frame_start = forms.IntegerField(label="First frame", min_value=0, required=False)
     frame_end = forms.IntegerField(
-        label="End frame (exclusive)",
+        label="Stop before frame",
         min_value=1,
         required=False,
-        help_text="Blank: to the end of the capture.",
+        help_text="The restoration ends just before this frame (100 restores up to frame 99). "
+        "Blank: to the end of the capture.",
     )
     deinterlace = forms.ChoiceField(
         choices=[(mode, mode) for mode in DEINTERLACE],

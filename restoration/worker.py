@@ -343,9 +343,12 @@ def _store_version(
     with open(result.access_path, "rb") as handle:
         access_name = default_storage.save(f"{prefix}/access.mp4", File(handle))
     stored.append(access_name)
+    store_s = round(time.perf_counter() - started, 3)
     timings = {
         **result.timings,
-        "store_s": round(time.perf_counter() - started, 3),
+        "store_s": store_s,
+        # Everything on the worker: fetch, load, score, restore (pipeline), then storing.
+        "worker_total_s": round(float(result.timings.get("pipeline_total_s", 0.0)) + store_s, 3),
         "progress_writes": progress.writes,
         "progress_write_s": round(progress.write_seconds, 4),
     }

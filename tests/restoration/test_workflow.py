@@ -62,6 +62,9 @@ def test_request_run_review_publish_with_audit_of_every_step(
     assert job.frames_done == job.frames_total == 12 and job.device == "cpu"
     assert job.worker_host and job.started_at <= job.finished_at
     assert job.timings["progress_writes"] >= 1 and job.timings["restore_s"] > 0
+    # "Total on the worker" covers every phase people see listed above it on the job page.
+    phases = ("fetch_s", "load_s", "score_before_s", "restore_s", "store_s")
+    assert job.timings["worker_total_s"] >= sum(job.timings[key] for key in phases) - 0.01
     assert job_actions(job) == ["job.requested", "job.started", "job.succeeded"]
     # History labels name the job and its capture, never a state that was true only at the time.
     labels = set(
