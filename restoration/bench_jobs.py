@@ -157,17 +157,9 @@ class Sandbox:
         return self.django(f"seed({frames}, {size[0]}, {size[1]})")
 
     def manage(self, *args: str, timeout: float = 300) -> str:
-        completed = subprocess.run(
-            [sys.executable, str(REPO / "manage.py"), *args],
-            cwd=REPO,
-            env=self.env,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+        return self._python(
+            [str(REPO / "manage.py"), *args], f"manage.py {' '.join(args)}", timeout
         )
-        if completed.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stderr.decode()}")
-        return completed.stdout.decode()
 
     def django(self, expression: str, *, timeout: float = 300) -> Any:
         """Evaluate ``expression`` (a call of this module's functions) in the sandbox."""
@@ -176,8 +168,14 @@ class Sandbox:
             "from restoration.bench_jobs import *\n"
             f"print('RESULT=' + json.dumps({expression}))\n"
         )
+        output = self._python(["-c", code], expression, timeout)
+        line = [row for row in output.splitlines() if row.startswith("RESULT=")]
+        return json.loads(line[-1][len("RESULT=") :])
+
+    def _python(self, args: list[str], what: str, timeout: float) -> str:
+        """Run this Python with ``args`` in the sandbox; its output, or its errors raised."""
         completed = subprocess.run(
-            [sys.executable, "-c", code],
+            [sys.executable, *args],
             cwd=REPO,
             env=self.env,
             capture_output=True,
@@ -185,9 +183,8 @@ class Sandbox:
             check=False,
         )
         if completed.returncode != 0:
-            raise RuntimeError(f"{expression} failed:\n{completed.stderr.decode()}")
-        line = [row for row in completed.stdout.decode().splitlines() if row.startswith("RESULT=")]
-        return json.loads(line[-1][len("RESULT=") :])
+            raise RuntimeError(f"{what} failed:\n{completed.stderr.decode()}")
+        return completed.stdout.decode()
 
     # -- workers -------------------------------------------------------------------------------
     def start_worker(
