@@ -1,4 +1,4 @@
-"""Invitations: how a person joins an institution (issue 12).
+"""Invitations: how a person joins an institution.
 
 A manager invites a user name; the person with that name accepts or declines on their own
 invitations page. Nothing a manager does reveals whether the name exists, or where else it

@@ -96,9 +96,6 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} @ {self.institution} ({self.role})"
 
-    def has_role(self, role: str) -> bool:
-        return ROLE_RANK[self.role] >= ROLE_RANK[role]
-
 
 class Invitation(models.Model):
     """A manager's offer of a role at their institution, which the invited person accepts.

@@ -51,13 +51,6 @@ def membership_make_default(*, membership: Membership) -> None:
     membership.is_default = True
 
 
-def institution_create(*, name: str, slug: str, **settings: Any) -> Institution:
-    institution = Institution(name=name, slug=slug, **settings)
-    institution.full_clean()
-    institution.save()
-    return institution
-
-
 INSTITUTION_SETTINGS = ("name", "public_access", "allow_self_approval")
 
 

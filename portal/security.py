@@ -1,5 +1,5 @@
 """Security headers Django 5.2 does not set itself: Content-Security-Policy and
-Permissions-Policy (issue 12).
+Permissions-Policy.
 
 Scripts run only from this site's static files (``script-src 'self'``): no inline scripts, no
 inline event handlers (templates use ``data-confirm`` / ``data-autosubmit``, wired up by

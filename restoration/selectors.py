@@ -253,25 +253,12 @@ def version_review_state(*, version: RestoredVersion) -> str:
     return latest.decision if latest else "pending"
 
 
-def version_is_approved(*, version: RestoredVersion) -> bool:
-    return version_review_state(version=version) == Decision.APPROVE
-
-
 def tape_current_publication(*, tape_id: int) -> Publication | None:
     return (
         Publication.objects.current()
         .filter(tape_id=tape_id)
         .select_related("version", "published_by")
         .first()
-    )
-
-
-def tape_publications(*, institution: Institution | None, tape_id: int) -> QuerySet[Publication]:
-    return (
-        Publication.objects.for_institution(institution)
-        .filter(tape_id=tape_id)
-        .select_related("version", "published_by", "unpublished_by")
-        .order_by("-published_at", "-id")
     )
 
 

@@ -1,4 +1,4 @@
-"""Stopping a restoration worker within seconds, leaving its job in a clear state (issue 12).
+"""Stopping a restoration worker within seconds, leaving its job in a clear state.
 
 django-q2 stops a cluster by letting each worker finish its current task, which for a
 restoration can take hours; and SIGTERM reaches only the cluster's main process (``docker

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -89,12 +89,6 @@ def on_tokens_revoke_requested(sender: Any, *, user: Any, **_: Any) -> int:
 
 def token_list(*, user: Any) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created_at")
-
-
-def active_tokens() -> QuerySet[ApiToken]:
-    return ApiToken.objects.filter(revoked_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=_now())
-    )
 
 
 def default_expiry() -> dt.datetime | None:

@@ -1,4 +1,4 @@
-"""Tamper-evident audit history: a hash chain per institution (issue 12).
+"""Tamper-evident audit history: a hash chain per institution.
 
 Each event carries its institution's next ``sequence`` number, the ``prev_hash`` of the event
 before it and its own ``hash``: HMAC-SHA256 (key ``AUDIT_CHAIN_KEY``, by default derived from

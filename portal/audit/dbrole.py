@@ -1,4 +1,4 @@
-"""The PostgreSQL role the application connects as (issue 12): it reads and writes the
+"""The PostgreSQL role the application connects as: it reads and writes the
 archive's tables but cannot rewrite history.
 
 Migrations run as the tables' owner (``DATABASE_URL`` of the owner for ``manage.py migrate``);

@@ -1,4 +1,4 @@
-"""Is an uploaded file a complete capture of a tape? Probe, limits, completeness (issue 12).
+"""Is an uploaded file a complete capture of a tape? Probe, limits, completeness.
 
 Refused, each with a reason the uploader can act on, before anything is stored:
 - not a moving image (text, still images, animated GIFs);

@@ -37,12 +37,6 @@ class BulkImportError(ApplicationError):
     code = "bulk_invalid"
 
 
-class BulkRowErrorSerializer(serializers.Serializer):
-    row = serializers.IntegerField(help_text="Position in the array (1 = first) or CSV line.")
-    identifier = serializers.CharField()
-    messages = serializers.ListField(child=serializers.CharField())
-
-
 class BulkResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()

@@ -407,22 +407,6 @@ def iter_frames(
         yield frame_to_rgb(frame)
 
 
-def read_frames_at(path: str | os.PathLike[str], indices: list[int]) -> dict[int, np.ndarray]:
-    """RGB frames at the given indices, by one sequential decode (exact for any frame rate)."""
-    wanted = sorted(set(indices))
-    result: dict[int, np.ndarray] = {}
-    if not wanted:
-        return result
-    position = 0
-    for offset, frame in enumerate(iter_av_frames(path, start=0, end=wanted[-1] + 1)):
-        if offset == wanted[position]:
-            result[offset] = frame_to_rgb(frame)
-            position += 1
-            if position == len(wanted):
-                break
-    return result
-
-
 def extract_frame(path: str | os.PathLike[str], *, at_s: float | None = None) -> np.ndarray:
     """A poster frame (RGB uint8): at `at_s` seconds, or by default 10% into the video."""
     info = probe(path)

@@ -21,7 +21,6 @@ written separately and is never imported here, so its figures measure generalisa
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from typing import Any
 
@@ -114,11 +113,6 @@ def random_degrade_config(rng: np.random.Generator) -> DegradeConfig:
         ),
     )
     return config
-
-
-def describe(config: DegradeConfig) -> dict[str, Any]:
-    """The configuration as plain data (for logs and tests)."""
-    return dataclasses.asdict(config)
 
 
 # ---------------------------------------------------------------- generic perturbations

@@ -41,14 +41,6 @@ from restoration.simulation.degrade import (
 # --------------------------------------------------------------------------- data
 
 
-@dataclass
-class LabelledFrames:
-    frames: np.ndarray  # (N, H, W, 3) uint8, all the same size
-    severity: np.ndarray  # (N,) float32
-    effects: np.ndarray  # (N, 4) float32 effect severities (SCORED_EFFECTS order)
-    group: np.ndarray  # (N,) int: frames of one clip share a group (embedding positives)
-
-
 def _label_arrays(labels: list[FrameLabels]) -> tuple[np.ndarray, np.ndarray]:
     severity = np.array([label.severity for label in labels], dtype=np.float32)
     effects = np.array(
