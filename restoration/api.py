@@ -181,7 +181,13 @@ class EffectiveParametersField(serializers.JSONField):
 class JobSerializer(serializers.ModelSerializer):
     parameters = JobParametersReadSerializer(read_only=True)
     timings = NumberMapField(read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null when the person's account was deleted (the job stays on the record).
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="User name of who asked for the job.",
+    )
     tape = serializers.IntegerField(source="capture.tape_id", read_only=True)
     progress = serializers.SerializerMethodField()
     queue_position = serializers.SerializerMethodField()
@@ -248,7 +254,9 @@ class PublishSerializer(serializers.Serializer):
 
 class PublicationSerializer(serializers.ModelSerializer):
     published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    unpublished_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    unpublished_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Null while current."
+    )
     # Declared: a read-only model field loses allow_blank, and the schema then refused the ""
     # a current publication has (a generated client failed on it).
     end_reason = serializers.ChoiceField(
@@ -283,7 +291,7 @@ class VersionSerializer(serializers.ModelSerializer):
     decisions = serializers.SerializerMethodField()
     published = serializers.SerializerMethodField()
     requested_by = serializers.CharField(
-        source="job.requested_by.username", default=None, read_only=True
+        source="job.requested_by.username", default=None, read_only=True, allow_null=True
     )
 
     class Meta:

@@ -31,7 +31,11 @@ class AudioStreamsField(serializers.JSONField):
 class CaptureSerializer(serializers.ModelSerializer):
     audio_streams = AudioStreamsField(read_only=True)
     tape = serializers.PrimaryKeyRelatedField(read_only=True)
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,  # null: account deleted
+    )
     links = serializers.SerializerMethodField()
 
     class Meta:

@@ -30,8 +30,12 @@ from schemathesis.specs.openapi.checks import (
 from accounts.models import Role
 from portal.api.models import ApiToken
 from portal.captures.services import capture_create
+from portal.captures.tasks import build_capture_proxy
 from portal.catalog.models import Collection, Tape
+from portal.webhooks.services import webhook_endpoint_create
+from restoration import services as restoration_services
 from tests.personas import api_token, make_user
+from tests.restoration.factories import finished_job, version_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -56,6 +60,56 @@ def _schema(live_server: Any) -> Any:
     return schemathesis.openapi.from_dict(raw.json())
 
 
+def _validated(case: Any, base_url: str, headers: dict[str, str], failures: list[str]) -> Any:
+    """The response, or None after recording why it does not match the schema."""
+    try:
+        return case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
+    except BaseException as exc:  # schemathesis' FailureGroup
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        failures.append(f"{case.method} {case.formatted_path} (existing object): {exc}")
+        return None
+
+
+def _existing_object_checks(
+    schema: Any,
+    base_url: str,
+    headers: dict[str, str],
+    *,
+    existing: dict[str, int],
+    writes: list[tuple[str, dict[str, int], int]],
+    statuses: Counter[str],
+    failures: list[str],
+) -> int:
+    """Every read of one object (and its files) once with an id that exists, so that each
+    200 representation is checked, not only where a generated id happened to exist; then the
+    given writes. Returns the number of reads."""
+    reads = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        resource = operation.path.removeprefix("/api/v1/").split("/")[0]
+        if operation.method.upper() != "GET" or "{" not in operation.path:
+            continue
+        if resource not in existing:
+            continue
+        names = [p.name for p in operation.path_parameters]
+        case = operation.Case(path_parameters={name: existing[resource] for name in names})
+        response = _validated(case, base_url, headers, failures)
+        reads += 1
+        if response is not None:
+            statuses[f"GET {response.status_code} (existing)"] += 1
+            if response.status_code != 200:
+                failures.append(f"GET {case.formatted_path} answered {response.status_code}")
+    for path, ids, expected in writes:
+        case = schema[path]["POST"].Case(path_parameters=ids, body={"comment": "contract"})
+        response = _validated(case, base_url, headers, failures)
+        if response is not None:
+            statuses[f"POST {response.status_code} (existing)"] += 1
+            if response.status_code != expected:
+                failures.append(f"POST {path} answered {response.status_code}: {response.text}")
+    return reads
+
+
 def test_every_response_is_documented(
     live_server: Any, institution: Any, video_factory: Callable[..., Path]
 ) -> None:
@@ -63,8 +117,21 @@ def test_every_response_is_documented(
     collection = Collection.objects.create(institution=institution, name="Contract")
     tape = Tape.objects.create(institution=institution, identifier="C-1", collection=collection)
     video = video_factory("contract.mkv", frames=6)
-    capture_create(
+    capture = capture_create(
         tape=tape, upload=SimpleUploadedFile("contract.mkv", video.read_bytes()), actor=manager
+    )
+    build_capture_proxy(capture.pk)
+    # A restored version that is approved and published, and a webhook endpoint: their
+    # representations are checked too (below, each detail read once with a real id).
+    job = finished_job(capture, manager)
+    version = version_for(job)
+    reviewer = make_user("contract-reviewer", institution, Role.REVIEWER)
+    restoration_services.version_decide(actor=reviewer, version=version, decision="approve")
+    restoration_services.version_publish(actor=manager, version=version)
+    second = version_for(finished_job(capture, manager))  # approved, published by the API below
+    restoration_services.version_decide(actor=reviewer, version=second, decision="approve")
+    endpoint = webhook_endpoint_create(
+        actor=manager, institution=institution, url="https://cms.example.org/hook"
     )
     secret = api_token(manager)
     # Generated ids are small numbers: move the test's own token out of their reach, or
@@ -77,6 +144,29 @@ def test_every_response_is_documented(
     operations = 0
     cases = 0
     failures: list[str] = []
+    # First the objects that exist (the generated cases below may delete them).
+    found_reads = _existing_object_checks(
+        schema,
+        live_server.url,
+        headers,
+        existing={
+            "collections": collection.pk,
+            "tapes": tape.pk,
+            "captures": capture.pk,
+            "restoration-jobs": job.pk,
+            "restored-versions": version.pk,
+            "webhooks": endpoint.pk,
+            "tokens": 987_654_321,
+        },
+        # Writes that succeed: publishing answers a Publication (current, so with an empty
+        # end_reason and no unpublished_by), withdrawing it another (ended).
+        writes=[
+            ("/api/v1/restored-versions/{id}/publish/", {"id": second.pk}, 201),
+            ("/api/v1/tapes/{tape_id}/unpublish/", {"tape_id": tape.pk}, 200),
+        ],
+        statuses=statuses,
+        failures=failures,
+    )
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
@@ -104,6 +194,7 @@ def test_every_response_is_documented(
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
     assert not failures, "\n\n".join(failures)
     print(f"\ncontract: {operations} operations, {cases} cases, statuses {dict(statuses)}")
+    assert found_reads >= 15
     assert operations >= 40
     assert any(key.startswith("GET 200") for key in statuses)
 
