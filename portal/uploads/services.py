@@ -116,7 +116,10 @@ def _check_appendable(upload: ResumableUpload) -> None:
 @contextlib.contextmanager
 def _exclusive(path: Path) -> Iterator[Any]:
     """The partial file opened for writing, locked against concurrent appends (any process)."""
-    handle = open(path, "r+b")  # noqa: SIM115 - closed below
+    try:
+        handle = open(path, "r+b")  # noqa: SIM115 - closed below
+    except FileNotFoundError as exc:  # finished or removed since the caller looked
+        raise UploadGone("The bytes of this upload are gone; start it again.") from exc
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -152,6 +155,10 @@ def upload_append(
             f"Upload-Checksum algorithm {checksum[0]!r} is not supported; use one of "
             f"{', '.join(CHECKSUM_ALGORITHMS)}."
         )
+    if not upload.partial_path.exists():  # finished, failed or expired: its file is gone
+        upload.refresh_from_db()
+        _check_appendable(upload)
+        raise UploadGone("The bytes of this upload are gone; start it again.")
     with _exclusive(upload.partial_path) as handle:
         upload.refresh_from_db()
         _check_appendable(upload)
