@@ -14,6 +14,18 @@ class MemberInviteForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.ARCHIVIST)
 
 
+class LinkInviteForm(forms.Form):
+    """An invitation link: shown to copy, or sent to an e-mail address."""
+
+    email = forms.EmailField(
+        required=False,
+        label="E-mail (optional)",
+        help_text="With an address, the link is sent there; without, it is shown here to copy "
+        "(for a chat or a letter). Whoever opens it first joins, with their account or a new one.",
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.ARCHIVIST)
+
+
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 

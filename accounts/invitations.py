@@ -1,15 +1,21 @@
 """Invitations: how a person joins an institution.
 
 A manager invites a user name; the person with that name accepts or declines on their own
-invitations page. Nothing a manager does reveals whether the name exists, or where else it
-works. Every step is audited in the inviting institution's history, in the same transaction.
+invitations page. Or a manager makes a one-use link (shown to copy, or sent by e-mail) that
+makes whoever opens it a member, with their account or a new one. Nothing a manager does
+reveals whether the name exists, or where else it works. Every step is audited in the
+inviting institution's history, in the same transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
+import smtplib
 from typing import Any
 
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -133,5 +139,113 @@ def invitation_revoke(*, actor: Any, invitation: Invitation) -> None:
                 institution=invitation.institution,
                 action="invitation.revoked",
                 target=invitation,
-                target_label=invitation.username,
+                target_label=invitation.addressee,
             )
+
+
+# ---- invitations by link (and by e-mail: the same link, sent) --------------------------------
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_link_create(
+    *, actor: Any, institution: Institution, role: str, email: str = ""
+) -> tuple[Invitation, str]:
+    """A one-use link that makes whoever opens it a member with ``role`` (managers). Returns
+    the invitation and the secret part of the link, shown or sent once; only its hash is kept.
+    With ``email`` it is meant for that address (``invitation_email_send`` sends it)."""
+    require_role(actor, institution, Role.MANAGER)
+    if role not in Role.values:
+        raise MembershipError("Choose one of the listed roles.")
+    email = email.strip()
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            institution=institution,
+            email=email,
+            token_hash=token_hash(token),
+            role=role,
+            invited_by=actor,
+            created_at=now,
+            expires_at=now + INVITATION_LIFETIME,
+        )
+        audit_record(
+            actor=actor,
+            institution=institution,
+            action="invitation.created",
+            target=invitation,
+            target_label=invitation.addressee,
+            changes={"role": [None, role]},
+        )
+    return invitation, token
+
+
+def invitation_email_send(*, invitation: Invitation, link: str) -> None:
+    """Sends the link to the invitation's address. Raises ``MembershipError`` when the mail
+    server refuses, so the manager can hand the link over another way."""
+    inviter = invitation.invited_by.get_username() if invitation.invited_by else "A manager"
+    body = (
+        f"{inviter} invites you to work in {invitation.institution} (tape archive) as "
+        f"{invitation.get_role_display().lower()}.\n\n"
+        f"Open this link to accept, with your account or a new one:\n{link}\n\n"
+        f"The link works once and until {invitation.expires_at:%Y-%m-%d}. If you did not expect "
+        "it, ignore this message."
+    )
+    try:
+        send_mail(
+            f"Invitation to {invitation.institution}",
+            body,
+            None,  # DEFAULT_FROM_EMAIL
+            [invitation.email],
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MembershipError(
+            f"The e-mail to {invitation.email} could not be sent ({exc}). The invitation is kept: "
+            "copy the link below and give it to them another way."
+        ) from exc
+
+
+def invitation_by_token(token: str, *, lock: bool = False) -> Invitation:
+    """The pending, unexpired link invitation for ``token``, or 404 (wrong, used, revoked or
+    expired links look the same)."""
+    invitations = Invitation.objects.select_related("institution", "invited_by")
+    if lock:
+        invitations = invitations.select_for_update()
+    invitation = invitations.filter(
+        token_hash=token_hash(token),
+        username="",
+        status=Invitation.Status.PENDING,
+        expires_at__gt=_now(),
+    ).first()
+    if invitation is None or not token:
+        raise Http404("This invitation link is not valid: it was used, revoked or has expired.")
+    return invitation
+
+
+def invitation_link_accept(*, user: Any, token: str) -> Membership:
+    """The person holding the link accepts it, logged in (possibly with a new account)."""
+    with transaction.atomic():
+        invitation = invitation_by_token(token, lock=True)
+        if Membership.objects.filter(user=user, institution=invitation.institution).exists():
+            raise MembershipError(
+                f"You are already a member of {invitation.institution}; the link stays unused "
+                "for someone else."
+            )
+        invitation.status = Invitation.Status.ACCEPTED
+        invitation.responded_at = _now()
+        invitation.username = user.get_username()  # who used it, for the history
+        invitation.save(update_fields=["status", "responded_at", "username"])
+        audit_record(
+            actor=user,
+            institution=invitation.institution,
+            action="invitation.accepted",
+            target=invitation,
+            target_label=user.get_username(),
+            details={"by_link": True, "email": invitation.email or None},
+        )
+        return membership_add(
+            actor=user, institution=invitation.institution, user=user, role=invitation.role
+        )

@@ -102,6 +102,8 @@ class Invitation(models.Model):
 
     Addressed by user name, whether or not such an account exists: the manager learns nothing
     about accounts of other tenants, and the invited person sees it on their invitations page.
+    Or a link (``token_hash`` set, no user name): whoever opens it, once, logged in or with a
+    new account; sent by e-mail when ``email`` is given. Only the link's SHA-256 is stored.
     """
 
     class Status(models.TextChoices):
@@ -113,7 +115,9 @@ class Invitation(models.Model):
     institution = models.ForeignKey(
         Institution, on_delete=models.CASCADE, related_name="invitations"
     )
-    username = models.CharField(max_length=150)
+    username = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.ARCHIVIST)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -130,11 +134,18 @@ class Invitation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["institution", "username"],
-                condition=models.Q(status="pending"),
+                condition=models.Q(status="pending") & ~models.Q(username=""),
                 name="one_pending_invitation",
             ),
         ]
         indexes = [models.Index(fields=["username", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.username} to {self.institution} ({self.status})"
+        return f"{self.addressee} to {self.institution} ({self.status})"
+
+    @property
+    def addressee(self) -> str:
+        """Who it is for, as the members page and the history name it."""
+        if self.username:
+            return self.username
+        return f"link sent to {self.email}" if self.email else "invitation link"

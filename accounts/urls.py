@@ -29,6 +29,7 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("invitations/", views.invitations, name="invitations"),
+    path("join/<str:token>/", views.join, name="join"),
     path("invitations/<int:pk>/accept/", views.invitation_accept_view, name="invitation_accept"),
     path(
         "invitations/<int:pk>/decline/",

@@ -7,20 +7,33 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.views import LoginView
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
-from django.views.decorators.http import require_POST
+from django.urls import reverse, reverse_lazy
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.exceptions import MembershipError
-from accounts.forms import InstitutionSettingsForm, MemberInviteForm, MemberRoleForm
+from accounts.forms import (
+    InstitutionSettingsForm,
+    LinkInviteForm,
+    MemberInviteForm,
+    MemberRoleForm,
+)
 from accounts.invitations import (
     invitation_accept,
+    invitation_by_token,
     invitation_create,
     invitation_decline,
+    invitation_email_send,
+    invitation_link_accept,
+    invitation_link_create,
     invitation_revoke,
 )
 from accounts.models import Institution, Invitation, Membership, Role
@@ -57,8 +70,14 @@ def switch_institution(request: HttpRequest) -> HttpResponse:
 @member_required(Role.MANAGER)
 def members(request: InstitutionRequest) -> HttpResponse:
     institution = request.institution
-    form = MemberInviteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    by_link = request.POST.get("invite") == "link"
+    form = MemberInviteForm(None if by_link else request.POST or None)
+    link_form = LinkInviteForm(request.POST if by_link else None)
+    new_link = ""
+    if by_link and link_form.is_valid():
+        new_link = _link_invitation(request, link_form)
+        link_form = LinkInviteForm()
+    elif request.method == "POST" and not by_link and form.is_valid():
         try:
             invitation_create(
                 actor=request.user,
@@ -81,9 +100,78 @@ def members(request: InstitutionRequest) -> HttpResponse:
             "members": institution_members(institution),
             "invitations": institution_invitations(institution),
             "form": form,
+            "link_form": link_form,
+            "new_link": new_link,
             "roles": Role.choices,
         },
     )
+
+
+def _link_invitation(request: InstitutionRequest, form: LinkInviteForm) -> str:
+    """Creates a link invitation, sends it when an address is given; returns the link, shown
+    once on the page that answers (never stored: only its hash is)."""
+    email, role = form.cleaned_data["email"], form.cleaned_data["role"]
+    invitation, token = invitation_link_create(
+        actor=request.user, institution=request.institution, role=role, email=email
+    )
+    link = request.build_absolute_uri(reverse("accounts:join", args=[token]))
+    if not email:
+        messages.success(request, "Invitation link made: copy it below. It works once.")
+        return link
+    try:
+        invitation_email_send(invitation=invitation, link=link)
+    except MembershipError as exc:
+        messages.error(request, exc.message)
+        return link
+    messages.success(
+        request,
+        f"Invitation sent to {email}: whoever opens the link first joins as "
+        f"{invitation.get_role_display().lower()}.",
+    )
+    return ""
+
+
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    """An invitation link: logged in, accept it; otherwise log in first or make an account."""
+    invitation = invitation_by_token(token)
+    signup = UserCreationForm(request.POST if request.POST.get("action") == "signup" else None)
+    if request.method == "POST":
+        user = request.user if request.user.is_authenticated else None
+        if user is None and request.POST.get("action") == "signup" and signup.is_valid():
+            with transaction.atomic():
+                user = signup.save()
+                membership = invitation_link_accept(user=user, token=token)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return _joined(request, membership)
+        if user is not None and request.POST.get("action") == "accept":
+            try:
+                membership = invitation_link_accept(user=user, token=token)
+            except MembershipError as exc:
+                messages.error(request, exc.message)
+                return redirect("home")
+            return _joined(request, membership)
+    return render(
+        request,
+        "accounts/join.html",
+        {"invitation": invitation, "signup": signup, "login_url": _login_then(request)},
+    )
+
+
+def _login_then(request: HttpRequest) -> str:
+    return f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
+
+
+def _joined(request: HttpRequest, membership: Membership) -> HttpResponse:
+    # A first institution becomes the default; others wait in the menu (the default stays
+    # the one the person chose, as with invitations by user name).
+    other = "" if membership.is_default else " Switch to it with the institution menu at the top."
+    messages.success(
+        request,
+        f"Welcome: you are now {membership.get_role_display().lower()} at "
+        f"{membership.institution}.{other}",
+    )
+    return redirect("home")
 
 
 @member_required(Role.MANAGER)
@@ -91,7 +179,7 @@ def members(request: InstitutionRequest) -> HttpResponse:
 def invitation_revoke_view(request: InstitutionRequest, pk: int) -> HttpResponse:
     invitation = get_for_institution(Invitation.objects.all(), request.institution, pk=pk)
     invitation_revoke(actor=request.user, invitation=invitation)
-    messages.success(request, f"Invitation of {invitation.username} revoked.")
+    messages.success(request, f"Invitation ({invitation.addressee}) revoked.")
     return redirect("accounts:members")
 
 
