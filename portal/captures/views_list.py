@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
@@ -23,8 +22,8 @@ from portal.captures.csv_export import capture_csv_lines
 from portal.captures.models import Capture, ProxyStatus
 from portal.captures.selectors import capture_search
 from portal.catalog import selectors as catalog_selectors
-from portal.catalog import services as catalog_services
 from portal.catalog.views import PAGE_SIZES, sort_headers
+from portal.catalog.views_bulk import add_tapes_to_collection
 from portal.selection import redirect_back, selected_ids
 
 MAX_SELECTION = 1000
@@ -136,23 +135,6 @@ def capture_bulk(request: InstitutionRequest) -> HttpResponse:
 
 def _add_tapes_to_collection(request: InstitutionRequest, captures: Any) -> HttpResponse:
     """Collections hold tapes: the tapes of the selected captures join the collection."""
-    institution = request.institution
-    collection = catalog_selectors.collection_get(
-        institution=institution, pk=request.POST.get("collection") or 0
-    )
     tapes = list({capture.tape_id: capture.tape for capture in captures}.values())
-    try:
-        changed = catalog_services.tapes_add_to_collection(
-            actor=request.user, institution=institution, tapes=tapes, collection=collection
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        already = len(tapes) - changed
-        note = f" ({already} already there)" if already else ""
-        messages.success(
-            request,
-            f"The tapes of the selected captures are in {collection}: "
-            f"{changed} tape{'s' if changed != 1 else ''} added{note}.",
-        )
+    add_tapes_to_collection(request, tapes, whose=" of the selected captures")
     return _back(request)

@@ -15,10 +15,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import InstitutionRequest, member_required
-from accounts.selectors import get_for_institution
-from portal.catalog import services
+from portal.catalog import selectors, services
 from portal.catalog.csv_io import export_csv_lines
-from portal.catalog.models import Collection, Tape
+from portal.catalog.models import Tape
 from portal.selection import redirect_back, selected_ids
 
 MAX_SELECTION = 1000
@@ -47,24 +46,33 @@ def tape_bulk(request: InstitutionRequest) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
     if action == "collection":
-        collection = get_for_institution(
-            Collection.objects.all(), institution, pk=request.POST.get("collection") or 0
-        )
-        try:
-            changed = services.tapes_add_to_collection(
-                actor=request.user, institution=institution, tapes=tapes, collection=collection
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            already = len(tapes) - changed
-            note = f" ({already} already there)" if already else ""
-            messages.success(
-                request, f"{changed} tape{'s' if changed != 1 else ''} added to {collection}{note}."
-            )
+        add_tapes_to_collection(request, tapes)
         return _back(request)
     if action == "restore":
         query = urlencode([("tape", t.pk) for t in tapes])
         return redirect(f"{reverse('restoration:bulk_restore')}?{query}")
     messages.error(request, "Choose what to do with the selected tapes.")
     return _back(request)
+
+
+def add_tapes_to_collection(
+    request: InstitutionRequest, tapes: list[Tape], *, whose: str = ""
+) -> None:
+    """The lists' bulk action "add to collection": the collection the form names (this
+    institution's, else 404), the service, and what happened as a message. ``whose`` says
+    whose tapes they are in that message (" of the selected captures")."""
+    institution = request.institution
+    collection = selectors.collection_get(
+        institution=institution, pk=request.POST.get("collection") or 0
+    )
+    try:
+        changed = services.tapes_add_to_collection(
+            actor=request.user, institution=institution, tapes=tapes, collection=collection
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return
+    already = len(tapes) - changed
+    note = f" ({already} already there)" if already else ""
+    tapes_word = "tapes" if changed != 1 else "tape"
+    messages.success(request, f"{changed} {tapes_word}{whose} added to {collection}{note}.")

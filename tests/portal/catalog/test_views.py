@@ -313,6 +313,8 @@ def test_tape_bulk_goes_back_to_the_list_it_came_from_never_to_another_site(
     assert response.status_code == 302 and response.url == came_from
     tape.refresh_from_db()
     assert tape.collection == collection
+    page = archivist_client.get(came_from).content.decode()
+    assert "1 tape added to Donation 1990." in page
     response = archivist_client.post(
         reverse("catalog:tape_bulk"),
         {"tape": [tape.pk], "action": "nothing", "next": "https://elsewhere.example/"},
