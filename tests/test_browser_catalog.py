@@ -39,3 +39,29 @@ def test_archivist_logs_in_and_catalogs_a_tape(page, live_server, archivist, ins
 
     page.goto(f"{live_server.url}/tapes/?q=carnival")
     assert page.locator("tbody tr").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_csv_import_names_an_unknown_collection_and_creates_it_only_when_asked(
+    page, live_server, archivist, institution, tmp_path
+):
+    from portal.catalog.models import Collection
+
+    csv_file = tmp_path / "tapes.csv"
+    csv_file.write_text("identifier,title,collection\nT-1,Parade,Festivl\n", encoding="utf-8")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "archivist")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/tapes/import/")
+    page.set_input_files("input[type=file]", str(csv_file))
+    page.click("main button[type=submit]")
+    main = page.inner_text("main")
+    assert "Festivl" in main and "does not exist" in main  # said, not silently created
+    assert not Collection.objects.exists() and not Tape.objects.exists()
+    page.set_input_files("input[type=file]", str(csv_file))
+    page.check("#id_create_collections")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert Collection.objects.get().name == "Festivl"
+    assert Tape.objects.get().collection.name == "Festivl"

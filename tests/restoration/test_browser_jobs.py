@@ -119,3 +119,45 @@ def test_preview_of_a_short_capture_says_it_restores_the_whole_capture(
     warning_text = page.inner_text(".message.warning")
     assert "preview restores the whole capture" in warning_text
     assert capture.original_filename in warning_text
+
+
+def test_home_is_per_role_and_its_counts_open_the_matching_lists(
+    browser_context: Any,
+    live_server: Any,
+    archivist: Any,
+    reviewer: Any,
+    manager: Any,
+    make_capture: Any,
+    tape: Any,
+) -> None:
+    from portal.catalog.models import Tape
+    from restoration import services
+    from restoration.models import Decision
+    from tests.restoration.factories import finished_job, version_for
+
+    capture = make_capture(tape, frames=6)
+    pending = version_for(finished_job(capture, archivist))  # the archivist's request
+    own = version_for(finished_job(capture, reviewer))  # the reviewer's own: not theirs to decide
+    published = version_for(finished_job(capture, archivist))
+    services.version_decide(actor=reviewer, version=published, decision=Decision.APPROVE)
+    services.version_publish(actor=manager, version=published)
+    Tape.objects.create(institution=tape.institution, identifier="NOT-PUBLISHED")
+
+    page = browser_context.new_page()
+    log_in(page, live_server.url, "archivist")
+    assert page.locator("[data-section=awaiting-review]").count() == 0  # not an archivist's job
+    browser_context.clear_cookies()
+    log_in(page, live_server.url, "reviewer")
+    awaiting = page.locator("[data-section=awaiting-review]")
+    assert awaiting.locator(".count").inner_text() == "1"
+    awaiting.click()
+    rows = page.inner_text("main table")
+    assert f"#{pending.pk}" in rows and f"#{own.pk}" not in rows  # four eyes: not their own
+    assert page.input_value("select[name=state]") == "mine"
+
+    page.goto(f"{live_server.url}/")
+    page.click("[data-section=published]")
+    assert "1 found" in page.inner_text("h1") and "VHS-042" in page.inner_text("table.tapes")
+    page.goto(f"{live_server.url}/")
+    page.click("[data-section=uploads]")
+    assert page.url.endswith("/captures/") and "1 found" in page.inner_text("h1")
