@@ -2,7 +2,13 @@
 
 Records are the tapes the public may see: a tape with a current publication at an institution
 that shows publications to the public (``public_access``, the same rule as the public tape
-page). Formats: ``oai_dc`` and ``pbcore`` (PBCore 2.1, ``portal.catalog.pbcore``); one set per
+page). A tape whose publication was withdrawn stays as a deleted record (``status="deleted"``,
+no metadata), so harvesters remove it; deletions are "transient" in the protocol's terms: an
+institution that stops showing publications takes its records, deleted ones too, out of the
+repository. A record's datestamp is its last change: the tape's edit, its publication or its
+withdrawal, and ``from``/``until`` select on it.
+
+Formats: ``oai_dc`` and ``pbcore`` (PBCore 2.1, ``portal.catalog.pbcore``); one set per
 collection (``collection:<id>``). Lists are paged with resumption tokens (``OAI_PAGE_SIZE``
 records per page); a token encodes the request and the position, so it stays valid as long as
 the arguments it carries make sense. Errors follow the protocol (badVerb, badArgument,
@@ -19,7 +25,8 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from portal.catalog.dates import to_edtf
@@ -62,25 +69,46 @@ def _stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def public_tapes() -> QuerySet[Tape]:
+def record_tapes() -> QuerySet[Tape]:
+    """Every record, current or deleted: the tapes ever published at a public institution,
+    annotated with ``is_current`` and ``stamp`` (the datestamp)."""
     from restoration.models import Publication
 
     current = Publication.objects.filter(tape=OuterRef("pk"), unpublished_at__isnull=True)
+    ever = Publication.objects.filter(tape=OuterRef("pk"))
+    withdrawn = (
+        Publication.objects.filter(tape=OuterRef("pk"))
+        .values("tape")
+        .annotate(last=Max("unpublished_at"))
+        .values("last")
+    )
     return (
-        Tape.objects.filter(Exists(current), institution__public_access=True)
-        .annotate(published_at=Subquery(current.values("published_at")[:1]))
+        Tape.objects.filter(Exists(ever), institution__public_access=True)
+        .annotate(
+            is_current=Exists(current),
+            published_at=Subquery(current.values("published_at")[:1]),
+            withdrawn_at=Subquery(withdrawn[:1]),
+        )
+        .annotate(
+            stamp=Greatest(
+                "updated_at",
+                Coalesce("published_at", "updated_at"),
+                Coalesce("withdrawn_at", "updated_at"),
+            )
+        )
         .select_related("institution", "collection")
         .prefetch_related("metadata", "captures")
         .order_by("pk")
     )
 
 
+def public_tapes() -> QuerySet[Tape]:
+    """The records that are not deleted: tapes the public may see now."""
+    return record_tapes().filter(is_current=True)
+
+
 def record_identifier(tape: Tape) -> str:
     return f"oai:{settings.OAI_REPOSITORY_IDENTIFIER}:tape:{tape.pk}"
-
-
-def _datestamp(tape: Any) -> dt.datetime:
-    return max(tape.updated_at, tape.published_at or tape.updated_at)
 
 
 def _parse_date(value: str, *, end: bool) -> dt.datetime:
@@ -164,7 +192,7 @@ class Provider:
 
     def _Identify(self, root: ET.Element, args: dict[str, str]) -> None:
         node = ET.SubElement(root, _q(OAI, "Identify"))
-        earliest = public_tapes().order_by("updated_at").first()
+        earliest = record_tapes().order_by("stamp").first()
         for name, value in (
             ("repositoryName", settings.OAI_REPOSITORY_NAME),
             ("baseURL", self.base_url),
@@ -172,9 +200,9 @@ class Provider:
             ("adminEmail", settings.OAI_ADMIN_EMAIL),
             (
                 "earliestDatestamp",
-                _stamp(earliest.updated_at) if earliest else "1970-01-01T00:00:00Z",
+                _stamp(earliest.stamp) if earliest else "1970-01-01T00:00:00Z",
             ),
-            ("deletedRecord", "no"),
+            ("deletedRecord", "transient"),
             ("granularity", "YYYY-MM-DDThh:mm:ssZ"),
         ):
             ET.SubElement(node, _q(OAI, name)).text = value
@@ -193,7 +221,7 @@ class Provider:
         if "resumptionToken" in args:
             raise OAIError("badResumptionToken", "ListSets is not paged.")
         collections = (
-            Collection.objects.filter(tapes__in=public_tapes().values("pk"))
+            Collection.objects.filter(tapes__in=record_tapes().values("pk"))
             .select_related("institution")
             .distinct()
             .order_by("pk")
@@ -231,7 +259,7 @@ class Provider:
         head, _, pk = identifier.rpartition(":")
         tape = None
         if head == f"oai:{settings.OAI_REPOSITORY_IDENTIFIER}:tape" and pk.isdigit():
-            tape = public_tapes().filter(pk=int(pk)).first()
+            tape = record_tapes().filter(pk=int(pk)).first()
         if tape is None:
             raise OAIError("idDoesNotExist", f"No public record {identifier!r}.")
         return tape
@@ -244,11 +272,11 @@ class Provider:
                 args["metadataPrefix"], args.get("from"), args.get("until"), args.get("set")
             )
         prefix = self._prefix(query.prefix)
-        tapes = public_tapes()
+        tapes = record_tapes()
         if query.from_:
-            tapes = tapes.filter(updated_at__gte=_parse_date(query.from_, end=False))
+            tapes = tapes.filter(stamp__gte=_parse_date(query.from_, end=False))
         if query.until:
-            tapes = tapes.filter(updated_at__lte=_parse_date(query.until, end=True))
+            tapes = tapes.filter(stamp__lte=_parse_date(query.until, end=True))
         if query.from_ and query.until and len(query.from_) != len(query.until):
             raise OAIError("badArgument", "from and until must have the same granularity.")
         if query.set_spec:
@@ -280,14 +308,18 @@ class Provider:
 
     def _header(self, parent: ET.Element, tape: Any) -> None:
         header = ET.SubElement(parent, _q(OAI, "header"))
+        if not tape.is_current:
+            header.set("status", "deleted")
         ET.SubElement(header, _q(OAI, "identifier")).text = record_identifier(tape)
-        ET.SubElement(header, _q(OAI, "datestamp")).text = _stamp(_datestamp(tape))
+        ET.SubElement(header, _q(OAI, "datestamp")).text = _stamp(tape.stamp)
         if tape.collection_id:
             ET.SubElement(header, _q(OAI, "setSpec")).text = f"collection:{tape.collection_id}"
 
     def _record(self, parent: ET.Element, tape: Any, prefix: str) -> None:
         record = ET.SubElement(parent, _q(OAI, "record"))
         self._header(record, tape)
+        if not tape.is_current:
+            return  # a deleted record is its header alone
         metadata = ET.SubElement(record, _q(OAI, "metadata"))
         if prefix == "oai_dc":
             metadata.append(self._dublin_core(tape))

@@ -137,3 +137,55 @@ def test_unpublished_and_private_tapes_are_not_records(client: Client, repositor
         metadataPrefix="oai_dc",
     )
     assert error_code(root) == "idDoesNotExist"
+
+
+def test_withdrawn_tape_is_a_deleted_record(client: Client, repository: Any, manager: Any) -> None:
+    from restoration import services
+
+    tape = repository["tapes"][0]
+    identifier = f"oai:tape-archive.example.org:tape:{tape.pk}"
+    identify = harvest(client, verb="Identify").find(f"{O}Identify")
+    assert identify.find(f"{O}deletedRecord").text == "transient"
+    before = harvest(client, verb="GetRecord", identifier=identifier, metadataPrefix="oai_dc")
+    stamp_before = before.find(f".//{O}header/{O}datestamp").text
+
+    services.tape_unpublish(actor=manager, tape=tape)
+    record = harvest(client, verb="GetRecord", identifier=identifier, metadataPrefix="oai_dc")
+    header = record.find(f"{O}GetRecord/{O}record/{O}header")
+    assert header.get("status") == "deleted"
+    assert record.find(f"{O}GetRecord/{O}record/{O}metadata") is None
+    assert header.find(f"{O}datestamp").text >= stamp_before
+    listed = harvest(
+        client,
+        verb="ListIdentifiers",
+        metadataPrefix="oai_dc",
+        set=(f"collection:{repository['collection'].pk}"),
+    )
+    statuses = {h.find(f"{O}identifier").text: h.get("status") for h in listed.iter(f"{O}header")}
+    assert statuses[identifier] == "deleted" and list(statuses.values()).count(None) == 1
+
+
+def test_incremental_harvest_sees_a_publication_of_an_old_tape(
+    client: Client, repository: Any, institution: Any, manager: Any
+) -> None:
+    """A tape edited long ago and published today is new to a harvester that asks `from`
+    yesterday: the datestamp is the publication, not the last edit."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    tape = repository["tapes"][2]
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    Tape.objects.filter(pk=tape.pk).update(updated_at=long_ago)
+    yesterday = (timezone.now() - dt.timedelta(days=1)).date().isoformat()
+    root = harvest(client, verb="ListIdentifiers", metadataPrefix="oai_dc", **{"from": yesterday})
+    identifiers = {e.text for e in root.iter(f"{O}identifier")}
+    token = root.find(f"{O}ListIdentifiers/{O}resumptionToken")
+    while token is not None and token.text:  # page size 2: follow the tokens
+        page = harvest(client, verb="ListIdentifiers", resumptionToken=token.text)
+        identifiers |= {e.text for e in page.iter(f"{O}identifier")}
+        token = page.find(f"{O}ListIdentifiers/{O}resumptionToken")
+    assert f"oai:tape-archive.example.org:tape:{tape.pk}" in identifiers
+    old = (long_ago - dt.timedelta(days=1)).date().isoformat()
+    until_then = harvest(client, verb="ListIdentifiers", metadataPrefix="oai_dc", until=old)
+    assert error_code(until_then) == "noRecordsMatch"
