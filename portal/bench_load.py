@@ -104,32 +104,143 @@ def seed(tapes: int, events: int) -> dict[str, Any]:
     return {"tape_ids": tape_ids[:500], "token": secret, "session": session.session_key}
 
 
-def single_request_costs(seeded: dict[str, Any], requests: int) -> list[tuple[str, ...]]:
+#: The hot URLs measured one request at a time (label, client, URL pattern).
+HOT_URLS = (
+    ("catalog list", "session", "/tapes/?page=3"),
+    ("catalog search", "session", "/tapes/?q=festival+12"),
+    ("tape page", "session", "/tapes/{tape}/"),
+    ("API tapes list", "token", "/api/v1/tapes/?page=3"),
+    ("job polling", "session", "/jobs/progress.json"),
+)
+
+
+def single_request_costs(seeded: dict[str, Any], requests: int) -> list[dict[str, Any]]:
+    """Per hot URL: median CPU ms of one request (``time.process_time``: this process only,
+    meaningful on a busy machine), SQL queries, and, where the code caches fragments
+    (``portal.cache``), the CPU ms of a request right after a change (nothing cached)."""
     import statistics
 
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    try:
+        from portal.cache import institution_changed
+    except ImportError:  # code from before the fragment cache (--before)
+        institution_changed = None  # type: ignore[assignment]
     client = Client()
-    client.force_login(get_user_model().objects.get(username="load"))
-    api = Client(HTTP_AUTHORIZATION=f"Bearer {seeded['token']}")
-    tape = seeded["tape_ids"][7]
+    user = get_user_model().objects.get(username="load")
+    client.force_login(user)
+    clients = {"session": client, "token": Client(HTTP_AUTHORIZATION=f"Bearer {seeded['token']}")}
+    institution_id = user.memberships.values_list("institution_id", flat=True).first()
     rows = []
-    for label, who, url in (
-        ("catalog list", client, "/tapes/"),
-        ("catalog search", client, "/tapes/?q=festival+12"),
-        ("tape page", client, f"/tapes/{tape}/"),
-        ("API tapes list", api, "/api/v1/tapes/"),
-        ("job list", client, "/jobs/"),
-    ):
-        assert who.get(url).status_code == 200, url  # warm caches and templates
-        times = []
-        for _ in range(requests):
-            started = time.process_time()
-            who.get(url)
-            times.append((time.process_time() - started) * 1000)
-        rows.append((label, url, f"{statistics.median(times):.1f}"))
+    for label, who, pattern in HOT_URLS:
+        url = pattern.format(tape=seeded["tape_ids"][7])
+        assert clients[who].get(url).status_code == 200, url  # warm templates and caches
+
+        def measure(*, after_change: bool, url: str = url, who: str = who) -> float:
+            times = []
+            for _ in range(requests):
+                if after_change and institution_changed is not None:
+                    institution_changed(institution_id)
+                started = time.process_time()
+                clients[who].get(url)
+                times.append((time.process_time() - started) * 1000)
+            return statistics.median(times)
+
+        rows.append(
+            {
+                "label": label,
+                "url": url,
+                "cpu_ms": measure(after_change=False),
+                "cpu_ms_after_change": measure(after_change=True)
+                if institution_changed is not None
+                else None,
+                "queries": _query_count(clients[who], url),
+            }
+        )
     return rows
+
+
+def _query_count(client: Any, url: str) -> int:
+    from django.db import connection
+
+    queries: list[str] = []
+
+    def count(run: Any, sql: str, *rest: Any) -> Any:
+        queries.append(sql)
+        return run(sql, *rest)
+
+    with connection.execute_wrapper(count):
+        client.get(url)
+    return len(queries)
+
+
+def _print_costs(rows: list[dict[str, Any]]) -> None:
+    print("\nSingle request (in process, Django test client): CPU ms (median), SQL queries")
+    for row in rows:
+        cold = row["cpu_ms_after_change"]
+        print(
+            f"  {row['label']:<15} {row['url']:<28} {row['cpu_ms']:6.1f} ms  "
+            f"{row['queries']:3d} queries"
+            + (f"  (right after a change: {cold:.1f} ms)" if cold is not None else "")
+        )
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Single-request costs of the code at ``args.before`` (a git commit) and of this tree,
+    each on its own freshly seeded database, printed side by side."""
+    repo = Path(__file__).resolve().parent.parent
+    results = {}
+    before_tree = Path(tempfile.mkdtemp(prefix="portal-before-"))
+    try:
+        subprocess.run(
+            ["git", "-C", str(repo), "worktree", "add", "--detach", str(before_tree), args.before],
+            check=True,
+            capture_output=True,
+        )
+        for name, tree in (("before", before_tree), ("after", repo)):
+            print(f"measuring {name} ({tree}) ...", flush=True)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    str(Path(__file__).resolve()),  # this script drives the old code too
+                    "--pages-only",
+                    "--json",
+                    f"--tapes={args.tapes}",
+                    f"--events={args.events}",
+                    f"--requests={args.requests}",
+                ],
+                cwd=tree,
+                env={**os.environ, "PYTHONPATH": str(tree)},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                print(done.stdout[-2000:], done.stderr[-4000:])
+                return 1
+            results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        subprocess.run(
+            ["git", "-C", str(repo), "worktree", "remove", "--force", str(before_tree)],
+            check=False,
+            capture_output=True,
+        )
+    print(
+        f"\nCPU ms per request (median of {args.requests}, time.process_time), "
+        f"{args.tapes} tapes, {args.events} audit events; before = {args.before}"
+    )
+    print(
+        f"  {'page':<15} {'before':>8} {'after':>8} {'after/before':>13}  queries  after a change"
+    )
+    for old, new in zip(results["before"], results["after"], strict=True):
+        cold = new["cpu_ms_after_change"]
+        print(
+            f"  {new['label']:<15} {old['cpu_ms']:8.1f} {new['cpu_ms']:8.1f} "
+            f"{new['cpu_ms'] / old['cpu_ms']:13.2f}  {old['queries']:3d}->{new['queries']:<3d}"
+            + (f"  {cold:.1f}" if cold is not None else "")
+        )
+    return 0
 
 
 def _locust(host: str, env: dict[str, str], users: int, think: float, seconds: int) -> dict:
@@ -196,7 +307,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=5.0)
     parser.add_argument("--duration", type=int, default=120)
     parser.add_argument("--saturation", type=int, default=30)
+    parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="only the single-request costs (no gunicorn, no locust)",
+    )
+    parser.add_argument(
+        "--before",
+        metavar="COMMIT",
+        help="with --pages-only: also measure the code at COMMIT (a git worktree), side by side",
+    )
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.before:
+        return compare(args)
     workdir = Path(tempfile.mkdtemp(prefix="portal-load-"))
     env = _configure_environment(workdir)
     # The seeded session must be valid in gunicorn too: one key for both.
@@ -206,11 +330,16 @@ def main(argv: list[str] | None = None) -> int:
     seeded = seed(args.tapes, args.events)
     print(
         f"seeded {args.tapes} tapes, {args.events} audit events in "
-        f"{time.perf_counter() - started:.0f} s ({workdir})"
+        f"{time.perf_counter() - started:.0f} s ({workdir})",
+        file=sys.stderr if args.json else sys.stdout,
     )
-    print("\nSingle request (in process): CPU ms, median")
-    for row in single_request_costs(seeded, args.requests):
-        print("  " + " | ".join(row))
+    costs = single_request_costs(seeded, args.requests)
+    if args.json:
+        print(json.dumps(costs))
+        return 0
+    _print_costs(costs)
+    if args.pages_only:
+        return 0
     port = _free_port()
     (workdir / "load.json").write_text(json.dumps(seeded))
     # The documented production configuration (gunicorn.conf.py: gthread), worker and thread
