@@ -56,6 +56,26 @@ def test_classical_scorer_ranks_damaged_frames_higher() -> None:
     assert effects == {}
 
 
+def test_classical_scorer_scores_a_batch_in_groups_with_the_same_result() -> None:
+    rng = np.random.default_rng(1)
+    frames = np.stack([streaked(moving_pattern(i, 96, 64), rng) for i in range(7)])
+    whole = ClassicalScorer()
+    whole.group_pixels = frames.size  # all 7 frames at once
+    sizes: list[int] = []
+
+    class Grouped(ClassicalScorer):
+        def _score(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            sizes.append(len(frames))
+            return super()._score(frames)
+
+    grouped = Grouped()
+    grouped.group_pixels = 2 * 96 * 64  # groups of 2 frames (and a last one of 1)
+    for expected, actual in zip(whole.score_batch(frames)[:2], grouped.score_batch(frames)[:2]):
+        assert actual.shape == expected.shape
+        np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
+    assert sizes == [2, 2, 2, 1]
+
+
 def test_clip_scorer_with_tiny_random_open_clip_model() -> None:
     scorer = get_scorer(
         "clip", model_name="tape-test-tiny-clip", pretrained=None, model_config=TINY_CLIP
