@@ -25,8 +25,10 @@ reference used by many windows costs one encoder pass.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,17 +239,15 @@ def restore_video(
         # 1. Scores (one streaming pass) and the reference pool (a second, partial decode).
         scores = run.score(scores, frame_scorer, deinterlace=deinterlace, cancel=cancel)
         refs = run.fetch_references(scores, size=pool_size, deinterlace=deinterlace)
-        phase = time.perf_counter()
-        precisions = pool.precisions()
-        run.timings["workers_ready"] = time.perf_counter() - phase
+        with run.phase("workers_ready"):
+            precisions = pool.precisions()
         # 2. Windows, streamed: reader thread -> network -> writer thread (master, access
         # copy, output scores).
         clean = pass_through_mask(scores, start, run.end) if keep_clean else run.none_clean()
         output_scorer = (
             BatchScorer(frame_scorer, start=start) if score_output and frame_scorer else None
         )
-        phase = time.perf_counter()
-        with torch_threads(execution.threads if execution.in_process else 1):
+        with run.phase("restore"), torch_threads(execution.threads if execution.in_process else 1):
             counts = stream_windows(
                 src,
                 dst,
@@ -265,19 +265,16 @@ def restore_video(
                 progress=progress,
                 cancel=cancel,
             )
-        run.timings["restore"] = time.perf_counter() - phase
-    run.timings["network"] = pool.stats.network_seconds
-    run.timings["score_output"] = output_scorer.seconds if output_scorer is not None else 0.0
-    run.timings["total"] = time.perf_counter() - started
     return run.result(
         net,
         execution,
+        pool,
+        started=started,
         scores=scores,
-        scores_after=output_scorer.result() if output_scorer is not None else None,
+        output_scorer=output_scorer,
         refs=refs,
         counts=counts,
         precision="+".join(precisions),
-        peak_rss_mb=pool.stats.worker_peak_rss_mb,
         access_copy=access_copy,
         keep_clean=keep_clean,
         strength=strength_value,
@@ -334,6 +331,13 @@ class _VideoRun:
     def count(self) -> int:
         return self.end - self.start
 
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time the block as ``timings[name]`` (seconds)."""
+        started = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - started
+
     def none_clean(self) -> np.ndarray:
         return np.zeros(self.count, dtype=bool)
 
@@ -346,18 +350,17 @@ class _VideoRun:
         cancel: CancelHook | None,
     ) -> FrameScores:
         """`scores` when given, else the frames of the range scored in one streaming pass."""
-        phase = time.perf_counter()
-        if scores is None:
-            assert scorer is not None
-            scores = score_video(
-                self.src,
-                scorer,
-                start=self.start,
-                end=self.end,
-                deinterlace=deinterlace,
-                cancel=cancel,
-            )
-        self.timings["score_input"] = time.perf_counter() - phase
+        with self.phase("score_input"):
+            if scores is None:
+                assert scorer is not None
+                scores = score_video(
+                    self.src,
+                    scorer,
+                    start=self.start,
+                    end=self.end,
+                    deinterlace=deinterlace,
+                    cancel=cancel,
+                )
         return scores
 
     def fetch_references(self, scores: FrameScores, *, size: int, deinterlace: str) -> _References:
@@ -367,29 +370,34 @@ class _VideoRun:
                 f"scores cover frames {scores.start}..{scores.start + len(scores)}, "
                 f"not {self.start}..{self.end}"
             )
-        phase = time.perf_counter()
-        pool = ReferencePool.build(scores, size=size) if self.references > 0 else None
-        if pool is not None:
-            pool.fetch(self.src, deinterlace=deinterlace)
-        self.timings["fetch_references"] = time.perf_counter() - phase
+        with self.phase("fetch_references"):
+            pool = ReferencePool.build(scores, size=size) if self.references > 0 else None
+            if pool is not None:
+                pool.fetch(self.src, deinterlace=deinterlace)
         return _References(scores, self.references, self.start, pool)
 
     def result(
         self,
         net: RestorationNet,
         execution: ExecutionPlan,
+        pool: WindowPool,
         *,
+        started: float,
         scores: FrameScores,
-        scores_after: FrameScores | None,
+        output_scorer: BatchScorer | None,
         refs: _References,
         counts: WindowCounts,
         precision: str,
-        peak_rss_mb: float,
         access_copy: str | os.PathLike[str] | None,
         keep_clean: bool,
         strength: float,
         colour_guard: bool,
     ) -> RestoreResult:
+        """The report of the run; `started`: when restore_video began (the total time)."""
+        scores_after = output_scorer.result() if output_scorer is not None else None
+        self.timings["network"] = pool.stats.network_seconds
+        self.timings["score_output"] = output_scorer.seconds if output_scorer is not None else 0.0
+        self.timings["total"] = time.perf_counter() - started
         return RestoreResult(
             src=str(self.src),
             dst=str(self.dst),
@@ -418,7 +426,10 @@ class _VideoRun:
             passed_through=counts.passed_through,
             windows_skipped=counts.windows_skipped,
             precision=precision,
-            execution={**execution.to_dict(), "worker_peak_rss_mb": round(peak_rss_mb, 1)},
+            execution={
+                **execution.to_dict(),
+                "worker_peak_rss_mb": round(pool.stats.worker_peak_rss_mb, 1),
+            },
         )
 
 
