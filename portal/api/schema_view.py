@@ -10,7 +10,12 @@ A browser (or anything that accepts ``*/*`` or ``text/plain``) now gets the same
 from __future__ import annotations
 
 from drf_spectacular.renderers import OpenApiYamlRenderer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView
+
+_YAML = OpenApiResponse(OpenApiTypes.STR, description="This OpenAPI document (YAML).")
+_JSON = OpenApiResponse(OpenApiTypes.OBJECT, description="This OpenAPI document (JSON).")
 
 
 class YamlAsTextRenderer(OpenApiYamlRenderer):
@@ -23,6 +28,17 @@ class SchemaView(SpectacularAPIView):
     # First: a request accepting anything (a browser's */*) gets the readable text.
     renderer_classes = [YamlAsTextRenderer, *SpectacularAPIView.renderer_classes]
 
+    @extend_schema(
+        responses={
+            (200, "text/plain"): _YAML,
+            (200, "application/vnd.oai.openapi"): _YAML,
+            (200, "application/yaml"): _YAML,
+            (200, "application/vnd.oai.openapi+json"): _JSON,
+            (200, "application/json"): _JSON,
+        },
+        description="The OpenAPI 3 document of this API; the `Accept` header picks YAML or "
+        "JSON (a browser gets YAML as text to read).",
+    )
     def get(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         response = super().get(request, *args, **kwargs)
         if getattr(response, "accepted_media_type", "").startswith("text/plain"):
