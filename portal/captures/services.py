@@ -242,21 +242,33 @@ def capture_enqueue_proxy(*, capture: Capture) -> bool:
             f"({type(exc).__name__}). The original is stored safely; retry the browser copy "
             "when the queue is back."
         )
-        with transaction.atomic():
-            marked = Capture.objects.filter(pk=capture.pk, proxy_status=ProxyStatus.PENDING).update(
-                proxy_status=ProxyStatus.FAILED, proxy_error=message, proxy_finished_at=_now()
-            )
-            if marked:
-                audit_record(
-                    actor=None,
-                    institution=capture.institution,
-                    action="capture.proxy_failed",
-                    target=capture,
-                    tape=capture.tape,
-                    details={"error": message, "permanent": False},
-                )
+        _proxy_failed(capture, message, permanent=False, only_if_pending=True)
         return False
     return True
+
+
+def _proxy_failed(
+    capture: Capture, message: str, *, permanent: bool, only_if_pending: bool = False
+) -> bool:
+    """Mark the capture's browser copy failed with ``message`` and record it, in one
+    transaction; with ``only_if_pending``, only while it has not started (False otherwise)."""
+    with transaction.atomic():
+        rows = Capture.objects.filter(pk=capture.pk)
+        if only_if_pending:
+            rows = rows.filter(proxy_status=ProxyStatus.PENDING)
+        marked = rows.update(
+            proxy_status=ProxyStatus.FAILED, proxy_error=message[:2000], proxy_finished_at=_now()
+        )
+        if marked:
+            audit_record(
+                actor=None,
+                institution=capture.institution,
+                action="capture.proxy_failed",
+                target=capture,
+                tape=capture.tape,
+                details={"error": message[:500], "permanent": permanent},
+            )
+    return bool(marked)
 
 
 def capture_proxy_retry(*, capture: Capture, actor: Any) -> bool:
@@ -353,20 +365,7 @@ def capture_proxy_build(*, capture_id: int) -> bool:
         permanent = getattr(exc, "permanent", not isinstance(exc, OSError))
         message = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
         logger.exception("proxy of capture %s failed", capture_id)
-        with transaction.atomic():
-            Capture.objects.filter(pk=capture_id).update(
-                proxy_status=ProxyStatus.FAILED,
-                proxy_error=message[:2000],
-                proxy_finished_at=_now(),
-            )
-            audit_record(
-                actor=None,
-                institution=capture.institution,
-                action="capture.proxy_failed",
-                target=capture,
-                tape=capture.tape,
-                details={"error": message[:500], "permanent": permanent},
-            )
+        _proxy_failed(capture, message, permanent=permanent)
         raise ProxyError(
             f"Could not make the browser proxy: {message}", permanent=permanent
         ) from exc
