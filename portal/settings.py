@@ -130,6 +130,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # keep it) before ever rotating SECRET_KEY, or old events no longer verify.
 AUDIT_CHAIN_KEY = envstr("AUDIT_CHAIN_KEY", "")
 
+# Argon2id first (accounts/hashers.py explains the parameters); PBKDF2 hashes made before still
+# verify and are upgraded at the next log-in.
+PASSWORD_HASHERS = [
+    "accounts.hashers.OwaspArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
