@@ -322,6 +322,11 @@ def test_every_list_refuses_unknown_parameters_orderings_and_values(
                 assert client.get(path, {name: "no-such-value"}).status_code == 400, (path, name)
             if schema.get("type") == "integer" and name not in ("page", "page_size"):
                 assert client.get(path, {name: "1.5"}).status_code == 400, (path, name)
+    # a page size that cannot be read is refused, not replaced by the default
+    for value in ("abc", "0", "-5", "1.5"):
+        refused = client.get("/api/v1/tapes/", {"page_size": value})
+        assert refused.status_code == 400 and "page_size" in refused.json()["error"]["details"]
+    assert client.get("/api/v1/tapes/", {"page_size": "100000"}).status_code == 200  # max 500
     # page parameters only where the answer has pages
     assert "page" not in operations["/api/v1/tapes/export/"]
     assert client.get("/api/v1/tapes/export/", {"page": "2"}).status_code == 400
