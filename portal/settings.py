@@ -423,7 +423,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Tape archive portal API",
     "DESCRIPTION": "Collections, tapes, captures, restoration jobs, restored versions (review, "
     "publication, provenance) and the audit history of your institution. Authenticate with "
-    "`Authorization: Bearer <token>` (tokens: /accounts/tokens/ or `/api/v1/tokens/`) or a "
+    "`Authorization: Bearer <token>` (tokens: /account/tokens/ or `/api/v1/tokens/`) or a "
     'browser session. Errors always have the shape `{"error": {"code", "message", '
     '"details"}}`.',
     "VERSION": "1.0.0",

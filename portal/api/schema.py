@@ -273,5 +273,5 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "A managed API token (`tap_...`), sent as `Authorization: Bearer "
-            "<token>`. Create tokens on /accounts/tokens/ or with POST /api/v1/tokens/.",
+            "<token>`. Create tokens on /account/tokens/ or with POST /api/v1/tokens/.",
         }

@@ -320,6 +320,8 @@ def test_every_list_refuses_unknown_parameters_orderings_and_values(
                 assert client.get(path, {name: "true"}).status_code == 200, (path, name)
             if "enum" in schema:
                 assert client.get(path, {name: "no-such-value"}).status_code == 400, (path, name)
+            if schema.get("format") == "date":
+                assert client.get(path, {name: "yesterday"}).status_code == 400, (path, name)
             if schema.get("type") == "integer" and name not in ("page", "page_size"):
                 assert client.get(path, {name: "1.5"}).status_code == 400, (path, name)
     # a page size that cannot be read is refused, not replaced by the default
