@@ -186,6 +186,28 @@ def test_idempotency_key_is_scoped_per_user(api: APIClient, manager: Any, instit
     )
 
 
+def test_a_key_still_in_flight_answers_409_and_an_expired_key_is_new(
+    api: APIClient, settings: Any
+) -> None:
+    from portal.api.models import IdempotencyRecord
+
+    body = {"identifier": "FLIGHT-1"}
+    assert api.post("/api/v1/tapes/", body, HTTP_IDEMPOTENCY_KEY="k-9").status_code == 201
+    record = IdempotencyRecord.objects.get(key="k-9")
+    record.status_code = None  # as while the first request is still being processed
+    record.save(update_fields=["status_code"])
+    busy = api.post("/api/v1/tapes/", body, HTTP_IDEMPOTENCY_KEY="k-9")
+    assert busy.status_code == 409 and _code(busy) == "idempotency_in_progress"
+    assert Tape.objects.filter(identifier="FLIGHT-1").count() == 1
+    # After API_IDEMPOTENCY_HOURS the key is forgotten: the same request is a new create.
+    record.created_at = timezone.now() - dt.timedelta(hours=settings.API_IDEMPOTENCY_HOURS + 1)
+    record.save(update_fields=["created_at"])
+    again = api.post("/api/v1/tapes/", {"identifier": "FLIGHT-2"}, HTTP_IDEMPOTENCY_KEY="k-9")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    bad = api.post("/api/v1/tapes/", body, HTTP_IDEMPOTENCY_KEY="x" * 256)
+    assert bad.status_code == 400 and Tape.objects.filter(identifier="FLIGHT-1").count() == 1
+
+
 def test_failed_request_does_not_consume_the_key(api: APIClient, tape: Tape) -> None:
     bad = api.post("/api/v1/tapes/", {"identifier": ""}, HTTP_IDEMPOTENCY_KEY="retry-me")
     assert bad.status_code == 400
