@@ -56,19 +56,12 @@ INSTITUTION_SETTINGS = ("name", "public_access", "allow_self_approval")
 
 def institution_update(*, actor: Any, institution: Institution, **fields: Any) -> Institution:
     """Change the institution's name or settings (managers only; audited)."""
-    from portal.db import diff, snapshot
+    from portal.db import assign
 
     if actor is not None:
         require_role(actor, institution, Role.MANAGER)
-    unknown = set(fields) - set(INSTITUTION_SETTINGS)
-    if unknown:
-        raise TypeError(f"unknown institution settings: {sorted(unknown)}")
     with transaction.atomic():
-        old = snapshot(institution, INSTITUTION_SETTINGS)
-        for name, value in fields.items():
-            setattr(institution, name, value)
-        institution.full_clean()
-        changes = diff(old, snapshot(institution, INSTITUTION_SETTINGS))
+        changes = assign(institution, fields, allowed=INSTITUTION_SETTINGS, what="institution")
         if changes:
             institution.save()
             audit_record(

@@ -113,3 +113,19 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]
     """{field: [old, new]} for every field whose value differs."""
     keys = list(old) + [key for key in new if key not in old]
     return {key: [old.get(key), new.get(key)] for key in keys if old.get(key) != new.get(key)}
+
+
+def assign(
+    instance: models.Model, fields: Mapping[str, Any], *, allowed: Iterable[str], what: str
+) -> dict[str, list[Any]]:
+    """Set ``fields`` on ``instance`` and validate it (``full_clean``); returns what changed
+    among ``allowed``, ``{field: [old, new]}``. The caller saves and records the change. A field
+    outside ``allowed`` is a programming error: TypeError, before anything is set."""
+    allowed = list(allowed)
+    if unknown := set(fields) - set(allowed):
+        raise TypeError(f"unknown {what} fields: {sorted(unknown)}")
+    old = snapshot(instance, allowed)
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    instance.full_clean()
+    return diff(old, snapshot(instance, allowed))

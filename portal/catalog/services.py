@@ -14,7 +14,7 @@ from accounts.permissions import require_role
 from portal.audit.services import audit_record
 from portal.catalog.exceptions import CollectionNotEmptyError, TapeHasCapturesError
 from portal.catalog.models import Collection, Tape, TapeMetadata
-from portal.db import diff, snapshot
+from portal.db import assign, diff, snapshot
 
 COLLECTION_FIELDS = ("name", "description")
 EDIT_ROLE = Role.ARCHIVIST
@@ -103,20 +103,14 @@ def tape_update_changes(
 ) -> dict[str, list[Any]]:
     """``tape_update`` that returns the recorded ``{field: [old, new]}`` (empty: no change)."""
     _check(actor, tape.institution)
-    unknown = set(fields) - set(Tape.FIELDS)
-    if unknown:
-        raise TypeError(f"unknown tape fields: {sorted(unknown)}")
     with transaction.atomic():
-        old = {**snapshot(tape, Tape.FIELDS), **_metadata_snapshot(tape)}
-        for name, value in fields.items():
-            setattr(tape, name, value)
-        tape.full_clean()
-        if diff(snapshot(tape, Tape.FIELDS), {k: old[k] for k in Tape.FIELDS}):
+        old_metadata = _metadata_snapshot(tape)
+        changes = assign(tape, fields, allowed=Tape.FIELDS, what="tape")
+        if changes:
             tape.save()
         if metadata is not None:
             _set_metadata(tape, metadata)
-        new = {**snapshot(tape, Tape.FIELDS), **_metadata_snapshot(tape)}
-        changes = diff(old, new)
+        changes |= diff(old_metadata, _metadata_snapshot(tape))
         if changes:
             audit_record(
                 actor=actor,
@@ -173,16 +167,9 @@ def collection_create(
 
 def collection_update(*, actor: Any, collection: Collection, **fields: Any) -> Collection:
     _check(actor, collection.institution)
-    unknown = set(fields) - set(COLLECTION_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown collection fields: {sorted(unknown)}")
     with transaction.atomic():
-        old = snapshot(collection, COLLECTION_FIELDS)
-        for name, value in fields.items():
-            setattr(collection, name, value)
-        collection.full_clean()
+        changes = assign(collection, fields, allowed=COLLECTION_FIELDS, what="collection")
         collection.save()
-        changes = diff(old, snapshot(collection, COLLECTION_FIELDS))
         if changes:
             audit_record(
                 actor=actor,

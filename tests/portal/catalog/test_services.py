@@ -91,3 +91,15 @@ def test_collections_are_audited_and_not_deleted_while_holding_tapes(institution
     assert actions[0] == ("collection.created", {"name": [None, "Festival"]})
     assert actions[1] == ("collection.updated", {"name": ["Festival", "Festivals"]})
     assert [a for a, _ in actions[2:]] == ["tape.created", "tape.deleted", "collection.deleted"]
+
+
+def test_an_update_with_a_field_the_model_does_not_have_is_refused_before_anything_changes(
+    institution, archivist
+):
+    from portal.catalog.services import collection_create, collection_update
+
+    collection = collection_create(actor=archivist, institution=institution, name="Reels")
+    with pytest.raises(TypeError, match="unknown collection fields: \\['colour'\\]"):
+        collection_update(actor=archivist, collection=collection, name="Tapes", colour="red")
+    collection.refresh_from_db()
+    assert collection.name == "Reels"
