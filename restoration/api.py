@@ -153,6 +153,36 @@ class JobCreateSerializer(serializers.Serializer):
 
 
 NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
+_ENTRIES = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+#: The PREMIS-style record (restoration.provenance): its parts typed, each entry PREMIS' own.
+PROVENANCE_SCHEMA = {
+    "type": "object",
+    "required": ["premis_version", "restored_version", "objects", "events", "agents"],
+    "properties": {
+        "premis_version": {"type": "string"},
+        "restored_version": {"type": "integer"},
+        "objects": {**_ENTRIES, "description": "The source capture, the master, the access copy."},
+        "events": {**_ENTRIES, "description": "Restoration, reviews, publications."},
+        "agents": {**_ENTRIES, "description": "The software and the people involved."},
+    },
+}
+#: What a IIIF Presentation 3 Manifest must have (the full model is IIIF's specification).
+IIIF_MANIFEST_SCHEMA = {
+    "type": "object",
+    "required": ["@context", "id", "type", "label", "items"],
+    "properties": {
+        "@context": {"type": "string", "example": "http://iiif.io/api/presentation/3/context.json"},
+        "id": {"type": "string", "format": "uri"},
+        "type": {"type": "string", "enum": ["Manifest"]},
+        "label": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": 'Language map, e.g. {"none": ["Carnival parade"]}.',
+        },
+        "items": {**_ENTRIES, "description": "One Canvas of type Video (duration in seconds)."},
+    },
+    "additionalProperties": True,
+}
 OBJECT_ANY = {"type": "object", "additionalProperties": True}
 
 
@@ -513,16 +543,7 @@ class RestoredVersionViewSet(
         )
 
     @extend_schema(
-        responses={
-            200: OpenApiResponse(
-                {
-                    "type": "object",
-                    "additionalProperties": True,
-                    "description": "PREMIS-style record: objects, events, agents.",
-                },
-                description="PREMIS-style provenance",
-            )
-        },
+        responses={200: OpenApiResponse(PROVENANCE_SCHEMA, description="PREMIS-style provenance")},
     )
     @action(detail=True, methods=["get"])
     def provenance(self, request: Request, pk: Any = None) -> Response:
@@ -531,8 +552,7 @@ class RestoredVersionViewSet(
     @extend_schema(
         responses={
             (200, "application/ld+json"): OpenApiResponse(
-                {"type": "object", "additionalProperties": True},
-                description="IIIF Presentation 3 Manifest",
+                IIIF_MANIFEST_SCHEMA, description="IIIF Presentation 3 Manifest"
             )
         },
         description="IIIF Presentation 3 manifest of the version: one Video canvas (duration, "
