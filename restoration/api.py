@@ -364,7 +364,7 @@ class VersionSerializer(serializers.ModelSerializer):
         return DecisionReadSerializer(selectors.version_decisions(version=version), many=True).data
 
     def get_published(self, version: RestoredVersion) -> bool:
-        return version.publications.filter(unpublished_at__isnull=True).exists()
+        return version.publications.current().exists()
 
 
 # --------------------------------------------------------------------------------------------

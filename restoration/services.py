@@ -306,13 +306,14 @@ def version_publish(
         with transaction.atomic():
             current = (
                 Publication.objects.select_for_update()
-                .filter(tape_id=version.tape_id, unpublished_at__isnull=True)
+                .current()
+                .filter(tape_id=version.tape_id)
                 .first()
             )
             if current is not None and current.version_id == version.pk:
                 raise PublicationError("This version is already the tape's published version.")
             if current is not None:
-                Publication.objects.filter(pk=current.pk, unpublished_at__isnull=True).update(
+                Publication.objects.current().filter(pk=current.pk).update(
                     unpublished_at=now,
                     unpublished_by=actor,
                     end_reason=Publication.EndReason.REPLACED,
@@ -363,7 +364,8 @@ def tape_unpublish(
     with transaction.atomic():
         current = (
             Publication.objects.select_for_update()
-            .filter(tape_id=tape.pk, unpublished_at__isnull=True)
+            .current()
+            .filter(tape_id=tape.pk)
             .select_related("version")
             .first()
         )

@@ -34,9 +34,5 @@ def published_version(tape: Any) -> Any:
     """The tape's published restored version, or None."""
     from restoration.models import Publication
 
-    publication = (
-        Publication.objects.filter(tape=tape, unpublished_at__isnull=True)
-        .select_related("version")
-        .first()
-    )
+    publication = Publication.objects.current().filter(tape=tape).select_related("version").first()
     return publication.version if publication is not None else None

@@ -76,9 +76,7 @@ def tape_list(
         # The restoration app's publications, reached through the relation (catalog never
         # imports restoration); "published" is an open publication period.
         publications = Tape._meta.get_field("publications").related_model
-        current = publications.objects.filter(  # type: ignore[union-attr]
-            tape=OuterRef("pk"), unpublished_at__isnull=True
-        )
+        current = publications.objects.current().filter(tape=OuterRef("pk"))  # type: ignore[union-attr]
         tapes = tapes.filter(Exists(current)) if published else tapes.exclude(Exists(current))
     return tapes.order_by(*TAPE_SORTS.get(sort, TAPE_SORTS["identifier"]))
 

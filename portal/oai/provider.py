@@ -74,7 +74,7 @@ def record_tapes() -> QuerySet[Tape]:
     annotated with ``is_current`` and ``stamp`` (the datestamp)."""
     from restoration.models import Publication
 
-    current = Publication.objects.filter(tape=OuterRef("pk"), unpublished_at__isnull=True)
+    current = Publication.objects.current().filter(tape=OuterRef("pk"))
     ever = Publication.objects.filter(tape=OuterRef("pk"))
     withdrawn = (
         Publication.objects.filter(tape=OuterRef("pk"))
