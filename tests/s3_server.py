@@ -158,9 +158,8 @@ def _complete_multipart_upload(
         del bucket.multiparts[multipart_id]
 
     key.set_metadata(multipart.metadata)
-    if multipart.metadata.get("x-amz-checksum-algorithm"):
-        key.checksum_algorithm = multipart.metadata.get("x-amz-checksum-algorithm")
-        key.checksum_type, key.checksum_value, key.checksum_parts = checksum
+    key.checksum_algorithm = multipart.metadata.get("x-amz-checksum-algorithm")
+    key.checksum_type, key.checksum_value, key.checksum_parts = checksum
     self.put_object_tagging(key, multipart.tags)
     self.put_object_acl(
         bucket_name=bucket_name, key_name=key.name, acl=multipart.acl, disable_notification=True
