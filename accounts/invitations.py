@@ -94,17 +94,7 @@ def _pending_for(user: Any, invitation_id: int) -> Invitation:
 def invitation_accept(*, user: Any, invitation_id: int) -> Membership:
     """The invited person accepts: they become a member with the offered role."""
     with transaction.atomic():
-        invitation = _pending_for(user, invitation_id)
-        invitation.status = Invitation.Status.ACCEPTED
-        invitation.responded_at = _now()
-        invitation.save(update_fields=["status", "responded_at"])
-        audit_record(
-            actor=user,
-            institution=invitation.institution,
-            action="invitation.accepted",
-            target=invitation,
-            target_label=invitation.username,
-        )
+        invitation = _answer(user, invitation_id, Invitation.Status.ACCEPTED, "invitation.accepted")
         return membership_add(
             actor=user, institution=invitation.institution, user=user, role=invitation.role
         )
@@ -112,17 +102,24 @@ def invitation_accept(*, user: Any, invitation_id: int) -> Membership:
 
 def invitation_decline(*, user: Any, invitation_id: int) -> Invitation:
     with transaction.atomic():
-        invitation = _pending_for(user, invitation_id)
-        invitation.status = Invitation.Status.DECLINED
-        invitation.responded_at = _now()
-        invitation.save(update_fields=["status", "responded_at"])
-        audit_record(
-            actor=user,
-            institution=invitation.institution,
-            action="invitation.declined",
-            target=invitation,
-            target_label=invitation.username,
-        )
+        invitation = _answer(user, invitation_id, Invitation.Status.DECLINED, "invitation.declined")
+    return invitation
+
+
+def _answer(user: Any, invitation_id: int, status: str, action: str) -> Invitation:
+    """The invited person's answer to their pending invitation, recorded (in the caller's
+    transaction)."""
+    invitation = _pending_for(user, invitation_id)
+    invitation.status = status
+    invitation.responded_at = _now()
+    invitation.save(update_fields=["status", "responded_at"])
+    audit_record(
+        actor=user,
+        institution=invitation.institution,
+        action=action,
+        target=invitation,
+        target_label=invitation.username,
+    )
     return invitation
 
 
