@@ -55,6 +55,17 @@ def _tus_response(status: int = 204, **headers: str) -> HttpResponse:
     return response
 
 
+def _tus_options(**headers: str) -> HttpResponse:
+    """The answer to OPTIONS: the tus versions, extensions and checksums this server speaks."""
+    return _tus_response(
+        204,
+        Tus_Version=TUS_VERSION,
+        Tus_Extension=TUS_EXTENSIONS,
+        Tus_Checksum_Algorithm=",".join(CHECKSUM_ALGORITHMS),
+        **headers,
+    )
+
+
 def _error(status: int, code: str, message: str) -> JsonResponse:
     """The API's one error shape (``portal.api.exceptions``)."""
     error = {"code": code, "message": message, "details": None}
@@ -156,13 +167,7 @@ def _int_header(request: HttpRequest, name: str) -> int:
 @tus_endpoint
 def upload_collection(request: HttpRequest) -> HttpResponse:
     if request.method == "OPTIONS":
-        return _tus_response(
-            204,
-            Tus_Version=TUS_VERSION,
-            Tus_Extension=TUS_EXTENSIONS,
-            Tus_Checksum_Algorithm=",".join(CHECKSUM_ALGORITHMS),
-            Allow="POST, OPTIONS",
-        )
+        return _tus_options(Allow="POST, OPTIONS")
     if request.method != "POST":
         return _error(405, "method_not_allowed", "POST creates an upload.")
     membership = api_membership(request)
@@ -200,12 +205,7 @@ def _upload_of(request: HttpRequest, upload_id: str) -> ResumableUpload:
 @tus_endpoint
 def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
     if request.method == "OPTIONS":
-        return _tus_response(
-            204,
-            Tus_Version=TUS_VERSION,
-            Tus_Extension=TUS_EXTENSIONS,
-            Tus_Checksum_Algorithm=",".join(CHECKSUM_ALGORITHMS),
-        )
+        return _tus_options()
     upload = _upload_of(request, upload_id)
     if request.method == "GET":
         return JsonResponse(upload_status(upload))
