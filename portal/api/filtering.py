@@ -18,6 +18,8 @@ from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilt
 from rest_framework.request import Request
 
 PAGINATION_PARAMETERS = frozenset({"page", "page_size"})
+#: The pages' name for ordering, on views with ``sort_choices`` (key -> ORM ordering).
+SORT_PARAM = "sort"
 #: Ids in paths and filters: up to 18 digits (a bigger number cannot be a database id; without
 #: the bound it would reach the database and fail there).
 ID_PATTERN = r"[0-9]{1,18}"
@@ -94,6 +96,8 @@ def allowed_query_parameters(view: Any) -> set[str]:
         names.add(SearchFilter.search_param)
     if getattr(view, "ordering_fields", None):
         names.add(OrderingFilter.ordering_param)
+    if getattr(view, "sort_choices", None):
+        names.add(SORT_PARAM)
     return names
 
 
@@ -132,6 +136,15 @@ class StrictOrderingFilter(OrderingFilter):
     """``ordering`` with an unknown field answers 400 (DRF would ignore it)."""
 
     def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
+        sorts = getattr(view, "sort_choices", None)
+        sort = request.query_params.get(SORT_PARAM)
+        if sorts and sort is not None:
+            if sort not in sorts:
+                message = f"Unknown sort {sort!r}; use {', '.join(sorts)}."
+                raise ValidationError({SORT_PARAM: [message]})
+            if request.query_params.get(self.ordering_param):
+                raise ValidationError({SORT_PARAM: ["Send sort or ordering, not both."]})
+            return list(sorts[sort])
         raw = request.query_params.get(self.ordering_param)
         if raw:
             wanted = [term.strip() for term in raw.split(",") if term.strip()]
@@ -150,4 +163,17 @@ class StrictOrderingFilter(OrderingFilter):
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         if not getattr(view, "ordering_fields", None):
             return []
-        return super().get_schema_operation_parameters(view)
+        parameters = list(super().get_schema_operation_parameters(view))
+        sorts = getattr(view, "sort_choices", None)
+        if sorts:
+            parameters.append(
+                {
+                    "name": SORT_PARAM,
+                    "required": False,
+                    "in": "query",
+                    "description": "The page's sort keys (prefix - for descending); "
+                    "instead of `ordering`.",
+                    "schema": {"type": "string", "enum": list(sorts)},
+                }
+            )
+        return parameters

@@ -46,7 +46,7 @@ from portal.catalog.bulk import (
 from portal.catalog.csv_io import ImportReport, export_csv_lines
 from portal.catalog.models import CarrierFormat, Collection, Tape, VideoStandard
 from portal.catalog.pbcore import collection_xml, rows_from_pbcore, tape_xml
-from portal.catalog.selectors import collection_list, tape_get, tape_list
+from portal.catalog.selectors import TAPE_SORTS, collection_list, tape_get, tape_list
 from portal.catalog.serializers import CollectionSerializer, TapeSerializer
 
 
@@ -104,7 +104,8 @@ class CollectionViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
 
 class TapeFilter(filters.FilterSet):
     """The catalog page's filter names (``q``, ``collection``, ``format``, ``standard``,
-    ``has_captures``); ``search``, ``carrier_format`` and ``video_standard`` are aliases."""
+    ``has_captures``, ``published``; its ``sort`` is read by the ordering backend);
+    ``search``, ``carrier_format`` and ``video_standard`` are aliases."""
 
     q = filters.CharFilter(
         method="filter_search",
@@ -126,6 +127,12 @@ class TapeFilter(filters.FilterSet):
         choices=[("yes", "yes"), ("no", "no"), ("true", "true"), ("false", "false")],
         help_text="`yes`/`no` (as on the catalog page) or `true`/`false`.",
     )
+    published = filters.ChoiceFilter(
+        method="filter_published",
+        choices=[("yes", "yes"), ("no", "no"), ("true", "true"), ("false", "false")],
+        help_text="Tapes with (`yes`) or without (`no`) a current publication, as on the "
+        "catalog page; `true`/`false` too.",
+    )
     recorded_from = filters.DateFilter(
         field_name="date_end", lookup_expr="gte", help_text="Recorded on or after (YYYY-MM-DD)."
     )
@@ -143,6 +150,15 @@ class TapeFilter(filters.FilterSet):
         wanted = value in ("yes", "true")
         return queryset.filter(capture_count__gt=0) if wanted else queryset.filter(capture_count=0)
 
+    def filter_published(self, queryset: QuerySet[Tape], name: str, value: str) -> Any:
+        if not value:
+            return queryset
+        # The catalog selector owns the rule (an open publication period), as on the page.
+        matching = tape_list(
+            institution=api_institution(self.request), published=value in ("yes", "true")
+        )
+        return queryset.filter(pk__in=matching.values("pk"))
+
     def filter_search(self, queryset: QuerySet[Tape], name: str, value: str) -> Any:
         # The catalog selector owns the search rule (same results as the catalog page).
         matching = tape_list(institution=api_institution(self.request), search=value)
@@ -158,6 +174,7 @@ class TapeViewSet(CachedListMixin, ScopedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = TapeFilter
     idempotent_actions = ("create", "bulk", "csv_import", "pbcore_import")
     strict_query_actions = ("list", "export")
+    sort_choices = TAPE_SORTS  # the catalog page's ``sort`` keys, beside ``ordering``
     ordering_fields = [
         "identifier",
         "title",

@@ -414,6 +414,57 @@ def test_web_filter_names_and_aliases(api: APIClient, institution: Any) -> None:
     assert api.get("/api/v1/tapes/", {"has_captures": "no"}).json()["count"] == 2
 
 
+def test_catalog_sort_and_published_work_as_on_the_page(
+    api: APIClient,
+    archivist_client: Any,
+    institution: Any,
+    manager: Any,
+    archivist: Any,
+    video_factory: Callable[..., Path],
+) -> None:
+    from restoration.models import Publication
+    from tests.restoration.factories import finished_job, version_for
+
+    for identifier in ("A-1", "B-1", "C-1"):
+        Tape.objects.create(institution=institution, identifier=identifier, title=identifier)
+    published = Tape.objects.get(identifier="B-1")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portal.captures.services import capture_create
+
+    video = video_factory("pub.mkv", frames=4)
+    capture = capture_create(
+        tape=published, upload=SimpleUploadedFile("pub.mkv", video.read_bytes()), actor=archivist
+    )
+    Publication.objects.create(
+        institution=institution,
+        tape=published,
+        version=version_for(finished_job(capture, archivist)),
+        published_by=manager,
+        published_at=timezone.now(),
+    )
+
+    def identifiers(**params: str) -> list[str]:
+        response = api.get("/api/v1/tapes/", params)
+        assert response.status_code == 200, response.content
+        return [row["identifier"] for row in response.json()["results"]]
+
+    assert identifiers(sort="-identifier") == ["C-1", "B-1", "A-1"]
+    assert identifiers(published="yes") == ["B-1"]
+    assert identifiers(published="no", sort="-title") == ["C-1", "A-1"]
+    assert api.get("/api/v1/tapes/", {"sort": "shoe_size"}).status_code == 400
+    both = api.get("/api/v1/tapes/", {"sort": "title", "ordering": "title"})
+    assert both.status_code == 400 and "sort" in both.json()["error"]["details"]
+    # the API's export and the page's export select and order the same tapes
+    query = {"published": "no", "sort": "-identifier"}
+    for response in (
+        api.get("/api/v1/tapes/export/", query),
+        archivist_client.get("/tapes/export.csv", query),
+    ):
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        assert [row["identifier"] for row in csv.DictReader(io.StringIO(text))] == ["C-1", "A-1"]
+
+
 def test_audit_actor_filter_takes_a_user_name(
     manager: Any, archivist: Any, institution: Any
 ) -> None:
