@@ -82,7 +82,7 @@ def test_captures_list_bulk_restore_export_and_collection(
     assert page.inner_text("[data-role=selected-count]") == "2 selected"
     page.select_option("select[name=collection]", str(captures["shelf"].pk))
     page.click("button[value=collection]")
-    page.wait_for_selector("text=2 tapes added")
+    page.wait_for_selector("text=2 tapes of the selected captures added to Shelf 9")
     in_shelf = Tape.objects.filter(collection=captures["shelf"]).values_list(
         "identifier", flat=True
     )
