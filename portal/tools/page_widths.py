@@ -76,20 +76,35 @@ def measure(
     *,
     login: tuple[str, str],
     screenshot_dir: Path | None = None,
+    errors: list[str] | None = None,
 ) -> list[tuple[str, int]]:
     """Log in, then each page's document width at 390 px (``scrollWidth``: what a phone would
-    scroll sideways). With ``screenshot_dir``: full-page PNGs at 1440 and 390 px there."""
+    scroll sideways). With ``screenshot_dir``: full-page PNGs at 1440 and 390 px there. With
+    ``errors``: every JavaScript error and console error (a script or style the Content-Security-
+    Policy blocked, a failed request) is added to it as "page: message"."""
     results = []
+    current = {"name": "login"}
     widths = (PHONE, DESKTOP) if screenshot_dir else (PHONE,)
     for width in widths:
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
+        if errors is not None:
+            page.on("pageerror", lambda error: errors.append(f"{current['name']}: {error}"))
+            page.on(
+                "console",
+                lambda message: (
+                    errors.append(f"{current['name']}: {message.text}")
+                    if message.type == "error"
+                    else None
+                ),
+            )
         page.goto(f"{base_url}/accounts/login/")
         page.fill("#id_username", login[0])
         page.fill("#id_password", login[1])
         page.click("button[type=submit]")
         page.wait_for_load_state()
         for name, path in pages:
+            current["name"] = f"{name} at {width} px"
             page.goto(f"{base_url}{path}")
             page.wait_for_load_state("load")
             page.wait_for_timeout(150)  # scripts that lay out (timeline canvas, thumbnails)
@@ -197,12 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{server.port}"
     with sync_playwright() as playwright:
         browser = _launch(playwright)
+        errors: list[str] = []
         results = measure(
             browser,
             base,
             main_pages(ids),
             login=next((name, pw) for name, role, pw in DEMO_USERS if role == "manager"),
             screenshot_dir=args.screenshots,
+            errors=errors,
         )
         browser.close()
     server.terminate()
@@ -212,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<14} {width:>5} px{flag}")
         worst = max(worst, width)
     print(f"widest: {worst} px at a {PHONE} px viewport ({len(results)} pages)")
-    return 0 if worst <= PHONE else 1
+    for error in errors:
+        print(f"error in the browser: {error}")
+    print(f"browser errors: {len(errors)}")
+    return 0 if worst <= PHONE and not errors else 1
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def test_manager_invites_by_link_and_by_email(
     assert re.fullmatch(rf"{live_server.url}/accounts/join/[\w-]+/", link), link
     assert "invitation link" in page.inner_text("main")  # pending, listed
 
-    newcomer = chromium_browser.new_context(bypass_csp=True).new_page()
+    phone = {"width": 390, "height": 844}  # both people open their link on a phone
+    newcomer = chromium_browser.new_context(bypass_csp=True, viewport=phone).new_page()
     newcomer.goto(link)
+    assert newcomer.evaluate("document.documentElement.scrollWidth") <= 390
     assert f"Join {institution.name}" in newcomer.inner_text("h1")
     signup = newcomer.locator("[data-role=signup]")
     signup.locator("#id_username").fill("ana")
@@ -59,9 +61,10 @@ def test_manager_invites_by_link_and_by_email(
     assert page.locator("[data-role=invitation-link]").count() == 0  # sent, not shown
     emailed = re.search(r"http\S+/accounts/join/\S+/", mail.outbox[-1].body).group(0)
 
-    other = chromium_browser.new_context(bypass_csp=True).new_page()
+    other = chromium_browser.new_context(bypass_csp=True, viewport=phone).new_page()
     other.goto(emailed)
     other.click("[data-role=login-then-join]")
+    assert other.evaluate("document.documentElement.scrollWidth") <= 390  # the log-in page
     other.fill("#id_username", outsider.username)
     other.fill("#id_password", PASSWORD)
     other.click("button[type=submit]")

@@ -58,15 +58,18 @@ def test_every_main_page_fits_a_phone_and_is_photographed(
     services.version_publish(actor=manager, version=version)
     pages = main_pages(workflow)
     assert len(pages) >= 20
+    errors: list[str] = []
     widths = measure(
         chromium_browser,
         live_server.url,
         pages,
         login=("manager", PASSWORD),
         screenshot_dir=SCREENSHOTS,
+        errors=errors,
     )
     too_wide = [(name, width) for name, width in widths if width > PHONE]
     assert too_wide == []
+    assert errors == []  # no script error, nothing the CSP blocked, no failed request
     for name, _path in pages:
         for size in (390, 1440):
             assert (SCREENSHOTS / f"{name}-{size}.png").stat().st_size > 2000
