@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -14,7 +15,8 @@ from portal.catalog import services
 from portal.catalog.models import Collection, Tape
 from tests.personas import api_token
 
-pytestmark = pytest.mark.django_db
+# Real commits: the generation is replaced when a change commits, as in production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -101,3 +103,37 @@ def test_generation_changes_with_every_audited_change(archivist: Any, tapes: lis
     assert institution_generation(tapes[0].institution_id) == before
     services.tape_update(actor=archivist, tape=tapes[0], title="Another title")
     assert institution_generation(tapes[0].institution_id) != before
+
+
+def test_a_transaction_of_many_changes_replaces_the_generation_once(
+    archivist: Any, tapes: list[Tape], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import portal.cache
+
+    institution_id = tapes[0].institution_id
+    committed = institution_generation(institution_id)
+    replaced: list[int] = []
+    real = portal.cache._replace_generation
+    monkeypatch.setattr(
+        portal.cache, "_replace_generation", lambda i: (replaced.append(i), real(i))
+    )
+    with transaction.atomic():  # a CSV import, say
+        for tape in tapes[:20]:
+            services.tape_update(actor=archivist, tape=tape, title=f"Imported {tape.pk}")
+        # This thread sees its own uncommitted changes: nothing cached applies to it.
+        assert institution_generation(institution_id) != committed
+        assert replaced == []
+    assert replaced == [institution_id]
+    assert institution_generation(institution_id) != committed
+
+
+def test_a_rolled_back_transaction_leaves_no_trace(archivist: Any, tapes: list[Tape]) -> None:
+    institution_id = tapes[0].institution_id
+    committed = institution_generation(institution_id)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.tape_update(actor=archivist, tape=tapes[0], title="Never saved")
+        raise RuntimeError
+    assert institution_generation(institution_id) == committed
+    with transaction.atomic():  # the next transaction's change is still invalidated
+        services.tape_update(actor=archivist, tape=tapes[1], title="Saved")
+    assert institution_generation(institution_id) != committed
