@@ -65,3 +65,22 @@ def test_csv_import_names_an_unknown_collection_and_creates_it_only_when_asked(
     page.wait_for_load_state()
     assert Collection.objects.get().name == "Festivl"
     assert Tape.objects.get().collection.name == "Festivl"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_catalog_export_honours_the_search_and_filters(page, live_server, archivist, institution):
+    from pathlib import Path
+
+    Tape.objects.create(institution=institution, identifier="VHS-1", title="Parade")
+    Tape.objects.create(institution=institution, identifier="VHS-2", title="Harbour")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "archivist")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/tapes/")
+    page.fill("input[name=q]", "harbour")
+    page.click("form[role=search] button[type=submit]")
+    with page.expect_download() as download:
+        page.click(".page-head >> text=Export CSV")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert "VHS-2" in text and "VHS-1" not in text
