@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -334,8 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr if args.json else sys.stdout,
     )
     costs = single_request_costs(seeded, args.requests)
-    if args.json:
+    if args.json:  # a child of --before: its database is not needed afterwards
         print(json.dumps(costs))
+        shutil.rmtree(workdir, ignore_errors=True)
         return 0
     _print_costs(costs)
     if args.pages_only:
