@@ -107,10 +107,10 @@ def seed(tapes: int, events: int) -> dict[str, Any]:
 
 #: The hot URLs measured one request at a time (label, client, URL pattern).
 HOT_URLS = (
-    ("catalog list", "session", "/tapes/?page=3"),
+    ("catalog list", "session", "/tapes/?page=2"),
     ("catalog search", "session", "/tapes/?q=festival+12"),
     ("tape page", "session", "/tapes/{tape}/"),
-    ("API tapes list", "token", "/api/v1/tapes/?page=3"),
+    ("API tapes list", "token", "/api/v1/tapes/?page=2"),
     ("job polling", "session", "/jobs/progress.json"),
 )
 
