@@ -1,7 +1,8 @@
 """The review room on a tablet in chromium (touch, no keyboard), portrait 768x1024 and landscape
 1024x768: no sideways scrolling, every control big enough for a finger and on the screen, and
 the work done by touch alone (frame steps, play and pause, A/B flip, wipe by dragging on the
-picture, scrubbing the timeline). Screenshots go to docs/screenshots/ (README)."""
+picture, scrubbing the timeline, zoom by a tap and pan by a finger). Screenshots go to
+docs/screenshots/ (README)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class Finger:
     """Real touch events (Chrome DevTools Protocol), so the page sees pointerType "touch"."""
 
     def __init__(self, context: Any, page: Any) -> None:
+        self.page = page
         self.cdp = context.new_cdp_session(page)
 
     def _send(self, kind: str, points: list[tuple[float, float]]) -> None:
@@ -65,6 +67,7 @@ class Finger:
             x = start[0] + (end[0] - start[0]) * i / steps
             y = start[1] + (end[1] - start[1]) * i / steps
             self._send("touchMove", [(x, y)])
+        self.page.wait_for_timeout(150)  # the finger rests before it lifts: no fling
         self._send("touchEnd", [])
 
 
@@ -172,8 +175,23 @@ def test_review_room_on_a_tablet_by_touch(
         scrubbed = state(page)
         assert scrubbed["frame"] >= 28, scrubbed  # frames 5..34: 90 % is frame 32
         page.tap("[data-mode=side]")
+        assert state(page)["mode"] == "side"
         assert page.eval_on_selector("video[data-role=b]", READ_CODE_JS) == scrubbed["frame"]
         assert page.eval_on_selector("video[data-role=a]", READ_CODE_JS) == scrubbed["frame"]
+
+        # Zoom by tapping the picture, pan with a finger, back to fit with the menu.
+        viewport = page.locator(".pane.b .viewport")
+        viewport.scroll_into_view_if_needed()
+        viewport.tap()
+        zoomed = state(page)
+        assert zoomed["zoom"] == 2
+        box = viewport.bounding_box()
+        middle = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        finger.drag(middle, (middle[0] - box["width"] / 4, middle[1]))
+        assert state(page)["centre"]["x"] > zoomed["centre"]["x"]  # looks further right
+        assert state(page)["zoom"] == 2  # a pan is not a tap
+        page.select_option("[data-role=zoom]", "1")
+        assert state(page)["zoom"] == 1
         assert errors == []
     finally:
         context.close()
