@@ -171,6 +171,7 @@ def _build_installation() -> dict[str, int]:
     version.institution.refresh_from_db()
     services.version_publish(actor=manager, version=version)
     services.version_comment_add(actor=reviewer, version=version, frame=2, text="dropout here")
+    tables_with_rows(manager, capture.institution)
     return {
         "tape": capture.tape_id,
         "capture": capture.pk,
@@ -178,6 +179,21 @@ def _build_installation() -> dict[str, int]:
         "version": version.pk,
         "other_version": second.version.pk,
     }
+
+
+def tables_with_rows(manager: Any, institution: Any) -> None:
+    """A token and a webhook, so their pages are measured with a row (buttons included)."""
+    from portal.api.tokens import token_create
+    from portal.webhooks.services import webhook_endpoint_create
+
+    token_create(user=manager, name="Collection management system (nightly sync)")
+    webhook_endpoint_create(
+        actor=manager,
+        institution=institution,
+        url="https://collections.example.org/hooks/tape-archive/restorations",
+        event_types=["job.succeeded", "version.published"],
+        description="Tells the collection system when a tape is restored",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
