@@ -147,8 +147,8 @@ def run_pipeline(
     *, job: RestorationJob, work_dir: Path, progress: ProgressWriter
 ) -> PipelineResult:
     from restoration.engine.exceptions import WeightsError
-    from restoration.engine.execution import plan_execution
-    from restoration.engine.inference import restore_video
+    from restoration.engine.execution import ExecutionOptions
+    from restoration.engine.inference import OutputOptions, RestoreOptions, restore_video
     from restoration.engine.models import create_model
     from restoration.engine.references import get_scorer
     from restoration.engine.video import probe
@@ -172,13 +172,13 @@ def run_pipeline(
                 "or choose another model."
             )
         model = create_model(variant, checkpoint=checkpoint)
-        execution = plan_execution(
-            settings.RESTORATION_DEVICE,
+        execution = ExecutionOptions(
+            device=settings.RESTORATION_DEVICE,
             cores=settings.RESTORATION_CORES or None,
             precision=settings.RESTORATION_PRECISION,
             batch=settings.RESTORATION_GPU_BATCH or None,
         )
-        device = ",".join(dict.fromkeys(execution.devices))
+        device = ",".join(dict.fromkeys(execution.plan().devices))
         progress.set_device(device)
         scorer = get_scorer(str(params.get("scorer") or "none"))
         timings["load_s"] = _since(t0)
@@ -213,17 +213,16 @@ def run_pipeline(
             model=model,
             scorer=scorer,
             scores=scores,
-            references=params.get("references"),
-            tile=settings.RESTORATION_TILE or "auto",
             start=start,
             end=end,
             deinterlace=deinterlace,
-            access_copy=access,
-            strength=params.get("strength") or "standard",
-            device=settings.RESTORATION_DEVICE,
-            cores=settings.RESTORATION_CORES or None,
-            precision=settings.RESTORATION_PRECISION,
-            batch=execution.batch,
+            options=RestoreOptions(
+                references=params.get("references"),
+                tile=settings.RESTORATION_TILE or "auto",
+                strength=params.get("strength") or "standard",
+            ),
+            execution=execution,
+            output=OutputOptions(access_copy=access),
             progress=progress,
             cancel=progress.cancelled,
         )

@@ -149,6 +149,48 @@ def test_engine_imports_nothing_of_the_portal() -> None:
     assert graph["restoration.engine"] <= set(), graph["restoration.engine"]
 
 
+#: docs/architecture.md: the engine is what a newcomer reads first, so it stays in pieces that
+#: fit on a screen or two.
+ENGINE_MAX_MODULE_LINES = 600
+ENGINE_MAX_FUNCTION_LINES = 80
+
+
+def long_functions(source: str, limit: int) -> list[tuple[str, int]]:
+    """Functions and methods (nested ones too) longer than `limit` lines, counted from the first
+    decorator to the last line, signature and docstring included: (name, lines)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            lines = (node.end_lineno or node.lineno) - first + 1
+            if lines > limit:
+                found.append((node.name, lines))
+    return found
+
+
+def test_engine_modules_and_functions_stay_short() -> None:
+    too_long = []
+    for path in sorted((ROOT / "restoration" / "engine").rglob("*.py")):
+        source = path.read_text()
+        name = path.relative_to(ROOT)
+        if (count := len(source.splitlines())) > ENGINE_MAX_MODULE_LINES:
+            too_long.append(f"{name}: {count} lines (at most {ENGINE_MAX_MODULE_LINES})")
+        too_long += [
+            f"{name}: {function}() {lines} lines (at most {ENGINE_MAX_FUNCTION_LINES})"
+            for function, lines in long_functions(source, ENGINE_MAX_FUNCTION_LINES)
+        ]
+    assert too_long == [], "\n".join(too_long)
+
+
+def test_the_length_check_counts_signature_docstring_and_decorators() -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(77))
+    source = f'@property\ndef f(\n    a,\n):\n    """Doc."""\n{body}'  # 5 + 77 = 82 lines
+    assert long_functions(source, 81) == [("f", 82)]
+    assert long_functions(source, 82) == []
+    method = "class C:\n    def g(self):\n" + "".join(f"        y{i} = {i}\n" for i in range(90))
+    assert long_functions(method, 80) == [("g", 91)]
+
+
 if __name__ == "__main__":
     graph = unit_graph()
     for unit in sorted(graph):

@@ -179,7 +179,13 @@ def model_restorers(
     every frame (``keep_clean=False``: what the clean-frame pass-through is worth)."""
     import tempfile
 
-    from restoration.engine.inference import load_model, restore_video
+    from restoration.engine.execution import ExecutionOptions
+    from restoration.engine.inference import (
+        OutputOptions,
+        RestoreOptions,
+        load_model,
+        restore_video,
+    )
     from restoration.engine.video import iter_frames
 
     model = load_model(model_name, weights)
@@ -195,13 +201,11 @@ def model_restorers(
                 dst,
                 model=model,
                 scorer="auto",
-                references=references,
-                master_pixel_format="bgr0",
-                score_output=False,
-                device=device,
-                keep_clean=keep_clean,
-                colour_guard=guard,
-                precision=precision,
+                options=RestoreOptions(
+                    references=references, keep_clean=keep_clean, colour_guard=guard
+                ),
+                execution=ExecutionOptions(device=device, precision=precision),
+                output=OutputOptions(master_pixel_format="bgr0", score_output=False),
             )
             restored = np.stack(list(iter_frames(dst)))
         assert restored.shape == frames.shape, f"restored {restored.shape} != input {frames.shape}"

@@ -35,6 +35,7 @@ import torch
 
 from restoration.engine import video, writers
 from restoration.engine.execution import (
+    ExecutionOptions,
     cpu_has_native_bf16,
     plan_execution,
     precision_name,
@@ -156,11 +157,11 @@ def peak_rss_mb(src: Path, frames: int, model: str, args: argparse.Namespace) ->
     code = (
         "import json, sys, torch\n"
         "from restoration.bench.speed import load_variant, vm_hwm_mb\n"
+        "from restoration.engine.execution import ExecutionOptions\n"
         "from restoration.engine.inference import restore_video\n"
         f"model, _ = load_variant({model!r})\n"
         f"r = restore_video({str(src)!r}, sys.argv[1], model=model, scorer='auto', end={frames}, "
-        f"device='cpu', workers={args.workers or None}, threads={args.threads or None}, "
-        f"precision={args.precision!r})\n"
+        f"execution={_cpu_execution(args)!r})\n"
         "print(json.dumps({'frames': r.frames, 'seconds': r.timings['total'],"
         " 'rss_mb': vm_hwm_mb(), 'worker_rss_mb': r.execution['worker_peak_rss_mb'],"
         " 'workers': r.execution['workers']}))\n"
@@ -263,6 +264,16 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _cpu_execution(args: argparse.Namespace) -> ExecutionOptions:
+    """The CPU workers and threads asked for on the command line (0: automatic)."""
+    return ExecutionOptions(
+        device="cpu",
+        workers=args.workers or None,
+        threads=args.threads or None,
+        precision=args.precision,
+    )
+
+
 def _lite_end_to_end(
     args: argparse.Namespace,
     short: Path,
@@ -276,10 +287,7 @@ def _lite_end_to_end(
         tmp / "lite.mkv",
         model=lite,
         scorer=get_scorer(args.scorer),
-        device="cpu",
-        workers=args.workers or None,
-        threads=args.threads or None,
-        precision=args.precision,
+        execution=_cpu_execution(args),
     )
     cpu = _cpu_seconds() - cpu
     return {
@@ -368,9 +376,9 @@ def run_device(args: argparse.Namespace) -> dict[str, Any]:
                         Path(folder) / "out.mkv",
                         model=model,
                         scorer=get_scorer(args.scorer),
-                        device=devices,
-                        precision=args.precision,
-                        **options,
+                        execution=ExecutionOptions(
+                            device=devices, precision=args.precision, **options
+                        ),
                     )
                     row = {
                         "variant": variant,

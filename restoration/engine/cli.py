@@ -80,7 +80,8 @@ def _threads(args: argparse.Namespace) -> None:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from .inference import restore_image, restore_video
+    from .execution import ExecutionOptions
+    from .inference import OutputOptions, RestoreOptions, restore_image, restore_video
     from .references import get_scorer
 
     _threads(args)
@@ -108,21 +109,25 @@ def cmd_restore(args: argparse.Namespace) -> int:
         model=args.model,
         checkpoint=args.checkpoint,
         scorer=scorer,
-        window=args.window or None,
-        references=args.references,
-        tile=args.tile,
         start=args.start,
         end=args.end,
         deinterlace=args.deinterlace,
-        access_copy=args.access_copy,
-        keep_clean=args.keep_clean,
-        strength=args.strength,
-        colour_guard=args.colour_guard,
-        device=args.device,
-        workers=args.workers or None,
-        threads=args.threads or None,
-        precision=args.precision,
-        batch=args.batch or None,
+        options=RestoreOptions(
+            window=args.window or None,
+            references=args.references,
+            tile=args.tile,
+            keep_clean=args.keep_clean,
+            strength=args.strength,
+            colour_guard=args.colour_guard,
+        ),
+        execution=ExecutionOptions(
+            device=args.device,
+            workers=args.workers or None,
+            threads=args.threads or None,
+            precision=args.precision,
+            batch=args.batch or None,
+        ),
+        output=OutputOptions(access_copy=args.access_copy),
         progress=None if args.quiet else ProgressBar("restore"),
     )
     summary = {

@@ -145,6 +145,34 @@ class ExecutionPlan:
         }
 
 
+@dataclass(frozen=True)
+class ExecutionOptions:
+    """Where one job's windows run, as asked; `plan` settles it (`plan_execution`).
+
+    None and 0 mean automatic: on a CPU one worker process per usable core with one thread
+    each, on GPUs one worker per listed device.
+    """
+
+    device: str | None = "auto"  # "auto", "cpu", "cuda", "cuda:N" or a comma-separated list
+    workers: int | None = None  # worker processes (on GPUs: spread over the devices in turn)
+    threads: int | None = None  # intra-op threads of each worker
+    cores: int | None = None  # CPU cores the job may use (default: every usable one)
+    precision: str = "auto"  # auto, fp32, bf16 or fp16 autocast (auto: bf16 where native)
+    batch: int | None = None  # windows per network pass (default: 1 on a CPU, 4 on a GPU)
+    compile: bool = False  # torch.compile the network (worth it on GPUs)
+
+    def plan(self, *, work_mpx: float | None = None) -> ExecutionPlan:
+        return plan_execution(
+            self.device,
+            workers=self.workers,
+            threads=self.threads,
+            precision=self.precision,
+            batch=self.batch,
+            cores=self.cores,
+            work_mpx=work_mpx,
+        )
+
+
 def resolve_device(device: str | None = "auto") -> torch.device:
     """ "auto": cuda, then mps, then cpu; anything else is passed to torch.device."""
     if device in (None, "auto"):

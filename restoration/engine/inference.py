@@ -36,7 +36,13 @@ from typing import Any
 import numpy as np
 
 from .exceptions import ConfigError, WeightsError
-from .execution import ExecutionPlan, WindowPool, plan_execution, resolve_device, torch_threads
+from .execution import (
+    ExecutionOptions,
+    ExecutionPlan,
+    WindowPool,
+    resolve_device,
+    torch_threads,
+)
 from .fidelity import parse_strength
 from .models import RestorationNet, create_model, default_weights, list_models
 from .planning import (
@@ -136,6 +142,36 @@ class RestoreResult:
         return data
 
 
+@dataclass(frozen=True)
+class RestoreOptions:
+    """How the network is applied to a video's frames (module docstring: windows, tiles, clean
+    frames, references)."""
+
+    window: int | None = None  # frames per window (default: the model's)
+    margin: int | None = None  # frames each window shares with each neighbour (planning.py)
+    references: int | None = None  # per window (default: the model's); 0 disables fusion
+    pool_size: int = 32  # clean frames the references are chosen from
+    # Pixels per tile side; None: whole frames; "auto": whole frames up to about 1 Mpixel, 512
+    # above.
+    tile: int | str | None = "auto"
+    tile_overlap: int = 32  # pixels two tiles share (blended with linear ramps)
+    # Frames scored clean (`FrameScores.clean_mask`) are written exactly as decoded and windows
+    # whose output frames are all clean skip the network; when the scores have no spread at all
+    # (the scorer cannot tell frames apart) every frame is restored.
+    keep_clean: bool = True
+    strength: str | float = "standard"  # share of the network's change kept (fidelity.py)
+    colour_guard: bool = True  # undo colour shifts the network introduces (fidelity.py)
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What is written besides the FFV1/MKV master."""
+
+    access_copy: str | os.PathLike[str] | None = None  # also an H.264/MP4 access copy here
+    master_pixel_format: str | None = None  # the master's pixel format (default: the source's)
+    score_output: bool = True  # score the restored frames (`RestoreResult.scores_after`)
+
+
 def _check_options(
     window: int, references: int, start: int, end: int | None, deinterlace: str
 ) -> None:
@@ -159,115 +195,59 @@ def restore_video(
     checkpoint: str | Path | None = None,
     scorer: FrameScorer | str | None = "auto",
     scores: FrameScores | None = None,
-    window: int | None = None,
-    margin: int | None = None,
-    references: int | None = None,
-    pool_size: int = 32,
-    tile: int | str | None = "auto",
-    tile_overlap: int = 32,
     start: int = 0,
     end: int | None = None,
     deinterlace: str = "off",
-    access_copy: str | os.PathLike[str] | None = None,
-    master_pixel_format: str | None = None,
-    score_output: bool = True,
-    keep_clean: bool = True,
-    strength: str | float = "standard",
-    colour_guard: bool = True,
-    device: str | None = "auto",
-    workers: int | None = None,
-    threads: int | None = None,
-    cores: int | None = None,
-    precision: str = "auto",
-    batch: int | None = None,
-    compile: bool = False,
+    options: RestoreOptions | None = None,
+    execution: ExecutionOptions | None = None,
+    output: OutputOptions | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelHook | None = None,
 ) -> RestoreResult:
-    """Restore `src` into an FFV1/MKV master at `dst` (and an H.264 access copy if asked).
+    """Restore frames [start, end) of `src` into an FFV1/MKV master at `dst`.
 
+    `model`: a variant name (its shipped weights, or `checkpoint`) or a loaded network.
     `scores` may carry precomputed scores for the whole video (the portal keeps them per
-    capture); otherwise the frames [start, end) are scored first with `scorer`.
-    `references=0` disables reference fusion (the ablation). `tile`: pixels per tile side,
-    None for whole frames, "auto" for whole frames up to about 1 Mpixel and 512 above.
-    `keep_clean`: frames scored clean (`FrameScores.clean_mask`, the Otsu threshold that also
-    picks the reference pool) are written exactly as decoded, and windows whose output frames
-    are all clean are not run through the network; corrupted frames still see their clean
-    neighbours as context. When the scores have no spread at all (the scorer cannot tell
-    frames apart) nothing counts as clean here and every frame is restored.
-    `device`, `workers`, `threads`, `cores`, `batch`: where windows run
-    (execution.plan_execution: by default one worker process per usable CPU core with one
-    thread each, or every GPU); `compile`: torch.compile the network (GPUs);
-    `precision`: auto, fp32, bf16 or fp16 autocast (auto: bf16 where the hardware has it).
-    Decoding and encoding run in their own threads beside the network (streaming.py).
+    capture); otherwise the frames are scored first with `scorer`. `options`, `execution` and
+    `output` default to their dataclasses' defaults. Decoding and encoding run in their own
+    threads beside the network (streaming.py).
     """
     started = time.perf_counter()
+    execution = execution or ExecutionOptions()
     net = load_model(model, checkpoint) if isinstance(model, str) else model
     run = _VideoRun.plan(
         net,
         src,
         dst,
-        window=window,
-        margin=margin,
-        references=references,
+        options or RestoreOptions(),
+        output or OutputOptions(),
         start=start,
         end=end,
         deinterlace=deinterlace,
-        tile=tile,
     )
-    execution = plan_execution(
-        device,
-        workers=workers,
-        threads=threads,
-        precision=precision,
-        batch=batch,
-        cores=cores,
-        work_mpx=run.count * run.info.width * run.info.height / 1e6,
-    )
+    plan = execution.plan(work_mpx=run.count * run.info.width * run.info.height / 1e6)
     frame_scorer = get_scorer(scorer) if isinstance(scorer, str) else scorer
     if frame_scorer is None and (run.references > 0 or scores is None):
         frame_scorer = get_scorer("none")
-    strength_value = parse_strength(strength)
-    options: dict[str, Any] = {
-        "tile": run.tile,
-        "tile_overlap": tile_overlap,
-        "precision": precision,
-    }
-    options |= {"strength": strength_value, "colour_guard": colour_guard, "compile": compile}
     # Workers start now: they load while the input is scored.
-    with WindowPool(net, execution, restorer_options=options) as pool:
+    with WindowPool(net, plan, restorer_options=run.restorer_options(execution)) as pool:
         # 1. Scores (one streaming pass) and the reference pool (a second, partial decode).
-        scores = run.score(scores, frame_scorer, deinterlace=deinterlace, cancel=cancel)
-        refs = run.fetch_references(scores, size=pool_size, deinterlace=deinterlace)
+        scores = run.score(scores, frame_scorer, cancel=cancel)
+        refs = run.fetch_references(scores)
         with run.phase("workers_ready"):
             precisions = pool.precisions()
         # 2. Windows, streamed: reader thread -> network -> writer thread (master, access
         # copy, output scores).
-        clean = pass_through_mask(scores, start, run.end) if keep_clean else run.none_clean()
         output_scorer = (
-            BatchScorer(frame_scorer, start=start) if score_output and frame_scorer else None
+            BatchScorer(frame_scorer, start=start)
+            if run.output.score_output and frame_scorer is not None
+            else None
         )
-        with run.phase("restore"), torch_threads(execution.threads if execution.in_process else 1):
-            counts = stream_windows(
-                src,
-                dst,
-                info=run.info,
-                start=start,
-                end=run.end,
-                deinterlace=deinterlace,
-                access_copy=access_copy,
-                master_pixel_format=master_pixel_format,
-                plan=plan_windows(run.count, run.window, run.margin),
-                pool=pool,
-                clean=clean,
-                pick_references=refs.pick,
-                output_scorer=output_scorer,
-                progress=progress,
-                cancel=cancel,
-            )
+        with run.phase("restore"), torch_threads(plan.threads if plan.in_process else 1):
+            counts = run.stream(scores, refs, pool, output_scorer, progress, cancel)
     return run.result(
         net,
-        execution,
+        plan,
         pool,
         started=started,
         scores=scores,
@@ -275,10 +255,6 @@ def restore_video(
         refs=refs,
         counts=counts,
         precision="+".join(precisions),
-        access_copy=access_copy,
-        keep_clean=keep_clean,
-        strength=strength_value,
-        colour_guard=colour_guard,
     )
 
 
@@ -291,10 +267,14 @@ class _VideoRun:
     info: VideoInfo
     start: int
     end: int
+    deinterlace: str
     window: int
     margin: int
     references: int
     tile: int | None
+    strength: float
+    options: RestoreOptions
+    output: OutputOptions
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -303,29 +283,44 @@ class _VideoRun:
         net: RestorationNet,
         src: str | os.PathLike[str],
         dst: str | os.PathLike[str],
+        options: RestoreOptions,
+        output: OutputOptions,
         *,
-        window: int | None,
-        margin: int | None,
-        references: int | None,
         start: int,
         end: int | None,
         deinterlace: str,
-        tile: int | str | None,
     ) -> _VideoRun:
         """The model's window and references unless given, the frame range checked against
         the video, and the tile size for its frames."""
-        window = int(window or net.config["window"])
-        references = int(net.config["references"] if references is None else references)
-        margin = default_margin(window) if margin is None else margin
+        window = int(options.window or net.config["window"])
+        references = int(
+            net.config["references"] if options.references is None else options.references
+        )
+        margin = default_margin(window) if options.margin is None else options.margin
         _check_options(window, references, start, end, deinterlace)
+        strength = parse_strength(options.strength)
         info = probe(src)
         end = min(end if end is not None else info.frame_count, info.frame_count)
         if start >= end:
             raise ConfigError(
                 f"start frame {start} is past the end of the video ({info.frame_count} frames)"
             )
-        tile_size = tile_size_for(tile, info.width, info.height)
-        return cls(src, dst, info, start, end, window, margin, references, tile_size)
+        tile = tile_size_for(options.tile, info.width, info.height)
+        return cls(
+            src,
+            dst,
+            info,
+            start,
+            end,
+            deinterlace,
+            window,
+            margin,
+            references,
+            tile,
+            strength,
+            options,
+            output,
+        )
 
     @property
     def count(self) -> int:
@@ -338,16 +333,19 @@ class _VideoRun:
         yield
         self.timings[name] = time.perf_counter() - started
 
-    def none_clean(self) -> np.ndarray:
-        return np.zeros(self.count, dtype=bool)
+    def restorer_options(self, execution: ExecutionOptions) -> dict[str, Any]:
+        """The WindowRestorer's settings, the same in every worker."""
+        return {
+            "tile": self.tile,
+            "tile_overlap": self.options.tile_overlap,
+            "precision": execution.precision,
+            "strength": self.strength,
+            "colour_guard": self.options.colour_guard,
+            "compile": execution.compile,
+        }
 
     def score(
-        self,
-        scores: FrameScores | None,
-        scorer: FrameScorer | None,
-        *,
-        deinterlace: str,
-        cancel: CancelHook | None,
+        self, scores: FrameScores | None, scorer: FrameScorer | None, *, cancel: CancelHook | None
     ) -> FrameScores:
         """`scores` when given, else the frames of the range scored in one streaming pass."""
         with self.phase("score_input"):
@@ -358,12 +356,12 @@ class _VideoRun:
                     scorer,
                     start=self.start,
                     end=self.end,
-                    deinterlace=deinterlace,
+                    deinterlace=self.deinterlace,
                     cancel=cancel,
                 )
         return scores
 
-    def fetch_references(self, scores: FrameScores, *, size: int, deinterlace: str) -> _References:
+    def fetch_references(self, scores: FrameScores) -> _References:
         """Check that `scores` cover the range and decode the pool (none for 0 references)."""
         if not (scores.start <= self.start and scores.start + len(scores) >= self.end):
             raise ConfigError(
@@ -371,10 +369,44 @@ class _VideoRun:
                 f"not {self.start}..{self.end}"
             )
         with self.phase("fetch_references"):
+            size = self.options.pool_size
             pool = ReferencePool.build(scores, size=size) if self.references > 0 else None
             if pool is not None:
-                pool.fetch(self.src, deinterlace=deinterlace)
+                pool.fetch(self.src, deinterlace=self.deinterlace)
         return _References(scores, self.references, self.start, pool)
+
+    def stream(
+        self,
+        scores: FrameScores,
+        refs: _References,
+        pool: WindowPool,
+        output_scorer: BatchScorer | None,
+        progress: ProgressCallback | None,
+        cancel: CancelHook | None,
+    ) -> WindowCounts:
+        """Decode, restore and write the range (scheduler.stream_windows); clean frames pass
+        through when `keep_clean`."""
+        if self.options.keep_clean:
+            clean = pass_through_mask(scores, self.start, self.end)
+        else:
+            clean = np.zeros(self.count, dtype=bool)
+        return stream_windows(
+            self.src,
+            self.dst,
+            info=self.info,
+            start=self.start,
+            end=self.end,
+            deinterlace=self.deinterlace,
+            access_copy=self.output.access_copy,
+            master_pixel_format=self.output.master_pixel_format,
+            plan=plan_windows(self.count, self.window, self.margin),
+            pool=pool,
+            clean=clean,
+            pick_references=refs.pick,
+            output_scorer=output_scorer,
+            progress=progress,
+            cancel=cancel,
+        )
 
     def result(
         self,
@@ -388,16 +420,13 @@ class _VideoRun:
         refs: _References,
         counts: WindowCounts,
         precision: str,
-        access_copy: str | os.PathLike[str] | None,
-        keep_clean: bool,
-        strength: float,
-        colour_guard: bool,
     ) -> RestoreResult:
         """The report of the run; `started`: when restore_video began (the total time)."""
         scores_after = output_scorer.result() if output_scorer is not None else None
         self.timings["network"] = pool.stats.network_seconds
         self.timings["score_output"] = output_scorer.seconds if output_scorer is not None else 0.0
         self.timings["total"] = time.perf_counter() - started
+        access_copy = self.output.access_copy
         return RestoreResult(
             src=str(self.src),
             dst=str(self.dst),
@@ -420,9 +449,9 @@ class _VideoRun:
             scores_after=scores_after,
             references_used=refs.used,
             reference_pool=refs.pool_indices(),
-            keep_clean=keep_clean,
-            strength=strength,
-            colour_guard=colour_guard,
+            keep_clean=self.options.keep_clean,
+            strength=self.strength,
+            colour_guard=self.options.colour_guard,
             passed_through=counts.passed_through,
             windows_skipped=counts.windows_skipped,
             precision=precision,

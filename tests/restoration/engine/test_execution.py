@@ -16,6 +16,7 @@ from restoration.engine import video
 from restoration.engine.exceptions import CancelledError, ConfigError, InvalidVideoError
 from restoration.engine.execution import (
     POOL_MIN_WORK_MPX,
+    ExecutionOptions,
     WindowJob,
     cpu_has_native_bf16,
     plan_execution,
@@ -23,7 +24,7 @@ from restoration.engine.execution import (
     resolve_precision,
     usable_cores,
 )
-from restoration.engine.inference import restore_video
+from restoration.engine.inference import OutputOptions, RestoreOptions, restore_video
 from restoration.engine.models import create_model
 from restoration.engine.restorer import WindowRestorer
 from restoration.engine.streaming import FrameReader, FrameWriter
@@ -143,15 +144,13 @@ def test_worker_processes_write_the_same_frames_as_one_process(
     common: dict[str, Any] = {
         "model": tiny,
         "scorer": "none",
-        "references": 2,
-        "window": 3,
-        "margin": 1,
-        "master_pixel_format": "bgr0",
-        "keep_clean": False,
-        "precision": "fp32",
+        "options": RestoreOptions(references=2, window=3, margin=1, keep_clean=False),
+        "output": OutputOptions(master_pixel_format="bgr0"),
     }
-    single = restore_video(src, tmp_path / "one.mkv", workers=1, threads=1, **common)
-    pooled = restore_video(src, tmp_path / "two.mkv", device="cpu,cpu", threads=1, **common)
+    one_worker = ExecutionOptions(workers=1, threads=1, precision="fp32")
+    two_workers = ExecutionOptions(device="cpu,cpu", threads=1, precision="fp32")
+    single = restore_video(src, tmp_path / "one.mkv", execution=one_worker, **common)
+    pooled = restore_video(src, tmp_path / "two.mkv", execution=two_workers, **common)
     assert single.execution["workers"] == 1 and pooled.execution["workers"] == 2
     assert pooled.precision == "fp32" and pooled.dtype == "float32"
     assert pooled.execution["worker_peak_rss_mb"] > 0
@@ -175,9 +174,9 @@ def test_cancel_stops_the_workers_and_leaves_no_files(
             tmp_path / "c.mkv",
             model=tiny,
             scorer="none",
-            window=3,
-            workers=2,
-            access_copy=tmp_path / "c.mp4",
+            options=RestoreOptions(window=3),
+            execution=ExecutionOptions(workers=2),
+            output=OutputOptions(access_copy=tmp_path / "c.mp4"),
             cancel=lambda: next(calls) >= 2,
         )
     assert not (tmp_path / "c.mkv").exists() and not (tmp_path / "c.mp4").exists()
@@ -321,6 +320,12 @@ def test_one_job_over_every_gpu(tmp_path: Path, tiny: torch.nn.Module) -> None:
     src = write_video(tmp_path / "in.mkv", frames=14, size=(64, 48), audio=None)
     count = torch.cuda.device_count()
     devices = ",".join(f"cuda:{i}" for i in range(count)) if count > 1 else "cuda:0,cuda:0"
-    result = restore_video(src, tmp_path / "out.mkv", model=tiny, scorer="none", device=devices)
+    result = restore_video(
+        src,
+        tmp_path / "out.mkv",
+        model=tiny,
+        scorer="none",
+        execution=ExecutionOptions(device=devices),
+    )
     assert result.execution["workers"] == max(2, count)
     assert len(list(video.iter_frames(tmp_path / "out.mkv"))) == 14

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from restoration.engine.fidelity import (
     colour_guard,
     parse_strength,
 )
-from restoration.engine.inference import restore_video
+from restoration.engine.inference import RestoreOptions, restore_video
 from restoration.engine.models import create_model
 
 from .conftest import write_video
@@ -93,17 +94,14 @@ def test_restore_video_strength_is_applied_and_recorded(tmp_path: Path, strength
     torch.manual_seed(0)
     net = create_model("tiny")
     src = write_video(tmp_path / "in.mkv", frames=6, size=(64, 48), audio=None)
-    full = restore_video(
-        src, tmp_path / "full.mkv", model=net, scorer="none", keep_clean=False, references=0
-    )
+    options = RestoreOptions(keep_clean=False, references=0)
+    full = restore_video(src, tmp_path / "full.mkv", model=net, scorer="none", options=options)
     result = restore_video(
         src,
         tmp_path / "out.mkv",
         model=net,
         scorer="none",
-        keep_clean=False,
-        references=0,
-        strength=strength,
+        options=replace(options, strength=strength),
     )
     assert result.strength == strength and result.to_dict()["strength"] == strength
     source = [f.astype(int) for f in video.iter_frames(src)]

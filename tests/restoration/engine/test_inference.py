@@ -11,7 +11,13 @@ import torch
 from restoration.engine import video
 from restoration.engine.exceptions import CancelledError, ConfigError, WeightsError
 from restoration.engine.execution import resolve_device
-from restoration.engine.inference import load_model, restore_image, restore_video
+from restoration.engine.inference import (
+    OutputOptions,
+    RestoreOptions,
+    load_model,
+    restore_image,
+    restore_video,
+)
 from restoration.engine.models import create_model
 from restoration.engine.planning import plan_tiles, plan_windows
 from restoration.engine.references import FrameScores
@@ -114,11 +120,8 @@ def test_restore_video_frames_equal_per_window_computation(
         tmp_path / "out.mkv",
         model=tiny,
         scorer="none",
-        references=0,
-        window=3,
-        margin=1,
-        master_pixel_format="bgr0",
-        keep_clean=False,
+        options=RestoreOptions(references=0, window=3, margin=1, keep_clean=False),
+        output=OutputOptions(master_pixel_format="bgr0"),
     )
     written = list(video.iter_frames(tmp_path / "out.mkv"))
     source = list(video.iter_frames(src))
@@ -162,21 +165,16 @@ def test_keep_clean_writes_clean_frames_unchanged_and_restores_the_rest(
         tmp_path / "on.mkv",
         model=tiny,
         scores=scores,
-        references=2,
-        window=3,
-        margin=1,
-        master_pixel_format="bgr0",
+        options=RestoreOptions(references=2, window=3, margin=1),
+        output=OutputOptions(master_pixel_format="bgr0"),
     )
     off = restore_video(
         src,
         tmp_path / "off.mkv",
         model=tiny,
         scores=scores,
-        references=2,
-        window=3,
-        margin=1,
-        master_pixel_format="bgr0",
-        keep_clean=False,
+        options=RestoreOptions(references=2, window=3, margin=1, keep_clean=False),
+        output=OutputOptions(master_pixel_format="bgr0"),
     )
     kept, processed = (
         list(video.iter_frames(tmp_path / "on.mkv")),
@@ -207,8 +205,8 @@ def test_keep_clean_restores_everything_when_scores_have_no_spread(
         tmp_path / "out.mkv",
         model=tiny,
         scores=_scores([0.7] * 6),
-        references=0,
-        master_pixel_format="bgr0",
+        options=RestoreOptions(references=0),
+        output=OutputOptions(master_pixel_format="bgr0"),
     )
     assert result.passed_through == 0 and result.windows_skipped == 0
     written, source = list(video.iter_frames(tmp_path / "out.mkv")), list(video.iter_frames(src))
@@ -233,8 +231,8 @@ def test_keep_clean_never_passes_through_damaged_or_uncalibrated_frames(
         tmp_path / "out.mkv",
         model=tiny,
         scores=scores,
-        references=0,
-        master_pixel_format="bgr0",
+        options=RestoreOptions(references=0),
+        output=OutputOptions(master_pixel_format="bgr0"),
     )
     assert result.passed_through == 0
 
@@ -255,10 +253,10 @@ def test_keep_clean_on_degraded_clip_and_segment(tmp_path: Path, tiny: torch.nn.
         tmp_path / "seg.mkv",
         model=tiny,
         scores=scores,
-        references=1,
         start=2,
         end=14,
-        master_pixel_format="bgr0",
+        options=RestoreOptions(references=1),
+        output=OutputOptions(master_pixel_format="bgr0"),
     )
     written = list(video.iter_frames(tmp_path / "seg.mkv"))
     assert len(written) == 12 and result.passed_through == sum(clean_truth[2:14])
@@ -275,7 +273,7 @@ def test_restore_video_end_to_end(tmp_path: Path, tiny: torch.nn.Module) -> None
         tmp_path / "out.mkv",
         model=tiny,
         scorer="none",
-        access_copy=tmp_path / "out.mp4",
+        output=OutputOptions(access_copy=tmp_path / "out.mp4"),
         progress=lambda done, total, eta: seen.append((done, total, eta)),
     )
     master, access = video.probe(tmp_path / "out.mkv"), video.probe(tmp_path / "out.mp4")
@@ -298,7 +296,13 @@ def test_restore_video_segment_and_no_reference_ablation(
 ) -> None:
     src = write_video(tmp_path / "in.mkv", frames=12)
     result = restore_video(
-        src, tmp_path / "seg.mkv", model=tiny, scorer="none", start=4, end=9, references=0
+        src,
+        tmp_path / "seg.mkv",
+        model=tiny,
+        scorer="none",
+        start=4,
+        end=9,
+        options=RestoreOptions(references=0),
     )
     assert video.probe(tmp_path / "seg.mkv").frame_count == 5
     assert result.references_used == [] and result.start == 4 and result.end == 9
@@ -312,7 +316,12 @@ def test_restore_video_deinterlaced_master_is_progressive(
 ) -> None:
     src = write_video(tmp_path / "in.mkv", frames=6, field_order="tt")
     restore_video(
-        src, tmp_path / "p.mkv", model=tiny, scorer="none", deinterlace="bwdif", references=0
+        src,
+        tmp_path / "p.mkv",
+        model=tiny,
+        scorer="none",
+        deinterlace="bwdif",
+        options=RestoreOptions(references=0),
     )
     info = video.probe(tmp_path / "p.mkv")
     assert info.frame_count == 6 and info.field_order == "progressive" and info.interlaced is False
@@ -339,7 +348,7 @@ def test_restore_video_cancel_and_bad_options(tmp_path: Path, tiny: torch.nn.Mod
             model=tiny,
             scorer="none",
             cancel=lambda: True,
-            access_copy=tmp_path / "c.mp4",
+            output=OutputOptions(access_copy=tmp_path / "c.mp4"),
         )
     assert not (tmp_path / "c.mkv").exists() and not (tmp_path / "c.mp4").exists()
     with pytest.raises(ConfigError, match="past the end"):

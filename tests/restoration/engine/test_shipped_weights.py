@@ -53,7 +53,8 @@ def test_shipped_model_restores_a_degraded_video_better_than_the_input(tmp_path:
     import torch
 
     from restoration.bench.quality import write_lossless
-    from restoration.engine.inference import restore_video
+    from restoration.engine.execution import ExecutionOptions
+    from restoration.engine.inference import OutputOptions, restore_video
     from restoration.engine.metrics import pooled_psnr
     from restoration.engine.video import iter_frames
     from restoration.simulation.degrade import degrade_clip
@@ -70,7 +71,13 @@ def test_shipped_model_restores_a_degraded_video_better_than_the_input(tmp_path:
     src, dst = tmp_path / "degraded.mkv", tmp_path / "restored.mkv"
     write_lossless(degraded, src)
 
-    restore_video(src, dst, scorer="auto", score_output=False, device="cpu")  # default weights
+    restore_video(  # the default weights
+        src,
+        dst,
+        scorer="auto",
+        execution=ExecutionOptions(device="cpu"),
+        output=OutputOptions(score_output=False),
+    )
 
     restored = np.stack(list(iter_frames(dst)))
     assert restored.shape == clean.shape
