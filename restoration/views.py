@@ -8,7 +8,8 @@ through ``restoration.services``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -43,6 +44,19 @@ from restoration.thumbnails import PLACEHOLDER_SVG, frame_thumbnail
 from restoration.views_review import review_data
 
 _JOB_STATUS_FILTERS = [("", "All")] + list(JobStatus.choices)
+
+T = TypeVar("T")
+
+
+def _attempt(request: HttpRequest, action: Callable[[], T]) -> T | None:
+    """Run a button's service action: its result, or None once the reason it was refused (a
+    rule of ``restoration.rules``, or a state that changed since the page was drawn) is shown
+    as an error message. The buttons' pages then redirect either way."""
+    try:
+        return action()
+    except (RestorationError, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,15 +180,14 @@ def job_detail(request: InstitutionRequest, job_id: int) -> HttpResponse:
 @require_POST
 def job_cancel(request: InstitutionRequest, job_id: int) -> HttpResponse:
     job = selectors.job_get(institution=request.institution, job_id=job_id)
-    try:
-        job = services.job_cancel(actor=request.user, job=job, membership=request.membership)
-    except (RestorationError, PermissionDenied) as exc:
-        messages.error(request, str(exc))
-    else:
-        if job.status == JobStatus.CANCELLED:
-            messages.success(request, f"Job #{job.pk} cancelled.")
-        else:
-            messages.success(request, f"Job #{job.pk} will stop at the end of its current window.")
+    done = _attempt(
+        request,
+        lambda: services.job_cancel(actor=request.user, job=job, membership=request.membership),
+    )
+    if done is not None and done.status == JobStatus.CANCELLED:
+        messages.success(request, f"Job #{job.pk} cancelled.")
+    elif done is not None:
+        messages.success(request, f"Job #{job.pk} will stop at the end of its current window.")
     return redirect("restoration:job_detail", job_id=job.pk)
 
 
@@ -182,10 +195,11 @@ def job_cancel(request: InstitutionRequest, job_id: int) -> HttpResponse:
 @require_POST
 def job_retry(request: InstitutionRequest, job_id: int) -> HttpResponse:
     job = selectors.job_get(institution=request.institution, job_id=job_id)
-    try:
-        new_job = services.job_retry(actor=request.user, job=job, membership=request.membership)
-    except (RestorationError, PermissionDenied) as exc:
-        messages.error(request, str(exc))
+    new_job = _attempt(
+        request,
+        lambda: services.job_retry(actor=request.user, job=job, membership=request.membership),
+    )
+    if new_job is None:
         return redirect("restoration:job_detail", job_id=job.pk)
     messages.success(request, f"Job #{new_job.pk} queued as a retry of job #{job.pk}.")
     return redirect("restoration:job_detail", job_id=new_job.pk)
@@ -269,24 +283,24 @@ def version_decide(request: InstitutionRequest, version_id: int) -> HttpResponse
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose approve, reject or request changes.")
-    else:
-        try:
-            review = services.version_decide(
+    elif (
+        review := _attempt(
+            request,
+            lambda: services.version_decide(
                 actor=request.user,
                 membership=request.membership,
                 version=version,
                 decision=form.cleaned_data["decision"],
                 comment=form.cleaned_data["comment"],
-            )
-        except (RestorationError, PermissionDenied) as exc:
-            messages.error(request, str(exc))
-        else:
-            said = {
-                Decision.APPROVE: "approved",
-                Decision.REJECT: "rejected",
-                Decision.REQUEST_CHANGES: "changes requested",
-            }.get(review.decision, review.get_decision_display())
-            messages.success(request, f"Decision recorded: {said}.")
+            ),
+        )
+    ) is not None:
+        said = {
+            Decision.APPROVE: "approved",
+            Decision.REJECT: "rejected",
+            Decision.REQUEST_CHANGES: "changes requested",
+        }.get(review.decision, review.get_decision_display())
+        messages.success(request, f"Decision recorded: {said}.")
     return redirect("restoration:version_detail", version_id=version.pk)
 
 
@@ -294,16 +308,16 @@ def version_decide(request: InstitutionRequest, version_id: int) -> HttpResponse
 @require_POST
 def version_publish(request: InstitutionRequest, version_id: int) -> HttpResponse:
     version = selectors.version_get(institution=request.institution, version_id=version_id)
-    try:
-        services.version_publish(
+    published = _attempt(
+        request,
+        lambda: services.version_publish(
             actor=request.user,
             membership=request.membership,
             version=version,
             comment=request.POST.get("comment", ""),
-        )
-    except (RestorationError, PermissionDenied) as exc:
-        messages.error(request, str(exc))
-    else:
+        ),
+    )
+    if published is not None:
         if version.institution.public_access:
             where = "anyone can watch it on the tape's public page"
         else:
@@ -319,15 +333,16 @@ def version_publish(request: InstitutionRequest, version_id: int) -> HttpRespons
 @require_POST
 def tape_unpublish(request: InstitutionRequest, tape_id: int) -> HttpResponse:
     tape = tape_get(institution=request.institution, pk=tape_id)
-    try:
-        publication = services.tape_unpublish(
+    publication = _attempt(
+        request,
+        lambda: services.tape_unpublish(
             actor=request.user,
             membership=request.membership,
             tape=tape,
             comment=request.POST.get("comment", ""),
-        )
-    except (RestorationError, PermissionDenied) as exc:
-        messages.error(request, str(exc))
+        ),
+    )
+    if publication is None:
         return redirect("catalog:tape_detail", pk=tape.pk)
     messages.success(request, "Unpublished. The version and its history are kept.")
     return redirect("restoration:version_detail", version_id=publication.version_id)

@@ -9,7 +9,9 @@ import json
 from typing import Any
 
 import pytest
+from django.contrib.messages import get_messages
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from restoration import services
@@ -57,6 +59,45 @@ def test_job_list_and_progress_json(
     queue = content(archivist_client.get("/jobs/queue/"))
     assert f"#{queued.pk}" in queue and f"#{running.pk}" in queue
     assert running.worker_host in queue  # a worker seen recently (its heartbeat)
+
+
+def test_refused_buttons_say_why_go_back_and_change_nothing(
+    archivist: Any, capture: Any, archivist_client: Client, manager_client: Client
+) -> None:
+    def said(response: Any) -> list[tuple[str, str]]:
+        """The messages shown on the page the button went back to (`follow=True`)."""
+        assert response.status_code == 200
+        return [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
+
+    queued = services.job_request(actor=archivist, capture=capture)
+    response = archivist_client.post(f"/jobs/{queued.pk}/retry/", follow=True)
+    assert response.redirect_chain[-1][0] == f"/jobs/{queued.pk}/"
+    assert said(response) == [
+        ("error", f"Only failed or cancelled jobs can be retried; job #{queued.pk} is queued.")
+    ]
+    assert RestorationJob.objects.count() == 1
+
+    done = finished_job(capture, archivist)
+    version = version_for(done)  # awaiting review
+    response = archivist_client.post(f"/jobs/{done.pk}/cancel/", follow=True)
+    assert response.redirect_chain[-1][0] == f"/jobs/{done.pk}/"
+    assert said(response) == [
+        ("error", f"Job #{done.pk} is succeeded; there is nothing to cancel.")
+    ]
+    done.refresh_from_db()
+    assert done.status == JobStatus.SUCCEEDED
+
+    response = manager_client.post(f"/versions/{version.pk}/publish/", {"comment": ""}, follow=True)
+    assert response.redirect_chain[-1][0] == f"/versions/{version.pk}/"
+    assert [level for level, _ in said(response)] == ["error"]
+    assert "Only approved versions can be published" in said(response)[0][1]
+    assert not version.publications.exists()
+
+    response = manager_client.post(f"/tapes/{capture.tape_id}/unpublish/", follow=True)
+    assert response.redirect_chain[-1][0] == reverse(
+        "catalog:tape_detail", kwargs={"pk": capture.tape_id}
+    )
+    assert said(response) == [("error", "This tape has no published version to unpublish.")]
 
 
 def test_job_detail_cancel_and_retry_pages(
