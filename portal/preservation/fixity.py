@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,33 +38,43 @@ def _now() -> dt.datetime:
 
 
 def fixity_records_sync() -> int:
-    """Create the missing records: one per capture original and per version master."""
-    from restoration.models import RestoredVersion
-
+    """Create the missing records: one per capture original and per version master, holding
+    the SHA-256 and size recorded when the file was stored."""
     created = 0
-    for capture in Capture.objects.filter(fixity__isnull=True).exclude(original=""):
+    for owner, fields in _files_without_record():
         FixityRecord.objects.create(
-            institution_id=capture.institution_id,
-            tape_id=capture.tape_id,
-            capture=capture,
-            role=FileRole.ORIGINAL,
-            storage_name=capture.original.name,
-            expected_sha256=capture.sha256,
-            expected_size=capture.size_bytes,
-        )
-        created += 1
-    for version in RestoredVersion.objects.filter(fixity__isnull=True):
-        FixityRecord.objects.create(
-            institution_id=version.institution_id,
-            tape_id=version.tape_id,
-            version=version,
-            role=FileRole.MASTER,
-            storage_name=version.master.name,
-            expected_sha256=version.master_sha256,
-            expected_size=version.master_size,
+            institution_id=owner.institution_id, tape_id=owner.tape_id, **fields
         )
         created += 1
     return created
+
+
+def _files_without_record() -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(capture or version, the fields of its file's record) for each file without a record."""
+    from restoration.models import RestoredVersion
+
+    for capture in Capture.objects.filter(fixity__isnull=True).exclude(original=""):
+        yield (
+            capture,
+            {
+                "capture": capture,
+                "role": FileRole.ORIGINAL,
+                "storage_name": capture.original.name,
+                "expected_sha256": capture.sha256,
+                "expected_size": capture.size_bytes,
+            },
+        )
+    for version in RestoredVersion.objects.filter(fixity__isnull=True):
+        yield (
+            version,
+            {
+                "version": version,
+                "role": FileRole.MASTER,
+                "storage_name": version.master.name,
+                "expected_sha256": version.master_sha256,
+                "expected_size": version.master_size,
+            },
+        )
 
 
 def fixity_check(*, record: FixityRecord, read_rate: int | None = None) -> bool:
