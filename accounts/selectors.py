@@ -1,8 +1,11 @@
-"""Reads of accounts data, and THE scoping selector: ``current_institution(request)``.
+"""Reads of accounts data, and the scoping of every request: ``current_membership(request)``.
 
 The active institution is stored in the session (``SESSION_KEY``); a user with one membership
-never has to pick. Every page and API endpoint reads objects through
-``Model.objects.for_institution(current_institution(request))`` or ``get_for_institution``.
+never has to pick. ``member_required`` (``accounts.permissions``) resolves the membership once
+and sets ``request.membership`` and ``request.institution``; every page and API endpoint then
+reads objects through the apps' selectors, scoped by ``request.institution``
+(``Model.objects.for_institution`` for lists, ``get_for_institution`` for one object: the one
+404 rule).
 """
 
 from __future__ import annotations
@@ -89,11 +92,6 @@ def forget_current_membership(request: HttpRequest) -> None:
     for attr in (_CACHE_ATTR, _MEMBERSHIPS_ATTR):
         if hasattr(request, attr):
             delattr(request, attr)
-
-
-def current_institution(request: HttpRequest) -> Institution | None:
-    membership = current_membership(request)
-    return membership.institution if membership else None
 
 
 def get_for_institution(

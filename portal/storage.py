@@ -178,11 +178,6 @@ def jpeg_bytes(rgb: Any, *, max_width: int) -> bytes:
     return buffer.getvalue()
 
 
-def signed_url(storage: Storage, name: str, *, parameters: dict[str, str], expire: int) -> str:
-    """A short-lived signed GET URL of an object (object storage only)."""
-    return storage.url(name, parameters=parameters, expire=expire)  # type: ignore[call-arg]
-
-
 def _local_path_of(content: Any) -> str | None:
     """The path of ``content`` when it is a whole file on local disk (an upload's temporary
     file, or a File wrapping an open file), else None."""
