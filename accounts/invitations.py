@@ -47,29 +47,37 @@ def invitation_create(
     if Membership.objects.filter(institution=institution, user__username=username).exists():
         # Only this institution's own membership is revealed here.
         raise MembershipError(f"{username} is already a member of {institution}.")
-    now = _now()
     try:
-        with transaction.atomic():
-            invitation = Invitation.objects.create(
-                institution=institution,
-                username=username,
-                role=role,
-                invited_by=actor,
-                created_at=now,
-                expires_at=now + INVITATION_LIFETIME,
-            )
-            audit_record(
-                actor=actor,
-                institution=institution,
-                action="invitation.created",
-                target=invitation,
-                target_label=username,
-                changes={"role": [None, role]},
-            )
+        return _invitation_new(actor=actor, institution=institution, role=role, username=username)
     except IntegrityError as exc:
         raise MembershipError(
             f"{username} already has a pending invitation; revoke it first to change the role."
         ) from exc
+
+
+def _invitation_new(
+    *, actor: Any, institution: Institution, role: str, **addressee: str
+) -> Invitation:
+    """A pending invitation valid for INVITATION_LIFETIME, audited in the same transaction.
+    ``addressee``: ``username``, or ``email`` and ``token_hash`` (a link)."""
+    now = _now()
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            institution=institution,
+            role=role,
+            invited_by=actor,
+            created_at=now,
+            expires_at=now + INVITATION_LIFETIME,
+            **addressee,
+        )
+        audit_record(
+            actor=actor,
+            institution=institution,
+            action="invitation.created",
+            target=invitation,
+            target_label=invitation.addressee,
+            changes={"role": [None, role]},
+        )
     return invitation
 
 
@@ -158,25 +166,9 @@ def invitation_link_create(
         raise MembershipError("Choose one of the listed roles.")
     email = email.strip()
     token = secrets.token_urlsafe(32)
-    now = _now()
-    with transaction.atomic():
-        invitation = Invitation.objects.create(
-            institution=institution,
-            email=email,
-            token_hash=token_hash(token),
-            role=role,
-            invited_by=actor,
-            created_at=now,
-            expires_at=now + INVITATION_LIFETIME,
-        )
-        audit_record(
-            actor=actor,
-            institution=institution,
-            action="invitation.created",
-            target=invitation,
-            target_label=invitation.addressee,
-            changes={"role": [None, role]},
-        )
+    invitation = _invitation_new(
+        actor=actor, institution=institution, role=role, email=email, token_hash=token_hash(token)
+    )
     return invitation, token
 
 
