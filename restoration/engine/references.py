@@ -202,9 +202,11 @@ def _cap_size(frames: np.ndarray, max_side: int) -> np.ndarray:
 
 
 class BatchScorer:
-    """Feeds frames to a scorer in batches and collects its outputs (used for input and output)."""
+    """Feeds frames to a scorer in batches and collects its outputs (used for input and output).
 
-    def __init__(self, scorer: FrameScorer, *, batch_size: int = 16, start: int = 0) -> None:
+    A batch waits in memory until it is full (8 SD frames: 10 MB), so keep it small."""
+
+    def __init__(self, scorer: FrameScorer, *, batch_size: int = 8, start: int = 0) -> None:
         self.scorer = scorer
         self.batch_size = batch_size
         self.start = start
@@ -262,7 +264,7 @@ def score_video(
     start: int = 0,
     end: int | None = None,
     deinterlace: str = "off",
-    batch_size: int = 16,
+    batch_size: int = 8,
     total: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelHook | None = None,
@@ -272,7 +274,7 @@ def score_video(
     batcher = BatchScorer(scorer, batch_size=batch_size, start=start)
     started = time.monotonic()
     frames = iter_av_frames(path, start=start, end=end, deinterlace=deinterlace)
-    with FrameReader(frames, convert=frame_to_rgb, ahead=2 * batch_size) as reader:
+    with FrameReader(frames, convert=frame_to_rgb, ahead=batch_size) as reader:
         for done, frame in enumerate(reader, 1):
             if cancel is not None and done % batch_size == 1 and cancel():
                 raise CancelledError("scoring cancelled")
@@ -291,10 +293,11 @@ class ClassicalScorer:
 
     name = "none"
     max_input_side = 768
-    #: Pixels scored at once. The float intermediates take about 100 bytes per pixel, so a
-    #: batch of 16 SD frames grew a worker by 480 MB (measured); every score is per frame, so
-    #: scoring a batch in groups of this size gives the same scores in bounded memory.
-    group_pixels = 1 << 20
+    #: Pixels scored at once. The float intermediates take about 40 bytes per pixel, so a
+    #: batch of 16 SD frames scored whole grew a worker by 480 MB (measured); every score is
+    #: per frame, so scoring a batch one SD frame at a time gives the same scores in about
+    #: 20 MB.
+    group_pixels = 1 << 18
 
     def score_batch(
         self, frames: np.ndarray
@@ -311,8 +314,11 @@ class ClassicalScorer:
         )
 
     def _score(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rgb = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0
-        luma = (rgb * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        channels = torch.from_numpy(frames).permute(0, 3, 1, 2)  # uint8 view, no copy
+        # Luma one channel at a time: no float copy of the whole RGB frame.
+        luma = torch.zeros(channels[:, :1].shape, dtype=torch.float32)
+        for index, weight in enumerate((0.299, 0.587, 0.114)):
+            luma.add_(channels[:, index : index + 1].float(), alpha=weight / 255.0)
         # Noise sigma from the Laplacian-difference mask (Immerkaer 1996), with the median
         # instead of the mean so that picture edges don't count as noise: response std = 6 sigma.
         kernel = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]).view(
@@ -320,6 +326,7 @@ class ClassicalScorer:
         )
         response = F.conv2d(luma, kernel).abs().flatten(1)
         sigma = 1.4826 * response.median(dim=1).values / 6
+        del response
         # One-row spikes (dropouts, fringing lines, torn rows): a pixel brighter (or darker) than
         # both the row above and the row below; a picture edge is a step, not a spike.
         up = luma[..., 1:-1, :] - luma[..., :-2, :]
@@ -328,7 +335,13 @@ class ClassicalScorer:
         row_spike = spike.mean(dim=-1).flatten(1)  # (B, H-2): mean over each row
         spike_peak = row_spike.quantile(0.99, dim=1)
         artifact = 1 - torch.exp(-(sigma / 0.02 + spike_peak / 0.03))
-        thumb = F.adaptive_avg_pool2d(rgb, (12, 16)).flatten(1)
+        thumb = torch.cat(
+            [
+                F.adaptive_avg_pool2d(channels[:, index : index + 1].float() / 255.0, (12, 16))
+                for index in range(3)
+            ],
+            dim=1,
+        ).flatten(1)
         thumb = thumb - thumb.mean(dim=1, keepdim=True)
         embeddings = F.normalize(thumb, dim=1)
         return artifact.numpy().astype(np.float32), embeddings.numpy().astype(np.float32)

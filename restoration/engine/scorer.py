@@ -172,10 +172,12 @@ class OfflineArtifactScorer:
     clean_ceiling = 0.25
 
     def __init__(
-        self, model: ArtifactScorerNet, *, card: dict[str, Any] | None = None, chunk: int = 32
+        self, model: ArtifactScorerNet, *, card: dict[str, Any] | None = None, chunk: int = 4
     ):
         self.model = model.eval()
         self.card = card or {}
+        # Frames turned into float features at once: 4 SD frames take about 20 MB (32 took
+        # 160 MB of a worker's memory); the scores do not depend on it.
         self.chunk = chunk
 
     @classmethod

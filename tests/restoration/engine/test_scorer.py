@@ -71,6 +71,16 @@ def test_score_batch_shapes_any_frame_size(scorer: OfflineArtifactScorer) -> Non
         assert all(v.shape == (3,) for v in effects.values())
 
 
+def test_scores_do_not_depend_on_how_many_frames_are_featurised_at_once(
+    scorer: OfflineArtifactScorer, val_clip: np.ndarray
+) -> None:
+    """Frames are turned into features a few at a time (memory); the scores are the same."""
+    small = OfflineArtifactScorer(scorer.model, chunk=3)
+    whole = OfflineArtifactScorer(scorer.model, chunk=len(val_clip))
+    for mine, theirs in zip(small.score_batch(val_clip)[:2], whole.score_batch(val_clip)[:2]):
+        np.testing.assert_allclose(mine, theirs, atol=1e-5)
+
+
 def test_severe_frames_score_higher_than_clean_ones(
     scorer: OfflineArtifactScorer, val_clip: np.ndarray
 ) -> None:
