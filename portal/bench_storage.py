@@ -368,11 +368,20 @@ def _memory(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
         f"{_growth(default['baseline_kb'], default['peak_kb'])}"
     )
     jobs = [_request_job(env, default["capture"], args.frames) for _ in range(2)]
+    from restoration.management.commands.restoration_worker import MALLOC_ARENAS
+
     tile = {"RESTORATION_TILE": str(args.restoration_tile)} if args.restoration_tile else {}
-    run = _child({**env, **tile}, "restoration", ",".join(map(str, jobs)))
+    # As `manage.py restoration_worker` runs it (the command restarts itself with this).
+    worker_env = {
+        **env,
+        **tile,
+        "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", MALLOC_ARENAS),
+    }
+    run = _child(worker_env, "restoration", ",".join(map(str, jobs)))
     print(
         "restoration worker settings: RESTORATION_TILE="
-        f"{args.restoration_tile or 'unset (auto: SD frames run whole)'}"
+        f"{args.restoration_tile or 'unset (auto: SD frames run whole)'}, "
+        f"MALLOC_ARENA_MAX={worker_env['MALLOC_ARENA_MAX']} (as manage.py restoration_worker)"
     )
     print(
         f"restoration worker, streamed copy of the original from S3: "

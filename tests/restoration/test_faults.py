@@ -65,6 +65,9 @@ def _start_long_job(box: Sandbox, frames: int = 300) -> tuple[int, dict[str, Any
 def test_sigterm_stops_the_worker_within_10_s_leaving_a_clear_state(sandbox: Sandbox) -> None:
     worker = sandbox.start_worker(command="restoration_worker")
     job_id, capture = _start_long_job(sandbox)
+    # The command restarted itself with fewer malloc arenas (a worker's memory stays flat).
+    environ = Path(f"/proc/{worker.pid}/environ").read_bytes().split(b"\0")
+    assert b"MALLOC_ARENA_MAX=2" in environ, environ
     started = time.monotonic()
     worker.send_signal(signal.SIGTERM)  # the main process only, as `docker stop` does
     worker.wait(timeout=30)
