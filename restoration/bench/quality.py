@@ -316,7 +316,8 @@ def _summary(
         row, ours_subset = cell["bm3d"]["row"], cell["subset"]["ours"]
         summary["ours_vs_bm3d_db"] = ours_subset["psnr"] - row["psnr"]
         beats.append(ours_subset["psnr"] > row["psnr"] and ours_subset["ssim"] > row["ssim"])
-    summary["beats_every_classical"] = all(beats)
+    # None when no classical row ran (--filters none --no-bm3d): nothing was compared.
+    summary["beats_every_classical"] = all(beats) if beats else None
     return summary
 
 

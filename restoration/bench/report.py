@@ -95,9 +95,11 @@ def render_family(family: str, result: dict[str, Any]) -> list[str]:
             )
         if "ours_vs_bm3d_db" in summary:
             text += f", {summary['ours_vs_bm3d_db']:+.2f} dB over colour BM3D (on its subset)"
+        beats = summary["beats_every_classical"]
+        verdict = "not compared (no classical rows)" if beats is None else "yes" if beats else "no"
         text += (
             f"; largest colour error {summary['ours_max_abs_colour']:.2f} levels; better than every "
-            f"classical filter in PSNR and SSIM: {'yes' if summary['beats_every_classical'] else 'no'}."
+            f"classical filter in PSNR and SSIM: {verdict}."
         )
         lines.append(text)
     sweeps = [(p, cells[p]["bm3d"]) for p in presets if "bm3d" in cells[p]]

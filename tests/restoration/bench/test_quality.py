@@ -89,3 +89,18 @@ def test_clean_family_reports_the_identity_and_bad_options_are_refused(
     assert main(["--frames", "4", "--out", str(tmp_path)]) == 2
     assert main(["--presets", "extreme", "--out", str(tmp_path)]) == 2
     assert "unknown preset" in capsys.readouterr().err
+
+
+def test_without_classical_rows_the_report_claims_no_comparison(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    code = main(
+        ["--family", "a", "--checkpoint", str(tiny_checkpoint), "--model", "tiny", "--clips", "1",
+         "--frames", "6", "--size", "32x48", "--presets", "light", "--filters", "none",
+         "--no-bm3d", "--no-ablation", "--threads", "1", "--workers", "1", "--out", str(tmp_path)]
+    )  # fmt: skip
+    assert code == 0
+    cell = json.loads((tmp_path / "quality-a.json").read_text())["families"]["a"]
+    assert cell["presets"]["light"]["summary"]["beats_every_classical"] is None
+    text = (tmp_path / "quality-a.md").read_text()
+    assert "classical filter in PSNR and SSIM: not compared (no classical rows)" in text
