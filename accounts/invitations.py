@@ -84,7 +84,7 @@ def _invitation_new(
 def _pending_for(user: Any, invitation_id: int) -> Invitation:
     """The user's own pending invitation (locked), or 404 for anyone else's."""
     invitation = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("institution")
         .filter(
             pk=invitation_id,
@@ -201,8 +201,8 @@ def invitation_by_token(token: str, *, lock: bool = False) -> Invitation:
     """The pending, unexpired link invitation for ``token``, or 404 (wrong, used, revoked or
     expired links look the same)."""
     invitations = Invitation.objects.select_related("institution", "invited_by")
-    if lock:
-        invitations = invitations.select_for_update()
+    if lock:  # the invitation row only: PostgreSQL cannot lock the nullable side of a join
+        invitations = invitations.select_for_update(of=("self",))
     invitation = invitations.filter(
         token_hash=token_hash(token),
         username="",
