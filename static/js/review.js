@@ -47,6 +47,7 @@
   // ---- frames and time ---------------------------------------------------------------------
   let frame = first;          // the capture frame on screen (label, cursor, comments)
   let seeking = 0;            // seeks in flight
+  let plays = 0;              // play requests; a stop cancels the ones still seeking
   let reverseTimer = null;    // J shuttle
   let shuttle = 0;            // -8..8, 0 = stopped
   const loop = { from: null, to: null, on: false };
@@ -98,6 +99,7 @@
   }
   function pauseAll() {
     stopReverse();
+    plays += 1;  // a play still waiting for its seek must not start after this
     panes.forEach(function (pane) { pane.video.pause(); });
   }
   function stop() {
@@ -109,9 +111,11 @@
   function step(delta) { pauseAll(); shuttle = 0; return seekFrame(frame + delta); }
   function playAll(rate) {
     stopReverse();
+    const request = ++plays;
     const start = (vb.ended || frame >= last) ? seekFrame(loop.on && loop.from !== null ? loop.from : first)
       : seekFrame(frame);
     return start.then(function () {
+      if (request !== plays) return;  // stopped (K, pause, a step) before the seek finished
       panes.forEach(function (pane) {
         pane.video.playbackRate = rate || 1;
         const started = pane.video.play();
