@@ -74,6 +74,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "use the presets)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        help="autocast of the training step (auto: bf16 where the hardware has it)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (0 = default)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.*")
     parser.add_argument(
@@ -125,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         randomise=args.randomise,
         device=args.device,
+        precision=args.precision,
         threads=args.threads or None,
         resume=args.resume,
         init=args.init,

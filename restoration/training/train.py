@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from restoration.engine.execution import resolve_device
+from restoration.engine.execution import resolve_device, resolve_precision
 from restoration.engine.metrics import pooled_psnr, ssim
 from restoration.training.losses import LossWeights, restoration_loss
 
@@ -80,6 +80,10 @@ class TrainConfig:
     val_size: tuple[int, int] = (128, 160)
     loss: LossWeights = field(default_factory=LossWeights)
     device: str = "auto"
+    # Autocast of the training step: "auto" is bf16 on GPUs and on CPUs with bf16 in hardware
+    # (AVX512-BF16, AMX: 1.45x faster steps measured here), else fp32; validation stays fp32 on
+    # CPUs so its numbers compare with earlier runs.
+    precision: str = "auto"
     threads: int | None = 2
     resume: bool = False
     # Start from these weights (e.g. the shipped tape-lite) with a fresh optimizer and schedule:
@@ -383,7 +387,8 @@ def degraded_baseline(scenes: Sequence[Scene], window: int) -> dict[str, Any]:
 
 
 def _autocast(device: torch.device) -> Any:
-    # bf16 autocast on GPUs only: on CPUs it is slower than float32 for these convolutions.
+    # Validation and the bench's reference runs: bf16 autocast on GPUs only, so CPU validation
+    # numbers stay float32 and compare across runs (training steps follow config.precision).
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
@@ -535,6 +540,7 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
+    step_dtype = resolve_precision(config.precision, device)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     log = RunLog(out, echo)
@@ -597,11 +603,16 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
             "step": step,
             "params": params,
             "device": str(device),
+            "step_dtype": "float32"
+            if step_dtype is None
+            else str(step_dtype).removeprefix("torch."),
             "config": config.to_dict(),
             "val_degraded": baseline,
             "setup_s": round(_now() - started, 1),
         },
-        f"{config.model}: {params / 1e6:.2f}M params on {device}, step {step}, val degraded "
+        f"{config.model}: {params / 1e6:.2f}M params on {device} "
+        f"({'fp32' if step_dtype is None else str(step_dtype).removeprefix('torch.')} steps), "
+        f"step {step}, val degraded "
         f"PSNR {baseline['psnr']:.2f} dB, setup {_now() - started:.0f} s",
     )
 
@@ -672,7 +683,7 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
         targets = batch.targets.to(device, non_blocking=True)
         refs = batch.references.to(device, non_blocking=True)
         use_refs = pool.rng.random() >= config.no_reference_prob
-        with _autocast(device):
+        with torch.autocast(device.type, dtype=step_dtype, enabled=step_dtype is not None):
             restored = model(frames, refs if use_refs else None)
         loss, terms = restoration_loss(restored.float(), targets, config.loss)
         optimizer.zero_grad(set_to_none=True)

@@ -63,14 +63,15 @@ def _fixed_batch_loss(model: torch.nn.Module, config: TrainConfig) -> float:
     return float(restoration_loss(restored, batch.targets, config.loss)[0])
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_a_few_steps_of_tiny_reduce_the_loss_and_write_a_loadable_checkpoint(
-    tmp_path: Path,
+    tmp_path: Path, precision: str
 ) -> None:
     from restoration.engine.models import create_model, load_checkpoint
 
     # From the raw initialisation (its residual head adds noise) a few steps must pay off
     # clearly; beating "output = input" takes the tiny network far longer than a unit test.
-    config = _config(tmp_path / "run", init_near_identity=False)
+    config = _config(tmp_path / "run", init_near_identity=False, precision=precision)
     torch.manual_seed(config.seed)
     before = _fixed_batch_loss(create_model("tiny"), config)  # train() starts from this init
 
@@ -92,6 +93,8 @@ def test_a_few_steps_of_tiny_reduce_the_loss_and_write_a_loadable_checkpoint(
     ]
     events = {record["event"] for record in records}
     assert {"start", "train", "val", "end"} <= events
+    started = next(record for record in records if record["event"] == "start")
+    assert started["step_dtype"] == {"fp32": "float32", "bf16": "bfloat16"}[precision]
 
 
 def test_resume_continues_from_the_saved_step(tmp_path: Path) -> None:
