@@ -42,9 +42,9 @@ def _growth(baseline_kb: int, peak_kb: int) -> str:
     )
 
 
-def _reset_peak() -> None:
+def _reset_peak(pid: int | str = "self") -> None:
     """Start VmHWM again from the current RSS (Linux >= 4.0: clear_refs 5)."""
-    Path("/proc/self/clear_refs").write_text("5")
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 def _rss_kb(pid: int | str = "self") -> tuple[int, int]:
@@ -281,39 +281,57 @@ def _run_child(step: str, arg: str) -> None:
 
 
 def _restoration_jobs(first: int, second: int) -> dict[str, Any]:
-    """The restoration worker: a streamed copy of the original, then two jobs in a row.
+    """The restoration worker: it warms up as ``manage.py restoration_worker``'s processes do
+    (django-q2's post_spawn), then a streamed copy of the original, then two jobs in a row.
 
-    The first job of a fresh process pays one-time costs that stay (torch's kernels and
-    thread pools, allocator arenas, the codecs' first use). A restoration worker runs for
-    days, so its steady state is the second job: measured from the RSS after the first one,
-    with the peak counter restarted. Both are reported.
+    A worker is a process tree: the job process and the window worker processes it keeps
+    between jobs (RESTORATION_KEEP_WORKERS). Before each job every process's peak counter is
+    restarted; each one's growth over its RSS at that moment is reported.
     """
     import gc
 
     from portal.storage import local_copy
     from restoration.models import RestorationJob
-    from restoration.worker import job_run
+    from restoration.shutdown import descendants
+    from restoration.worker import job_run, on_worker_spawn_warm_up
 
-    result: dict[str, Any] = {}
-    baseline = _rss_kb()[0]
-    capture = RestorationJob.objects.get(pk=first).capture
-    with local_copy(capture.original):  # the storage part: streamed copy from S3
-        result["copy_peak_kb"] = _rss_kb()[1]
+    result: dict[str, Any] = {"before_warm_up_kb": _rss_kb()[0]}
     started = time.perf_counter()
+    on_worker_spawn_warm_up()
+    result["warm_up_seconds"] = round(time.perf_counter() - started, 1)
+    tree = [os.getpid(), *descendants(os.getpid())]
+    result["ready_kb"] = {pid: _rss_kb(pid)[0] for pid in tree}
+    capture = RestorationJob.objects.get(pk=first).capture
+    _reset_peak()
+    copy_baseline = _rss_kb()[0]
+    with local_copy(capture.original):  # the storage part: streamed copy from S3
+        result["copy_kb"] = (copy_baseline, _rss_kb()[1])
     for key, job_id in (("first", first), ("second", second)):
-        if key == "second":
-            gc.collect()
-            _reset_peak()
-            baseline = _rss_kb()[0]
-            started = time.perf_counter()
+        gc.collect()
+        tree = [os.getpid(), *descendants(os.getpid())]
+        for pid in tree:
+            _reset_peak(pid)
+        baseline = {pid: _rss_kb(pid)[0] for pid in tree}
+        started = time.perf_counter()
         job_run(job_id=job_id)
         job = RestorationJob.objects.get(pk=job_id)
         if job.status != "succeeded":
             raise RuntimeError(f"restoration job {job_id} ended {job.status}: {job.error}")
-        result[f"{key}_job_baseline_kb"] = baseline
-        result[f"{key}_job_peak_kb"] = _rss_kb()[1]
         result[f"{key}_job_seconds"] = round(time.perf_counter() - started, 1)
+        result[f"{key}_job_kb"] = {
+            pid: (baseline[pid], _rss_kb(pid)[1]) for pid in tree if Path(f"/proc/{pid}").exists()
+        }
+        result[f"{key}_job_new_processes"] = len(set(descendants(os.getpid())) - set(tree))
     return result
+
+
+def _tree_growth(processes: dict[str, list[int]], main: str) -> str:
+    """One line per process of a worker tree: the job process first, then its children."""
+    parts = []
+    for pid, (baseline, peak) in processes.items():
+        name = "job process" if pid == main else f"child {pid}"
+        parts.append(f"{name}: {_growth(baseline, peak)}")
+    return "; ".join(parts)
 
 
 def _request_job(env: dict[str, str], capture_id: int, frames: int) -> int:
@@ -376,29 +394,30 @@ def _memory(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
         **env,
         **tile,
         "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", MALLOC_ARENAS),
+        "Q_CLUSTER_NAME": "restoration",  # the warm-up runs in restoration workers only
     }
     run = _child(worker_env, "restoration", ",".join(map(str, jobs)))
     print(
         "restoration worker settings: RESTORATION_TILE="
         f"{args.restoration_tile or 'unset (auto: SD frames run whole)'}, "
-        f"MALLOC_ARENA_MAX={worker_env['MALLOC_ARENA_MAX']} (as manage.py restoration_worker)"
+        f"MALLOC_ARENA_MAX={worker_env['MALLOC_ARENA_MAX']} (as manage.py restoration_worker), "
+        "RESTORATION_WARM_UP and RESTORATION_KEEP_WORKERS on (the defaults)"
     )
+    ready = run["ready_kb"]
+    main = next(iter(ready))
     print(
-        f"restoration worker, streamed copy of the original from S3: "
-        f"{_growth(run['first_job_baseline_kb'], run['copy_peak_kb'])}"
+        f"restoration worker, warm-up at start ({run['warm_up_seconds']} s, synthetic SD clip): "
+        f"job process {run['before_warm_up_kb'] / 1024:.0f} -> {ready[main] / 1024:.0f} MB; "
+        + ", ".join(f"child {pid} {kb / 1024:.0f} MB" for pid, kb in ready.items() if pid != main)
+        + " (one-time: model, torch kernels and thread pools, codecs; window workers kept)"
     )
-    print(
-        f"restoration worker, first job of a fresh process ({args.frames} frames: copy, model "
-        f"load, inference, store; includes one-time costs that stay: torch kernels and thread "
-        f"pools, allocator arenas): {run['first_job_seconds']} s; "
-        f"{_growth(run['first_job_baseline_kb'], run['first_job_peak_kb'])}"
-    )
-    print(
-        f"restoration worker, next job (the steady state of a running worker; baseline = RSS "
-        f"after the first job): {run['second_job_seconds']} s; "
-        f"{_growth(run['second_job_baseline_kb'], run['second_job_peak_kb'])} (per-job working "
-        "memory: decoding, scoring, the network, encoding; it does not grow with --size-mb)"
-    )
+    print(f"restoration worker, streamed copy of the original from S3: {_growth(*run['copy_kb'])}")
+    for key in ("first", "second"):
+        print(
+            f"restoration worker, {key} job ({args.frames} frames: copy, scoring, inference, "
+            f"store; {run[key + '_job_new_processes']} processes started): "
+            f"{run[key + '_job_seconds']} s; {_tree_growth(run[key + '_job_kb'], main)}"
+        )
     thumbs = _child(env, "thumbnails", str(jobs[-1]))
     print(
         f"default worker, review thumbnails ({thumbs['thumbnails']}) by ranged reads: "

@@ -337,6 +337,9 @@ Q_CLUSTER["ALT_CLUSTERS"][RESTORATION_QUEUE] = {
     "queue_limit": 1,
     # Fresh worker process every few jobs: gives back GPU and decoder memory.
     "recycle": 5,
+    # Worker processes start the engine's window worker processes, which a daemonic process
+    # may not do (multiprocessing refuses: every SD job failed before this was set).
+    "daemonize_workers": False,
 }
 # Defaults of a job's options (restoration.parameters).
 RESTORATION_DEFAULT_MODEL = envstr("RESTORATION_DEFAULT_MODEL", "tape-lite")
@@ -357,6 +360,12 @@ RESTORATION_PRECISION = envchoice("RESTORATION_PRECISION", "auto", ("auto", "fp3
 RESTORATION_GPU_BATCH = envint("RESTORATION_GPU_BATCH", 0, minimum=0)
 # Spatial tile of the engine in pixels (0 = engine default).
 RESTORATION_TILE = envint("RESTORATION_TILE", 0, minimum=0)
+# A restoration worker keeps its window worker processes (model loaded) from one job to the
+# next instead of starting them for every job (~1.2 GB each on a CPU, freed when it recycles).
+RESTORATION_KEEP_WORKERS = envbool("RESTORATION_KEEP_WORKERS", True)
+# A new restoration worker process restores a short synthetic SD clip before its first job, so
+# that one-time costs (model, torch kernels, codecs: ~200 MB, a few seconds) are not a job's.
+RESTORATION_WARM_UP = envbool("RESTORATION_WARM_UP", True)
 # Worker-local scratch space for decoding and encoding (never shared between machines).
 RESTORATION_WORK_DIR = Path(envstr("RESTORATION_WORK_DIR", str(VAR_DIR / "restoration-work")))
 # Name shown for this worker in the queue page (default: the host name).

@@ -12,5 +12,7 @@ class RestorationConfig(AppConfig):
 
         from restoration import checks  # noqa: F401  (registers the system checks)
         from restoration.shutdown import on_worker_spawn
+        from restoration.worker import on_worker_spawn_warm_up
 
         post_spawn.connect(on_worker_spawn, dispatch_uid="restoration-worker-stop")
+        post_spawn.connect(on_worker_spawn_warm_up, dispatch_uid="restoration-worker-warm-up")

@@ -146,10 +146,7 @@ def _fraction_text(value: Fraction) -> str:
 def run_pipeline(
     *, job: RestorationJob, work_dir: Path, progress: ProgressWriter
 ) -> PipelineResult:
-    from restoration.engine.exceptions import WeightsError
-    from restoration.engine.execution import ExecutionOptions
     from restoration.engine.inference import OutputOptions, RestoreOptions, restore_video
-    from restoration.engine.models import create_model
     from restoration.engine.references import get_scorer
     from restoration.engine.video import probe
 
@@ -164,20 +161,7 @@ def run_pipeline(
         info = probe(src)
         progress.set_stage("loading model")
         t0 = time.perf_counter()
-        checkpoint = checkpoint_for(variant)
-        if checkpoint is None:
-            raise WeightsError(
-                f"No weights are installed for model {variant!r} on worker {_host()}: put "
-                f"{variant}.safetensors and {variant}.json in RESTORATION_CHECKPOINT_DIR, "
-                "or choose another model."
-            )
-        model = create_model(variant, checkpoint=checkpoint)
-        execution = ExecutionOptions(
-            device=settings.RESTORATION_DEVICE,
-            cores=settings.RESTORATION_CORES or None,
-            precision=settings.RESTORATION_PRECISION,
-            batch=settings.RESTORATION_GPU_BATCH or None,
-        )
+        checkpoint, model, execution = _load(variant)
         device = ",".join(dict.fromkeys(execution.plan().devices))
         progress.set_device(device)
         scorer = get_scorer(str(params.get("scorer") or "none"))
@@ -266,6 +250,96 @@ def run_pipeline(
         },
         timings=timings,
     )
+
+
+def _load(variant: str) -> tuple[Path, Any, Any]:
+    """(checkpoint, model, ExecutionOptions) of a variant as this worker is configured."""
+    from restoration.engine.exceptions import WeightsError
+    from restoration.engine.execution import ExecutionOptions
+    from restoration.engine.models import create_model
+
+    checkpoint = checkpoint_for(variant)
+    if checkpoint is None:
+        raise WeightsError(
+            f"No weights are installed for model {variant!r} on worker {_host()}: put "
+            f"{variant}.safetensors and {variant}.json in RESTORATION_CHECKPOINT_DIR, "
+            "or choose another model."
+        )
+    execution = ExecutionOptions(
+        device=settings.RESTORATION_DEVICE,
+        cores=settings.RESTORATION_CORES or None,
+        precision=settings.RESTORATION_PRECISION,
+        batch=settings.RESTORATION_GPU_BATCH or None,
+        keep_workers=settings.RESTORATION_KEEP_WORKERS,
+    )
+    return checkpoint, create_model(variant, checkpoint=checkpoint), execution
+
+
+#: The warm-up clip: PAL SD, the commonest capture size, long enough for a window and references.
+WARM_UP_SIZE = (576, 720)
+WARM_UP_FRAMES = 24
+
+
+def warm_up(work_dir: Path) -> dict[str, Any]:
+    """Restore a short synthetic SD clip exactly as a job would (default model and scorer, this
+    worker's device, precision and tile settings, master and access copy), so that the costs a
+    process pays once (model load, the kernels and thread pools of torch, codec start-up,
+    allocator arenas: about 200 MB of resident memory on a CPU worker) come when the worker
+    starts, not inside its first job. Returns what was run and how long it took."""
+    from restoration.engine.inference import OutputOptions, RestoreOptions, restore_video
+    from restoration.engine.references import get_scorer
+
+    started = time.perf_counter()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    src = work_dir / "warm-up.mkv"
+    _write_warm_up_clip(src)
+    variant = settings.RESTORATION_DEFAULT_MODEL
+    _, model, execution = _load(variant)
+    result = restore_video(
+        src,
+        work_dir / "master.mkv",
+        model=model,
+        scorer=get_scorer(settings.RESTORATION_DEFAULT_SCORER),
+        options=RestoreOptions(tile=settings.RESTORATION_TILE or "auto"),
+        execution=execution,
+        output=OutputOptions(access_copy=work_dir / "access.mp4"),
+    )
+    return {
+        "model": variant,
+        "device": result.device,
+        "frames": result.frames,
+        "seconds": _since(started),
+    }
+
+
+def _write_warm_up_clip(path: Path) -> None:
+    """Moving gradients with grain, FFV1 4:2:2 in Matroska (as digitised tapes arrive)."""
+    import av
+    import numpy as np
+
+    height, width = WARM_UP_SIZE
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0.0 : 1.0 : complex(height), 0.0 : 1.0 : complex(width)]
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv422p"
+        for index in range(WARM_UP_FRAMES):
+            phase = index / WARM_UP_FRAMES
+            base = np.stack(
+                [
+                    0.5 + 0.4 * np.sin(6.0 * x + 2.0 * phase),
+                    0.5 + 0.4 * np.sin(5.0 * y + 3.0 * phase),
+                    0.5 + 0.4 * np.cos(4.0 * (x + y) + phase),
+                ],
+                axis=-1,
+            )
+            grain = rng.normal(0.0, 0.03, base.shape)
+            rgb = (np.clip(base + grain, 0.0, 1.0) * 255.0).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            for packet in stream.encode(frame.reformat(format="yuv422p")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
 
 
 def _since(t0: float) -> float:

@@ -32,7 +32,7 @@ from django.utils import timezone
 from portal.audit.services import audit_record
 from portal.storage import file_sha256
 from restoration.models import JobStatus, RestorationJob, RestoredVersion
-from restoration.pipeline import run_pipeline
+from restoration.pipeline import run_pipeline, warm_up
 from restoration.progress import Heartbeat, ProgressWriter, worker_host
 from restoration.shutdown import stop_reason, stop_requested
 
@@ -51,6 +51,44 @@ def job_work_dir(job_id: int) -> Path:
 
 def job_storage_dir(job: RestorationJob) -> str:
     return f"restorations/{job.institution_id}/job-{job.pk}"
+
+
+def on_worker_spawn_warm_up(sender: Any = None, proc_name: str = "", **_: Any) -> None:
+    """django-q2 ``post_spawn`` receiver: a new restoration worker process restores a short
+    synthetic clip before it takes its first job (``RESTORATION_WARM_UP``, on by default), and
+    checks that it can reach the media storage. Its one-time costs (model, torch, codecs: about
+    200 MB and a few seconds on a CPU worker) are then paid here, and a worker that cannot run
+    says so in its log at start, not in an archivist's first job. A failed warm-up is logged and
+    the worker carries on: the job then fails with the same error, in its own words."""
+    if os.environ.get("Q_CLUSTER_NAME") != settings.RESTORATION_QUEUE:
+        return
+    if not settings.RESTORATION_WARM_UP:
+        return
+    work_dir = Path(settings.RESTORATION_WORK_DIR) / f"warm-up-{os.getpid()}"
+    try:
+        default_storage.exists("restorations/.worker-check")
+        done = warm_up(work_dir)
+    except Exception as exc:
+        logger.warning(
+            "restoration worker %s (pid %s): warm-up failed (%s: %s); jobs will report it",
+            worker_host(),
+            os.getpid(),
+            type(exc).__name__,
+            exc,
+            exc_info=True,
+        )
+        return
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    logger.info(
+        "restoration worker %s (pid %s) ready: warm-up restored %s frames with %s on %s in %.1f s",
+        worker_host(),
+        os.getpid(),
+        done["frames"],
+        done["model"],
+        done["device"],
+        done["seconds"],
+    )
 
 
 # --------------------------------------------------------------------------------------------

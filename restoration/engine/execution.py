@@ -20,11 +20,13 @@ float32 elsewhere: emulated bf16 on a CPU without it is slower than float32.
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import os
 import platform
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -160,6 +162,10 @@ class ExecutionOptions:
     precision: str = "auto"  # auto, fp32, bf16 or fp16 autocast (auto: bf16 where native)
     batch: int | None = None  # windows per network pass (default: 1 on a CPU, 4 on a GPU)
     compile: bool = False  # torch.compile the network (worth it on GPUs)
+    # Keep the worker processes (model loaded, kernels warm) for this process's next job with
+    # the same weights and plan: for a process serving a queue. A kept pool also serves small
+    # jobs, which would otherwise run in this process to save the start-up.
+    keep_workers: bool = False
 
     def plan(self, *, work_mpx: float | None = None) -> ExecutionPlan:
         return plan_execution(
@@ -169,7 +175,7 @@ class ExecutionOptions:
             precision=self.precision,
             batch=self.batch,
             cores=self.cores,
-            work_mpx=work_mpx,
+            work_mpx=None if self.keep_workers else work_mpx,
         )
 
 
@@ -309,15 +315,11 @@ def _peak_rss_mb() -> float:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(
-    parent: int, model: RestorationNet, devices: Any, threads: int, options: dict[str, Any]
-) -> None:
-    from .restorer import WindowRestorer
-
+def _worker_init(parent: int, model: RestorationNet, devices: Any, threads: int) -> None:
     _exit_with_parent(parent)
     torch.set_num_threads(threads)
-    device = torch.device(devices.get())
-    _WORKER["restorer"] = WindowRestorer(model, device=device, **options)
+    _WORKER["device"] = torch.device(devices.get())
+    _WORKER["model"] = model.to(_WORKER["device"]).eval()
 
 
 def _exit_with_parent(parent: int, period_s: float = 1.0) -> None:
@@ -333,49 +335,100 @@ def _exit_with_parent(parent: int, period_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _worker_ready() -> str:
-    return str(_WORKER["restorer"].precision)
+def _worker_restorer(token: str, options: dict[str, Any]) -> WindowRestorer:
+    """This job's restorer in a worker process: built when a job (`token`) starts, so nothing
+    of the previous job (its cached reference features, its strength) carries over."""
+    from .restorer import WindowRestorer
+
+    if _WORKER.get("token") != token:
+        _WORKER["restorer"] = None  # free the previous job's cache before building
+        _WORKER["restorer"] = WindowRestorer(_WORKER["model"], device=_WORKER["device"], **options)
+        _WORKER["token"] = token
+    restorer: WindowRestorer = _WORKER["restorer"]
+    return restorer
 
 
-def _worker_run(jobs: list[WindowJob]) -> ChunkResult:
-    return run_chunk(_WORKER["restorer"], jobs)
+def _worker_ready(token: str, options: dict[str, Any]) -> str:
+    return str(_worker_restorer(token, options).precision)
+
+
+def _worker_run(token: str, options: dict[str, Any], jobs: list[WindowJob]) -> ChunkResult:
+    return run_chunk(_worker_restorer(token, options), jobs)
+
+
+#: The pool a process keeps between jobs (ExecutionOptions.keep_workers): executor and key.
+_KEPT: dict[str, Any] = {}
+
+
+def _pool_key(model: RestorationNet, plan: ExecutionPlan) -> tuple[Any, ...]:
+    sha = (getattr(model, "card", None) or {}).get("sha256")
+    return (sha or id(model), json.dumps(model.config, sort_keys=True), plan.devices, plan.threads)
+
+
+def discard_kept_workers() -> None:
+    """Stop the worker processes kept for the next job, if any."""
+    executor = _KEPT.pop("executor", None)
+    _KEPT.clear()
+    if executor is not None:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 class WindowPool:
     """Runs chunks of windows on the plan's workers: in this process, or in worker processes
     (spawned, not forked: a forked copy of a process that already ran OpenMP threads or CUDA
     can hang). Results come back in submission order; at most `in_flight` chunks are queued
-    so memory stays flat in clip length."""
+    so memory stays flat in clip length. With `keep`, the worker processes outlive the job
+    when it ends normally and serve the next one with the same weights and plan (a failed or
+    cancelled job stops them)."""
 
     def __init__(
-        self, model: RestorationNet, plan: ExecutionPlan, *, restorer_options: dict[str, Any]
+        self,
+        model: RestorationNet,
+        plan: ExecutionPlan,
+        *,
+        restorer_options: dict[str, Any],
+        keep: bool = False,
     ) -> None:
         from .restorer import WindowRestorer
 
         self.plan = plan
         self.stats = PoolStats()
         self.in_flight = 2 * plan.workers
+        self.keep = keep and not plan.in_process
+        self.reused = False
         self._executor: ProcessPoolExecutor | None = None
         self._restorer: WindowRestorer | None = None
+        self._token = uuid.uuid4().hex
+        self._options = restorer_options
         if plan.in_process:
             self._restorer = WindowRestorer(
                 model, device=torch.device(plan.devices[0]), **restorer_options
             )
             self.stats.dtypes.add(self._restorer.precision)
             return
-        context = multiprocessing.get_context("spawn")
-        devices = context.Queue()
-        for name in plan.devices:
-            devices.put(name)
-        self._executor = ProcessPoolExecutor(
-            max_workers=plan.workers,
-            mp_context=context,
-            initializer=_worker_init,
-            initargs=(os.getpid(), model.cpu(), devices, plan.threads, restorer_options),
-        )
+        key = _pool_key(model, plan)
+        if self.keep and _KEPT.get("key") == key:
+            self._executor, self.reused = _KEPT["executor"], True
+        else:
+            discard_kept_workers()
+            context = multiprocessing.get_context("spawn")
+            devices = context.Queue()
+            for name in plan.devices:
+                devices.put(name)
+            self._executor = ProcessPoolExecutor(
+                max_workers=plan.workers,
+                mp_context=context,
+                initializer=_worker_init,
+                initargs=(os.getpid(), model.cpu(), devices, plan.threads),
+            )
+            if self.keep:
+                _KEPT.update(executor=self._executor, key=key)
         # Start every worker now: they import torch and load the model while the caller
-        # scores the input.
-        self._ready = [self._executor.submit(_worker_ready) for _ in range(plan.workers)]
+        # scores the input (a kept pool only builds this job's restorers).
+        self._ready = [
+            self._executor.submit(_worker_ready, self._token, restorer_options)
+            for _ in range(plan.workers)
+        ]
 
     def submit(self, jobs: list[WindowJob]) -> Future[ChunkResult]:
         if self._executor is None:
@@ -385,7 +438,7 @@ class WindowPool:
                 done.set_result(run_chunk(self._restorer, jobs))
             return done
         try:
-            return self._executor.submit(_worker_run, jobs)
+            return self._executor.submit(_worker_run, self._token, self._options, jobs)
         except BrokenProcessPool as exc:
             raise WorkerError(_BROKEN, permanent=False) from exc
 
@@ -409,9 +462,15 @@ class WindowPool:
             raise WorkerError(_BROKEN, permanent=False) from exc
 
     def close(self, *, cancel: bool = False) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=cancel)
-            self._executor = None
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        kept = _KEPT.get("executor") is executor
+        if kept and self.keep and not cancel:
+            return  # serves the next job
+        if kept:
+            _KEPT.clear()
+        executor.shutdown(wait=True, cancel_futures=cancel)
 
     def __enter__(self) -> Self:
         return self

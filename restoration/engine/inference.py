@@ -230,7 +230,9 @@ def restore_video(
     if frame_scorer is None and (run.references > 0 or scores is None):
         frame_scorer = get_scorer("none")
     # Workers start now: they load while the input is scored.
-    with WindowPool(net, plan, restorer_options=run.restorer_options(execution)) as pool:
+    with WindowPool(
+        net, plan, restorer_options=run.restorer_options(execution), keep=execution.keep_workers
+    ) as pool:
         # 1. Scores (one streaming pass) and the reference pool (a second, partial decode).
         scores = run.score(scores, frame_scorer, cancel=cancel)
         refs = run.fetch_references(scores)
@@ -458,6 +460,7 @@ class _VideoRun:
             execution={
                 **execution.to_dict(),
                 "worker_peak_rss_mb": round(pool.stats.worker_peak_rss_mb, 1),
+                "workers_reused": pool.reused,
             },
         )
 

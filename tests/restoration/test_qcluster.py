@@ -69,6 +69,12 @@ def test_two_orm_workers_run_a_job_once_even_with_two_tasks(sandbox: Sandbox) ->
     )
     assert started_events(sandbox, job_id) == 1
     assert count(sandbox, "SELECT count(*) FROM restoration_restoredversion") == 1
+    # Each worker process warmed up on a synthetic SD clip, in window worker processes that a
+    # daemonic django-q2 worker could not have started.
+    for name in ("worker-a", "worker-b"):
+        log = sandbox.worker_log(name)
+        assert "ready: warm-up restored 24 frames with tiny on cpu" in log, log
+        assert "warm-up failed" not in log, log
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL is not set (CI sets it)")

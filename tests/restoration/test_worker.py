@@ -218,3 +218,53 @@ def test_reaper_wakes_a_queue_whose_task_was_lost(
         assert broker.queue_size() == 1
     finally:
         broker.purge_queue()
+
+
+# --- warm-up of a new worker process ----------------------------------------------------------
+
+
+def test_a_new_restoration_worker_process_warms_up_and_keeps_its_window_workers(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from restoration.engine import execution
+    from restoration.pipeline import WARM_UP_FRAMES
+    from restoration.worker import on_worker_spawn_warm_up
+
+    monkeypatch.setenv("Q_CLUSTER_NAME", settings.RESTORATION_QUEUE)
+    try:
+        with caplog.at_level("INFO", logger="restoration.worker"):
+            on_worker_spawn_warm_up(proc_name="Process-1")
+        assert f"warm-up restored {WARM_UP_FRAMES} frames with tiny on cpu" in caplog.text
+        assert len(execution._KEPT["executor"]._processes) == 2  # kept for the first job
+        assert not list(Path(settings.RESTORATION_WORK_DIR).glob("warm-up-*"))  # cleaned up
+    finally:
+        execution.discard_kept_workers()
+
+
+def test_a_failed_warm_up_is_logged_and_the_worker_carries_on(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    from restoration.worker import on_worker_spawn_warm_up
+
+    monkeypatch.setenv("Q_CLUSTER_NAME", settings.RESTORATION_QUEUE)
+    settings.RESTORATION_CHECKPOINT_DIR = str(tmp_path / "no-weights")
+    settings.RESTORATION_DEFAULT_MODEL = "tape-base"  # not shipped: no weights anywhere
+    with caplog.at_level("WARNING", logger="restoration.worker"):
+        on_worker_spawn_warm_up(proc_name="Process-1")  # no exception: the worker goes on
+    assert "warm-up failed (WeightsError: No weights are installed for model 'tape-base'" in (
+        caplog.text
+    )
+
+
+def test_default_queue_workers_and_a_disabled_warm_up_do_nothing(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from restoration.worker import on_worker_spawn_warm_up
+
+    with caplog.at_level("INFO", logger="restoration.worker"):
+        monkeypatch.delenv("Q_CLUSTER_NAME", raising=False)
+        on_worker_spawn_warm_up(proc_name="Process-1")
+        monkeypatch.setenv("Q_CLUSTER_NAME", settings.RESTORATION_QUEUE)
+        settings.RESTORATION_WARM_UP = False
+        on_worker_spawn_warm_up(proc_name="Process-1")
+    assert "warm-up" not in caplog.text

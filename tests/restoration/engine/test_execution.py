@@ -19,6 +19,7 @@ from restoration.engine.execution import (
     ExecutionOptions,
     WindowJob,
     cpu_has_native_bf16,
+    discard_kept_workers,
     plan_execution,
     precision_name,
     resolve_precision,
@@ -160,6 +161,69 @@ def test_worker_processes_write_the_same_frames_as_one_process(
     for a, b in zip(one, two, strict=True):
         np.testing.assert_array_equal(a, b)
     assert pooled.references_used == single.references_used
+
+
+def test_kept_workers_serve_the_next_job_with_nothing_carried_over(
+    tmp_path: Path, tiny: torch.nn.Module
+) -> None:
+    from restoration.engine import execution
+
+    first = write_video(tmp_path / "a.mkv", frames=10, size=(64, 48), audio=None)
+    second = write_video(tmp_path / "b.mkv", frames=10, size=(96, 64), audio=None)
+    common: dict[str, Any] = {
+        "model": tiny,
+        "scorer": "none",
+        "options": RestoreOptions(references=2, window=3, margin=1, keep_clean=False),
+        "output": OutputOptions(master_pixel_format="bgr0"),
+    }
+    gentle = {
+        **common,
+        "options": RestoreOptions(references=2, window=3, margin=1, keep_clean=False, strength=0.5),
+    }
+    kept = ExecutionOptions(device="cpu,cpu", threads=1, precision="fp32", keep_workers=True)
+    fresh = ExecutionOptions(device="cpu,cpu", threads=1, precision="fp32")
+    try:
+        one = restore_video(first, tmp_path / "1.mkv", execution=kept, **common)
+        workers = set(execution._KEPT["executor"]._processes)
+        two = restore_video(second, tmp_path / "2.mkv", execution=kept, **gentle)
+        assert (one.execution["workers_reused"], two.execution["workers_reused"]) == (False, True)
+        assert set(execution._KEPT["executor"]._processes) == workers  # no process started
+        # The second job's strength and references are its own, as in a fresh pool.
+        alone = restore_video(second, tmp_path / "alone.mkv", execution=fresh, **gentle)
+        assert not alone.execution["workers_reused"]
+        for a, b in zip(
+            video.iter_frames(tmp_path / "2.mkv"),
+            video.iter_frames(tmp_path / "alone.mkv"),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(a, b)
+        # Other weights: the kept workers are stopped and new ones serve the job.
+        torch.manual_seed(8)
+        other = create_model("tiny").eval()
+        three = restore_video(
+            first, tmp_path / "3.mkv", execution=kept, **{**common, "model": other}
+        )
+        assert not three.execution["workers_reused"]
+        assert not workers & set(execution._KEPT["executor"]._processes)
+        # A cancelled job stops them: nothing half-done is kept.
+        calls = iter(range(100))
+        with pytest.raises(CancelledError):
+            restore_video(
+                first,
+                tmp_path / "4.mkv",
+                execution=kept,
+                cancel=lambda: next(calls) >= 2,
+                **{**common, "model": other},
+            )
+        assert execution._KEPT == {}
+    finally:
+        discard_kept_workers()
+
+
+def test_kept_workers_also_serve_small_jobs() -> None:
+    kept = ExecutionOptions(device="cpu", cores=2, keep_workers=True)
+    assert kept.plan(work_mpx=0.01).workers == 2
+    assert ExecutionOptions(device="cpu", cores=2).plan(work_mpx=0.01).workers == 1
 
 
 @pytest.mark.slow
