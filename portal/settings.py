@@ -386,6 +386,20 @@ RESTORATION_WORKER_SEEN_WINDOW = envint("RESTORATION_WORKER_SEEN_WINDOW", 3600, 
 # Webhook deliveries: attempts and HTTP timeout (seconds).
 RESTORATION_WEBHOOK_ATTEMPTS = envint("RESTORATION_WEBHOOK_ATTEMPTS", 5, minimum=1)
 RESTORATION_WEBHOOK_TIMEOUT = envint("RESTORATION_WEBHOOK_TIMEOUT", 10, minimum=1)
+# Worker news (ready after the warm-up, jobs failed or stopped) on stderr, where service
+# managers collect it; Python's default shows warnings only.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "restoration": {
+            "handlers": ["stderr"],
+            "level": envchoice("RESTORATION_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING")),
+        }
+    },
+}
 
 # API: expiry (days) of a token made by POST /api/v1/auth/token/ (0: never expires); whether
 # PUT/PATCH/DELETE of one object must carry If-Match (428 without); how long an
