@@ -177,3 +177,21 @@ def test_outputs_restricts_the_window_to_the_frames_inference_keeps() -> None:
         middle = model(frames, references, outputs=(1, 2))
     assert middle.shape == (1, 1, 3, 32, 40)
     torch.testing.assert_close(middle, full[:, 1:2])
+
+
+def test_inference_refines_frame_by_frame_exactly_as_the_batched_refinement() -> None:
+    """The full-resolution refinement runs one frame at a time in eval mode (its activations
+    were a window's memory peak); the frames it returns are bit-identical to one batched pass."""
+    from restoration.engine.models.tape import TapeNet
+
+    torch.manual_seed(4)
+    model = TapeNet({**model_config("tiny"), "refine": {"guide": 2, "channels": 4}}).eval()
+    assert model.refine is not None
+    torch.nn.init.normal_(model.refine.body[-1].weight, std=0.1)
+    frames, references = tiny_inputs(2)
+    with torch.inference_mode():
+        by_frame = model(frames, references)
+        model.refine.train()  # the batched path training uses
+        batched = model(frames, references)
+    assert by_frame.shape[:2] == (1, 3)  # three frames through the refinement
+    torch.testing.assert_close(by_frame, batched, rtol=0, atol=0)
