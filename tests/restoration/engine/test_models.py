@@ -181,7 +181,8 @@ def test_outputs_restricts_the_window_to_the_frames_inference_keeps() -> None:
 
 def test_inference_refines_frame_by_frame_exactly_as_the_batched_refinement() -> None:
     """The full-resolution refinement runs one frame at a time in eval mode (its activations
-    were a window's memory peak); the frames it returns are bit-identical to one batched pass."""
+    were a window's memory peak); the frames it returns equal one batched pass up to float
+    rounding (the convolution may pick another algorithm for one frame than for several)."""
     from restoration.engine.models.tape import TapeNet
 
     torch.manual_seed(4)
@@ -194,4 +195,4 @@ def test_inference_refines_frame_by_frame_exactly_as_the_batched_refinement() ->
         model.refine.train()  # the batched path training uses
         batched = model(frames, references)
     assert by_frame.shape[:2] == (1, 3)  # three frames through the refinement
-    torch.testing.assert_close(by_frame, batched, rtol=0, atol=0)
+    torch.testing.assert_close(by_frame, batched, rtol=0, atol=1e-6)
