@@ -301,6 +301,8 @@ def _restoration_jobs(first: int, second: int) -> dict[str, Any]:
     result["warm_up_seconds"] = round(time.perf_counter() - started, 1)
     tree = [os.getpid(), *descendants(os.getpid())]
     result["ready_kb"] = {pid: _rss_kb(pid)[0] for pid in tree}
+    result["warm_up_peak_kb"] = {pid: _rss_kb(pid)[1] for pid in tree}
+    result["names"] = {pid: _process_name(pid) for pid in tree[1:]}
     capture = RestorationJob.objects.get(pk=first).capture
     _reset_peak()
     copy_baseline = _rss_kb()[0]
@@ -325,12 +327,24 @@ def _restoration_jobs(first: int, second: int) -> dict[str, Any]:
     return result
 
 
-def _tree_growth(processes: dict[str, list[int]], main: str) -> str:
-    """One line per process of a worker tree: the job process first, then its children."""
+def _process_name(pid: int) -> str:
+    """A child of the job process as the report names it (read while it runs)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return f"process {pid} (gone)"
+    return f"{'resource tracker' if b'resource_tracker' in command else 'window worker'} {pid}"
+
+
+def _tree_growth(run: dict[str, Any], key: str, main: str) -> str:
+    """Each process of a worker tree, the job process first: its growth over its RSS when the
+    job started, and its peak against the peak it reached in the warm-up (a kept window worker
+    gives memory back between jobs, so the first figure also counts memory it had before)."""
     parts = []
-    for pid, (baseline, peak) in processes.items():
-        name = "job process" if pid == main else f"child {pid}"
-        parts.append(f"{name}: {_growth(baseline, peak)}")
+    for pid, (baseline, peak) in run[f"{key}_job_kb"].items():
+        name = "job process" if pid == main else run["names"][pid]
+        warm_up = run["warm_up_peak_kb"][pid] / 1024
+        parts.append(f"{name}: {_growth(baseline, peak)} (warm-up peak {warm_up:.1f} MB)")
     return "; ".join(parts)
 
 
@@ -408,7 +422,9 @@ def _memory(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
     print(
         f"restoration worker, warm-up at start ({run['warm_up_seconds']} s, synthetic SD clip): "
         f"job process {run['before_warm_up_kb'] / 1024:.0f} -> {ready[main] / 1024:.0f} MB; "
-        + ", ".join(f"child {pid} {kb / 1024:.0f} MB" for pid, kb in ready.items() if pid != main)
+        + ", ".join(
+            f"{run['names'][pid]} {kb / 1024:.0f} MB" for pid, kb in ready.items() if pid != main
+        )
         + " (one-time: model, torch kernels and thread pools, codecs; window workers kept)"
     )
     print(f"restoration worker, streamed copy of the original from S3: {_growth(*run['copy_kb'])}")
@@ -416,7 +432,8 @@ def _memory(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
         print(
             f"restoration worker, {key} job ({args.frames} frames: copy, scoring, inference, "
             f"store; {run[key + '_job_new_processes']} processes started): "
-            f"{run[key + '_job_seconds']} s; {_tree_growth(run[key + '_job_kb'], main)}"
+            f"{run[key + '_job_seconds']} s; "
+            f"{_tree_growth(run, key, main)}"
         )
     thumbs = _child(env, "thumbnails", str(jobs[-1]))
     print(
