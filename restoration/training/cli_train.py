@@ -73,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="fraction of scenes with domain-randomised damage and content (0..1; the rest "
         "use the presets)",
     )
+    parser.add_argument(
+        "--clean-scenes",
+        type=float,
+        default=0.0,
+        help="fraction of scenes left undamaged, target = input (0..1, with --randomise <= 1)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument(
         "--precision",
@@ -97,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0.0 <= args.randomise <= 1.0:
         raise ConfigError("--randomise must be between 0 and 1")
+    if not 0.0 <= args.clean_scenes <= 1.0 - args.randomise:
+        raise ConfigError("--clean-scenes must be between 0 and 1 - --randomise")
     for name in ("steps", "batch", "crop", "scene_frames", "pool_size", "val_clips"):
         if getattr(args, name) <= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be positive")
@@ -130,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
             colour=args.loss_colour,
         ),
         randomise=args.randomise,
+        clean_scenes=args.clean_scenes,
         device=args.device,
         precision=args.precision,
         threads=args.threads or None,

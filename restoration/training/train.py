@@ -74,6 +74,9 @@ class TrainConfig:
     effects: tuple[str, ...] | None = None  # None: every effect; else only these (studies, tests)
     # Fraction of scenes drawn with domain-randomised damage and content (randomise.py).
     randomise: float = 0.0
+    # Fraction of scenes left undamaged (the target is the input): teaches "no damage, no
+    # change", which the clean-input benchmark checks (restored undamaged clips >= 45 dB).
+    clean_scenes: float = 0.0
     no_reference_prob: float = 0.1  # sometimes train without references: the ablation stays sane
     init_near_identity: bool = True  # shrink the output head of a fresh network (see below)
     val_clips: int = 6
@@ -159,11 +162,15 @@ def make_scene(
     seed: int,
     effects: Sequence[str] | None = None,
 ) -> Scene:
-    """One training or validation scene; ``preset="random"`` draws a domain-randomised one."""
+    """One training or validation scene; ``preset="random"`` draws a domain-randomised one,
+    ``preset="clean"`` leaves it undamaged."""
     from restoration.simulation.degrade import degrade_clip, preset_config
     from restoration.training.synth import make_clip
 
     clean = make_clip(rng, photos=list(photos), length=frames, size=size)
+    if preset == "clean":
+        zeros = np.zeros(len(clean), dtype=np.float32)
+        return Scene(clean, clean.copy(), zeros, frame_embeddings(clean), preset, seed)
     if preset == "random":
         from restoration.training.randomise import (
             random_content_change,
@@ -236,7 +243,10 @@ class ScenePool:
             self.scenes.append(self._new_scene())
 
     def _new_scene(self) -> Scene:
-        if self.rng.random() < self.config.randomise and not self.config.effects:
+        draw = self.rng.random()
+        if draw < self.config.clean_scenes:
+            preset = "clean"
+        elif draw < self.config.clean_scenes + self.config.randomise and not self.config.effects:
             preset = "random"
         else:
             preset = str(self.rng.choice(self.config.presets))

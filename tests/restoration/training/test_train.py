@@ -234,3 +234,20 @@ def test_a_fresh_network_starts_close_to_the_identity() -> None:
 def test_training_runs_unchanged_on_a_gpu_with_bf16_autocast(tmp_path: Path) -> None:
     summary = train(_config(tmp_path / "gpu", steps=4, device="cuda"), echo=lambda line: None)
     assert summary["steps"] == 4 and "CUDA" in summary["hardware"]
+
+
+def test_clean_scenes_are_undamaged_and_drawn_at_their_rate(tmp_path: Path) -> None:
+    """--clean-scenes: a share of scenes whose input is the target itself ("no damage, no
+    change"); with none asked for, the pool draws exactly what it drew before."""
+    only_clean = ScenePool(_config(tmp_path, clean_scenes=1.0, pool_size=3), window=3, references=2)
+    assert {scene.preset for scene in only_clean.scenes} == {"clean"}
+    for scene in only_clean.scenes:
+        np.testing.assert_array_equal(scene.degraded, scene.clean)
+        assert not scene.artifact.any()
+    batch = only_clean.batch()
+    torch.testing.assert_close(batch.frames, batch.targets)
+
+    before = ScenePool(_config(tmp_path, pool_size=4), window=3, references=2)
+    none = ScenePool(_config(tmp_path, pool_size=4, clean_scenes=0.0), window=3, references=2)
+    assert [s.preset for s in before.scenes] == [s.preset for s in none.scenes]
+    assert "clean" not in {s.preset for s in none.scenes}
