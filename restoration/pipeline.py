@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -280,12 +281,13 @@ WARM_UP_SIZE = (576, 720)
 WARM_UP_FRAMES = 24
 
 
-def warm_up(work_dir: Path) -> dict[str, Any]:
+def warm_up(work_dir: Path, *, cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Restore a short synthetic SD clip exactly as a job would (default model and scorer, this
-    worker's device, precision and tile settings, master and access copy), so that the costs a
-    process pays once (model load, the kernels and thread pools of torch, codec start-up,
-    allocator arenas: about 200 MB of resident memory on a CPU worker) come when the worker
-    starts, not inside its first job. Returns what was run and how long it took."""
+        worker's device, precision and tile settings, master and access copy), so that the costs a
+        process pays once (model load, the kernels and thread pools of torch, codec start-up,
+        allocator arenas: about 200 MB of resident memory on a CPU worker) come when the worker
+        starts, not inside its first job. `cancel` stops it at the next window (a worker asked to
+    stop). Returns what was run and how long it took."""
     from restoration.engine.inference import OutputOptions, RestoreOptions, restore_video
     from restoration.engine.references import get_scorer
 
@@ -303,6 +305,7 @@ def warm_up(work_dir: Path) -> dict[str, Any]:
         options=RestoreOptions(tile=settings.RESTORATION_TILE or "auto"),
         execution=execution,
         output=OutputOptions(access_copy=work_dir / "access.mp4"),
+        cancel=cancel,
     )
     return {
         "model": variant,

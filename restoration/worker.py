@@ -67,8 +67,11 @@ def on_worker_spawn_warm_up(sender: Any = None, proc_name: str = "", **_: Any) -
     work_dir = Path(settings.RESTORATION_WORK_DIR) / f"warm-up-{os.getpid()}"
     try:
         default_storage.exists("restorations/.worker-check")
-        done = warm_up(work_dir)
+        done = warm_up(work_dir, cancel=stop_requested)
     except Exception as exc:
+        if stop_requested():  # stopped while warming up (a deployment, Ctrl-C): not a fault
+            logger.info("restoration worker %s: warm-up stopped (%s)", os.getpid(), stop_reason())
+            return
         logger.warning(
             "restoration worker %s (pid %s): warm-up failed (%s: %s); jobs will report it",
             worker_host(),

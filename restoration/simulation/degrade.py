@@ -654,7 +654,7 @@ class TapeSimulator:
             thickness = self._line_thickness(rng, height)
             y = int(rng.integers(0, height - thickness + 1))
             span = rng.uniform(*cfg.span)
-            length = max(2, int(span * width))
+            length = min(width, max(2, int(span * width)))  # a span over 1 spans the frame
             x0 = int(rng.integers(0, width - length + 1))
             colour = _FRINGE_COLOURS[int(rng.integers(len(_FRINGE_COLOURS)))]
             opacity = level * rng.uniform(0.8, 1.0)

@@ -268,3 +268,23 @@ def test_default_queue_workers_and_a_disabled_warm_up_do_nothing(
         settings.RESTORATION_WARM_UP = False
         on_worker_spawn_warm_up(proc_name="Process-1")
     assert "warm-up" not in caplog.text
+
+
+def test_a_worker_asked_to_stop_during_its_warm_up_stops_it_quietly(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from restoration import shutdown
+    from restoration.engine import execution
+    from restoration.worker import on_worker_spawn_warm_up
+
+    monkeypatch.setenv("Q_CLUSTER_NAME", settings.RESTORATION_QUEUE)
+    shutdown.request_stop("the worker process received SIGUSR1 (a shutdown or deployment)")
+    try:
+        with caplog.at_level("INFO", logger="restoration.worker"):
+            on_worker_spawn_warm_up(proc_name="Process-1")
+    finally:
+        shutdown._requested.clear()
+        execution.discard_kept_workers()
+    assert "warm-up stopped (the worker process received SIGUSR1" in caplog.text
+    assert "warm-up failed" not in caplog.text and "ready" not in caplog.text
+    assert execution._KEPT == {}  # a cancelled run keeps no window workers

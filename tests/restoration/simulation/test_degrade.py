@@ -176,3 +176,14 @@ def test_cli_rejects_unknown_output_type(tmp_path: Path) -> None:
     source = write_video(tmp_path / "in.mkv", frames=2, size=(32, 24), audio=None)
     with pytest.raises(ConfigError, match=".mkv"):
         _cli(["degrade", str(source), str(tmp_path / "out.avi")])
+
+
+def test_fringing_lines_longer_than_the_frame_span_it(clip: np.ndarray) -> None:
+    """A configured span over the frame's width (domain randomisation draws wide ranges) gives
+    lines across the whole width, not a crash (a training run died of it)."""
+    config = _isolated("fringing")
+    config.fringing.probability = 1.0
+    config.fringing.span = (1.5, 2.0)
+    degraded, labels = degrade_clip(clip, seed=5, config=config)
+    assert any(label.severity > 0 for label in labels)
+    assert degraded.shape == clip.shape

@@ -53,6 +53,9 @@ class Command(BaseCommand):
             envs["restoration-worker"] = {
                 **os.environ,
                 "Q_CLUSTER_NAME": settings.RESTORATION_QUEUE,
+                # No warm-up: a plain qcluster cannot interrupt it, and Ctrl-C in the first
+                # seconds would wait for it (the first demo job pays the start-up instead).
+                "RESTORATION_WARM_UP": os.environ.get("RESTORATION_WARM_UP", "false"),
             }
         children: dict[str, subprocess.Popen[bytes]] = {}
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
