@@ -271,15 +271,7 @@ def job_run(*, job_id: int | None) -> int | None:
         return job.pk
     except CancelledError:
         if stop_requested():
-            _fail_recorded_first(
-                job,
-                stored,
-                error=(
-                    f"The worker {job.worker_host} was stopped during this job "
-                    f"({stop_reason()}). Nothing from this run was kept; retry the job."
-                ),
-                details={"reason": "worker_stopped"},
-            )
+            _fail_stopped(job, stored)
             return job.pk
         _cleanup(job, stored)
         _finish(
@@ -290,6 +282,9 @@ def job_run(*, job_id: int | None) -> int | None:
         )
         return job.pk
     except EngineError as exc:
+        if stop_requested():  # e.g. its window workers got the stop signal first
+            _fail_stopped(job, stored)
+            return job.pk
         _cleanup(job, stored)
         logger.warning("restoration job %s failed: %s", job.pk, exc)
         _finish(
@@ -318,6 +313,19 @@ def job_run(*, job_id: int | None) -> int | None:
     finally:
         heartbeat.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _fail_stopped(job: RestorationJob, stored: list[str]) -> None:
+    """The job's worker was asked to stop: failed, retryable, nothing kept."""
+    _fail_recorded_first(
+        job,
+        stored,
+        error=(
+            f"The worker {job.worker_host} was stopped during this job "
+            f"({stop_reason()}). Nothing from this run was kept; retry the job."
+        ),
+        details={"reason": "worker_stopped"},
+    )
 
 
 def _fail_recorded_first(

@@ -288,3 +288,27 @@ def test_a_worker_asked_to_stop_during_its_warm_up_stops_it_quietly(
     assert "warm-up stopped (the worker process received SIGUSR1" in caplog.text
     assert "warm-up failed" not in caplog.text and "ready" not in caplog.text
     assert execution._KEPT == {}  # a cancelled run keeps no window workers
+
+
+def test_an_engine_error_while_the_worker_stops_fails_the_job_as_stopped(
+    archivist: Any, capture: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM reaches the window worker processes too (the stop is forwarded to every process
+    below the worker), so the engine may see them die before its cancel hook sees the flag: the
+    job must still say that the worker was stopped and can be retried."""
+    from restoration import shutdown, worker
+    from restoration.engine.execution import WorkerError
+
+    def dying_pipeline(**kwargs: Any) -> Any:
+        shutdown.request_stop("the worker process received SIGTERM (a shutdown or deployment)")
+        raise WorkerError("a window worker process stopped (killed, or out of memory)")
+
+    monkeypatch.setattr(worker, "run_pipeline", dying_pipeline)
+    job = services.job_request(actor=archivist, capture=capture)
+    try:
+        assert worker.job_run(job_id=job.pk) == job.pk
+    finally:
+        shutdown._requested.clear()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and not job.error_permanent
+    assert "was stopped during this job (the worker process received SIGTERM" in job.error_message
