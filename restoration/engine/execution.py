@@ -27,6 +27,7 @@ import platform
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -361,8 +362,28 @@ _KEPT: dict[str, Any] = {}
 
 
 def _pool_key(model: RestorationNet, plan: ExecutionPlan) -> tuple[Any, ...]:
+    """What kept workers must share with a job: the weights (their sha256, or for weights
+    without a card this very model object, alive), the network's config and the plan."""
     sha = (getattr(model, "card", None) or {}).get("sha256")
-    return (sha or id(model), json.dumps(model.config, sort_keys=True), plan.devices, plan.threads)
+    return (
+        sha or _Alive(model),
+        json.dumps(model.config, sort_keys=True),
+        plan.devices,
+        plan.threads,
+    )
+
+
+class _Alive:
+    """Equal only to another _Alive of the same object while it lives (no reused id())."""
+
+    def __init__(self, obj: object) -> None:
+        self.ref = weakref.ref(obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Alive) and self.ref() is not None and self.ref() is other.ref()
+
+    def __hash__(self) -> int:
+        return id(self.ref())
 
 
 def discard_kept_workers() -> None:
