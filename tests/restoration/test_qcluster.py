@@ -71,7 +71,15 @@ def test_two_orm_workers_run_a_job_once_even_with_two_tasks(sandbox: Sandbox) ->
     assert count(sandbox, "SELECT count(*) FROM restoration_restoredversion") == 1
     # Each worker process warmed up on a synthetic SD clip, in window worker processes that a
     # daemonic django-q2 worker could not have started.
+    # (The worker that did not get the job may still be warming up: wait for its line.)
     for name in ("worker-a", "worker-b"):
+        sandbox.wait_for(
+            lambda name=name: (
+                "ready: warm-up restored" in sandbox.worker_log(name)
+                or "warm-up failed" in sandbox.worker_log(name)
+            ),
+            what=f"{name} to finish its warm-up",
+        )
         log = sandbox.worker_log(name)
         assert "ready: warm-up restored 24 frames with tiny on cpu" in log, log
         assert "warm-up failed" not in log, log
