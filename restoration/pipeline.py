@@ -283,10 +283,10 @@ WARM_UP_FRAMES = 24
 
 def warm_up(work_dir: Path, *, cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Restore a short synthetic SD clip exactly as a job would (default model and scorer, this
-        worker's device, precision and tile settings, master and access copy), so that the costs a
-        process pays once (model load, the kernels and thread pools of torch, codec start-up,
-        allocator arenas: about 200 MB of resident memory on a CPU worker) come when the worker
-        starts, not inside its first job. `cancel` stops it at the next window (a worker asked to
+    worker's device, precision and tile settings, master and access copy), so that the costs a
+    process pays once (model load, the kernels and thread pools of torch, codec start-up,
+    allocator arenas: about 250 MB of resident memory on a CPU worker) come when the worker
+    starts, not inside its first job. `cancel` stops it at the next window (a worker asked to
     stop). Returns what was run and how long it took."""
     from restoration.engine.inference import OutputOptions, RestoreOptions, restore_video
     from restoration.engine.references import get_scorer
