@@ -137,17 +137,23 @@ def test_batched_windows_equal_one_at_a_time(tiny: torch.nn.Module) -> None:
         assert np.abs(np.stack(a).astype(int) - np.stack(b)).max() <= 1
 
 
+def _pooled_run(model: torch.nn.Module, **options: Any) -> dict[str, Any]:
+    """restore_video arguments of the pool tests: references, no clean pass-through, an RGB
+    master (bit-exact comparisons)."""
+    return {
+        "model": model,
+        "scorer": "none",
+        "options": RestoreOptions(references=2, window=3, margin=1, keep_clean=False, **options),
+        "output": OutputOptions(master_pixel_format="bgr0"),
+    }
+
+
 @pytest.mark.slow  # starts two worker processes (each imports torch)
 def test_worker_processes_write_the_same_frames_as_one_process(
     tmp_path: Path, tiny: torch.nn.Module
 ) -> None:
     src = write_video(tmp_path / "in.mkv", frames=14, size=(64, 48), audio=None)
-    common: dict[str, Any] = {
-        "model": tiny,
-        "scorer": "none",
-        "options": RestoreOptions(references=2, window=3, margin=1, keep_clean=False),
-        "output": OutputOptions(master_pixel_format="bgr0"),
-    }
+    common = _pooled_run(tiny)
     one_worker = ExecutionOptions(workers=1, threads=1, precision="fp32")
     two_workers = ExecutionOptions(device="cpu,cpu", threads=1, precision="fp32")
     single = restore_video(src, tmp_path / "one.mkv", execution=one_worker, **common)
@@ -170,16 +176,8 @@ def test_kept_workers_serve_the_next_job_with_nothing_carried_over(
 
     first = write_video(tmp_path / "a.mkv", frames=10, size=(64, 48), audio=None)
     second = write_video(tmp_path / "b.mkv", frames=10, size=(96, 64), audio=None)
-    common: dict[str, Any] = {
-        "model": tiny,
-        "scorer": "none",
-        "options": RestoreOptions(references=2, window=3, margin=1, keep_clean=False),
-        "output": OutputOptions(master_pixel_format="bgr0"),
-    }
-    gentle = {
-        **common,
-        "options": RestoreOptions(references=2, window=3, margin=1, keep_clean=False, strength=0.5),
-    }
+    common = _pooled_run(tiny)
+    gentle = _pooled_run(tiny, strength=0.5)
     kept = ExecutionOptions(device="cpu,cpu", threads=1, precision="fp32", keep_workers=True)
     fresh = ExecutionOptions(device="cpu,cpu", threads=1, precision="fp32")
     try:
