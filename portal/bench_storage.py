@@ -415,7 +415,8 @@ def _memory(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
         "restoration worker settings: RESTORATION_TILE="
         f"{args.restoration_tile or 'unset (auto: SD frames run whole)'}, "
         f"MALLOC_ARENA_MAX={worker_env['MALLOC_ARENA_MAX']} (as manage.py restoration_worker), "
-        "RESTORATION_WARM_UP and RESTORATION_KEEP_WORKERS on (the defaults)"
+        "RESTORATION_WARM_UP on, RESTORATION_KEEP_WORKERS="
+        f"{os.environ.get('RESTORATION_KEEP_WORKERS', 'false')}"
     )
     ready = run["ready_kb"]
     main = next(iter(ready))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
+import multiprocessing.util
 import os
 import platform
 import threading
@@ -444,6 +445,10 @@ class WindowPool:
             )
             if self.keep:
                 _KEPT.update(executor=self._executor, key=key)
+                # A multiprocessing child (a django-q2 worker) joins its non-daemonic children
+                # when it exits, after these finalizers and before atexit: stop the kept workers
+                # there, or the process waits for them forever (a stop or recycle hangs).
+                multiprocessing.util.Finalize(None, discard_kept_workers, exitpriority=10)
         # Start every worker now: they import torch and load the model while the caller
         # scores the input (a kept pool only builds this job's restorers).
         self._ready = [

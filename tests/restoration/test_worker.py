@@ -231,6 +231,7 @@ def test_a_new_restoration_worker_process_warms_up_and_keeps_its_window_workers(
     from restoration.worker import on_worker_spawn_warm_up
 
     monkeypatch.setenv("Q_CLUSTER_NAME", settings.RESTORATION_QUEUE)
+    settings.RESTORATION_KEEP_WORKERS = True
     try:
         with caplog.at_level("INFO", logger="restoration.worker"):
             on_worker_spawn_warm_up(proc_name="Process-1")
