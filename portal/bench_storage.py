@@ -416,7 +416,7 @@ def _memory(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
         f"{args.restoration_tile or 'unset (auto: SD frames run whole)'}, "
         f"MALLOC_ARENA_MAX={worker_env['MALLOC_ARENA_MAX']} (as manage.py restoration_worker), "
         "RESTORATION_WARM_UP on, RESTORATION_KEEP_WORKERS="
-        f"{os.environ.get('RESTORATION_KEEP_WORKERS', 'false')}"
+        f"{os.environ.get('RESTORATION_KEEP_WORKERS', 'true (the default)')}"
     )
     ready = run["ready_kb"]
     main = next(iter(ready))

@@ -360,9 +360,9 @@ RESTORATION_PRECISION = envchoice("RESTORATION_PRECISION", "auto", ("auto", "fp3
 RESTORATION_GPU_BATCH = envint("RESTORATION_GPU_BATCH", 0, minimum=0)
 # Spatial tile of the engine in pixels (0 = engine default).
 RESTORATION_TILE = envint("RESTORATION_TILE", 0, minimum=0)
-# Keep the window worker processes (model loaded) from one job to the next. Off: a django-q2
-# worker process that kept them did not exit on stop or recycle (found at the end of a session).
-RESTORATION_KEEP_WORKERS = envbool("RESTORATION_KEEP_WORKERS", False)
+# A restoration cluster's worker process keeps its window worker processes (model loaded) from
+# one job to the next; they stop with it (stop, recycle) or when a job fails or is cancelled.
+RESTORATION_KEEP_WORKERS = envbool("RESTORATION_KEEP_WORKERS", True)
 # A new restoration worker process restores a short synthetic SD clip before its first job, so
 # that one-time costs (model, torch kernels, codecs: ~200 MB, a few seconds) are not a job's.
 RESTORATION_WARM_UP = envbool("RESTORATION_WARM_UP", True)

@@ -27,6 +27,7 @@ import restoration.engine as engine_package
 from portal.storage import local_copy
 from restoration.engine.registry import default_weights
 from restoration.progress import ProgressWriter, worker_host
+from restoration.shutdown import in_restoration_cluster
 
 if TYPE_CHECKING:
     from restoration.models import RestorationJob
@@ -271,7 +272,9 @@ def _load(variant: str) -> tuple[Path, Any, Any]:
         cores=settings.RESTORATION_CORES or None,
         precision=settings.RESTORATION_PRECISION,
         batch=settings.RESTORATION_GPU_BATCH or None,
-        keep_workers=settings.RESTORATION_KEEP_WORKERS,
+        # Kept between jobs only by a restoration cluster's worker processes, which serve a
+        # queue; a web process running a job synchronously or a shell lets them go.
+        keep_workers=settings.RESTORATION_KEEP_WORKERS and in_restoration_cluster(),
     )
     return checkpoint, create_model(variant, checkpoint=checkpoint), execution
 

@@ -47,11 +47,18 @@ def _on_signal(signum: int, frame: Any) -> None:
     logger.warning("restoration worker %s: %s; stopping the running job", os.getpid(), name)
 
 
-def on_worker_spawn(sender: Any = None, proc_name: str = "", **_: Any) -> None:
-    """django-q2 ``post_spawn`` receiver: runs in each new worker process's main thread."""
+def in_restoration_cluster() -> bool:
+    """Whether this process belongs to a restoration cluster (``manage.py restoration_worker``
+    or ``Q_CLUSTER_NAME=<RESTORATION_QUEUE> manage.py qcluster``), not a web process, a shell,
+    a test run or the default queue's cluster."""
     from django.conf import settings
 
-    if os.environ.get("Q_CLUSTER_NAME") != settings.RESTORATION_QUEUE:
+    return os.environ.get("Q_CLUSTER_NAME") == settings.RESTORATION_QUEUE
+
+
+def on_worker_spawn(sender: Any = None, proc_name: str = "", **_: Any) -> None:
+    """django-q2 ``post_spawn`` receiver: runs in each new worker process's main thread."""
+    if not in_restoration_cluster():
         return  # the default queue's short tasks finish normally
     _requested.clear()
     signal.signal(STOP_SIGNAL, _on_signal)

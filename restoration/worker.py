@@ -34,7 +34,7 @@ from portal.storage import file_sha256
 from restoration.models import JobStatus, RestorationJob, RestoredVersion
 from restoration.pipeline import run_pipeline, warm_up
 from restoration.progress import Heartbeat, ProgressWriter, worker_host
-from restoration.shutdown import stop_reason, stop_requested
+from restoration.shutdown import in_restoration_cluster, stop_reason, stop_requested
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +60,7 @@ def on_worker_spawn_warm_up(sender: Any = None, proc_name: str = "", **_: Any) -
     200 MB and a few seconds on a CPU worker) are then paid here, and a worker that cannot run
     says so in its log at start, not in an archivist's first job. A failed warm-up is logged and
     the worker carries on: the job then fails with the same error, in its own words."""
-    if os.environ.get("Q_CLUSTER_NAME") != settings.RESTORATION_QUEUE:
-        return
-    if not settings.RESTORATION_WARM_UP:
+    if not in_restoration_cluster() or not settings.RESTORATION_WARM_UP:
         return
     work_dir = Path(settings.RESTORATION_WORK_DIR) / f"warm-up-{os.getpid()}"
     try:

@@ -360,6 +360,7 @@ def _worker_run(token: str, options: dict[str, Any], jobs: list[WindowJob]) -> C
 
 #: The pool a process keeps between jobs (ExecutionOptions.keep_workers): executor and key.
 _KEPT: dict[str, Any] = {}
+_STOP_AT_EXIT = 0  # the process that registered the finalizer
 
 
 def _pool_key(model: RestorationNet, plan: ExecutionPlan) -> tuple[Any, ...]:
@@ -393,6 +394,20 @@ def discard_kept_workers() -> None:
     _KEPT.clear()
     if executor is not None:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_kept_workers_at_exit() -> None:
+    """Stop kept workers when this process exits (once per process).
+
+    A multiprocessing child (a django-q2 worker) runs its finalizers, then joins its
+    non-daemonic children, then atexit: the kept workers must be stopped in a finalizer, and
+    before the executor's own queues close theirs (priority 10), or the stop sentinels are
+    never fed to the workers and the process waits for them forever (a stop or recycle hangs).
+    """
+    global _STOP_AT_EXIT  # noqa: PLW0603 (one finalizer per process; a fork has none yet)
+    if _STOP_AT_EXIT != os.getpid():
+        multiprocessing.util.Finalize(None, discard_kept_workers, exitpriority=100)
+        _STOP_AT_EXIT = os.getpid()
 
 
 class WindowPool:
@@ -445,10 +460,7 @@ class WindowPool:
             )
             if self.keep:
                 _KEPT.update(executor=self._executor, key=key)
-                # A multiprocessing child (a django-q2 worker) joins its non-daemonic children
-                # when it exits, after these finalizers and before atexit: stop the kept workers
-                # there, or the process waits for them forever (a stop or recycle hangs).
-                multiprocessing.util.Finalize(None, discard_kept_workers, exitpriority=10)
+                _stop_kept_workers_at_exit()
         # Start every worker now: they import torch and load the model while the caller
         # scores the input (a kept pool only builds this job's restorers).
         self._ready = [

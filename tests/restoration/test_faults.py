@@ -83,6 +83,44 @@ def test_sigterm_stops_the_worker_within_10_s_leaving_a_clear_state(sandbox: San
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("command", ["restoration_worker", "qcluster"])
+def test_a_worker_that_kept_its_window_workers_stops_within_10_s(
+    sandbox: Sandbox, command: str
+) -> None:
+    """RESTORATION_KEEP_WORKERS: after a job the window workers stay up (model loaded) for
+    the next one; a stop must still end them and the worker within seconds, also in a plain
+    qcluster (as `make run` starts it), whose worker processes exit the normal way."""
+    from restoration.shutdown import descendants
+
+    sandbox.env["RESTORATION_KEEP_WORKERS"] = "true"
+    worker = sandbox.start_worker(command=command)
+    seeded = sandbox.setup(frames=12)
+    job_id = sandbox.django(f"request_job({seeded['capture']}, {seeded['user']}, {{}})")
+    job = sandbox.wait_job(job_id, ("succeeded", "failed"))
+    assert job["status"] == "succeeded", (job["error_message"], sandbox.worker_log())
+
+    def window_workers() -> list[int]:
+        found = []
+        for pid in descendants(worker.pid):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in command:
+                found.append(pid)
+        return found
+
+    kept = window_workers()
+    assert len(kept) >= 2, sandbox.worker_log()  # the tiny job ran on the kept pool
+    started = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=60)
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, f"the worker took {elapsed:.1f} s to exit\n{sandbox.worker_log()}"
+    assert not [pid for pid in kept if Path(f"/proc/{pid}").exists()], "window workers left"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "beat", [2, django_settings.RESTORATION_HEARTBEAT_INTERVAL], ids=["scaled-2s", "default"]
 )

@@ -242,6 +242,20 @@ def test_a_new_restoration_worker_process_warms_up_and_keeps_its_window_workers(
         execution.discard_kept_workers()
 
 
+def test_only_a_restoration_cluster_process_keeps_window_workers(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from restoration.pipeline import _load
+
+    assert settings.RESTORATION_KEEP_WORKERS  # the default
+    monkeypatch.delenv("Q_CLUSTER_NAME", raising=False)
+    assert not _load("tiny")[2].keep_workers  # a web process, a shell, a test run
+    monkeypatch.setenv("Q_CLUSTER_NAME", settings.RESTORATION_QUEUE)
+    assert _load("tiny")[2].keep_workers
+    settings.RESTORATION_KEEP_WORKERS = False
+    assert not _load("tiny")[2].keep_workers
+
+
 def test_a_failed_warm_up_is_logged_and_the_worker_carries_on(
     settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:

@@ -218,6 +218,33 @@ def test_kept_workers_serve_the_next_job_with_nothing_carried_over(
         discard_kept_workers()
 
 
+def _restore_keeping_workers(src: Path, out: Path) -> None:
+    torch.manual_seed(7)
+    kept = ExecutionOptions(device="cpu,cpu", threads=1, precision="fp32", keep_workers=True)
+    restore_video(src, out, execution=kept, **_pooled_run(create_model("tiny").eval()))
+
+
+@pytest.mark.slow  # a child process that starts two window workers
+def test_a_child_process_that_kept_its_workers_still_exits(tmp_path: Path) -> None:
+    """A django-q2 worker is a multiprocessing child (forked here): when it stops or recycles
+    after a job, its kept window workers must stop with it, or it waits for them forever."""
+    import multiprocessing
+
+    src = write_video(tmp_path / "in.mkv", frames=10, size=(64, 48), audio=None)
+    child = multiprocessing.get_context("fork").Process(
+        target=_restore_keeping_workers, args=(src, tmp_path / "out.mkv")
+    )
+    child.start()
+    child.join(90)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+        child.join()
+    assert not hung, "the process did not exit: its kept window workers were not stopped"
+    assert child.exitcode == 0
+    assert len(list(video.iter_frames(tmp_path / "out.mkv"))) == 10
+
+
 def test_kept_workers_also_serve_small_jobs() -> None:
     kept = ExecutionOptions(device="cpu", cores=2, keep_workers=True)
     assert kept.plan(work_mpx=0.01).workers == 2
