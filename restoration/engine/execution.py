@@ -404,7 +404,7 @@ def _stop_kept_workers_at_exit() -> None:
     before the executor's own queues close theirs (priority 10), or the stop sentinels are
     never fed to the workers and the process waits for them forever (a stop or recycle hangs).
     """
-    global _STOP_AT_EXIT  # noqa: PLW0603 (one finalizer per process; a fork has none yet)
+    global _STOP_AT_EXIT  # one finalizer per process (a forked child has none yet)
     if _STOP_AT_EXIT != os.getpid():
         multiprocessing.util.Finalize(None, discard_kept_workers, exitpriority=100)
         _STOP_AT_EXIT = os.getpid()
