@@ -245,6 +245,29 @@ def test_a_child_process_that_kept_its_workers_still_exits(tmp_path: Path) -> No
     assert len(list(video.iter_frames(tmp_path / "out.mkv"))) == 10
 
 
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads Linux /proc")
+@pytest.mark.parametrize("keep", [False, True], ids=["glibc-default", "window-worker"])
+def test_a_window_worker_keeps_the_memory_it_frees_for_the_next_window(keep: bool) -> None:
+    """A kept window worker's resident memory must not fall between windows and grow back by
+    its whole working set in each job (glibc returns blocks of 128 KB+ to the system)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, numpy as np\n"
+        "from restoration.engine.execution import _keep_freed_memory\n"
+        f"if {keep}: _keep_freed_memory()\n"
+        "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGESIZE')\n"
+        "blocks = [np.ones(4 << 20, np.uint8) for _ in range(8)]\n"
+        "held = rss()\n"
+        "del blocks\n"
+        "print((held - rss()) >> 20)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
+    given_back_mb = int(out.stdout.split()[-1])
+    assert (given_back_mb < 4) if keep else (given_back_mb >= 28), given_back_mb
+
+
 def test_kept_workers_also_serve_small_jobs() -> None:
     kept = ExecutionOptions(device="cpu", cores=2, keep_workers=True)
     assert kept.plan(work_mpx=0.01).workers == 2
