@@ -49,7 +49,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _start_long_job(box: Sandbox, frames: int = 300) -> tuple[int, dict[str, Any]]:
+def _start_long_job(box: Sandbox, frames: int = 1000) -> tuple[int, dict[str, Any]]:
     seeded = box.setup(frames=12)
     capture_id = box.django(f"add_capture({seeded['tape']}, {seeded['user']}, {frames}, 64, 48)")
     job_id = box.django(f"request_job({capture_id}, {seeded['user']}, {{}})")

@@ -115,18 +115,26 @@ def test_killed_worker_is_reaped_and_its_partial_outputs_removed(sandbox: Sandbo
         sandbox.query("SELECT * FROM captures_capture WHERE id = ?", seeded["capture"])[0]
     )
 
-    long_capture = sandbox.django(f"add_capture({seeded['tape']}, {seeded['user']}, 200, 64, 48)")
+    # Long enough to be killed mid-way: the worker's kept window workers are warm, and a tiny
+    # frame takes them milliseconds.
+    frames = 1000
+    long_capture = sandbox.django(
+        f"add_capture({seeded['tape']}, {seeded['user']}, {frames}, 64, 48)"
+    )
     job_id = sandbox.django(f"request_job({long_capture}, {seeded['user']}, {{}})")
+    scratch = sandbox.work_dir / f"job-{job_id}"
     sandbox.wait_for(
-        lambda: (row := sandbox.job(job_id))["stage"] == "restoring" and row["frames_done"] > 0,
+        lambda: (
+            (row := sandbox.job(job_id))["stage"] == "restoring"
+            and row["frames_done"] > 0
+            and (scratch / "master.mkv").exists()
+        ),  # a partial master is being written
         what="the second job to be restoring",
     )
-    scratch = sandbox.work_dir / f"job-{job_id}"
-    assert (scratch / "master.mkv").exists()  # a partial master is being written
     sandbox.kill_worker(worker)  # SIGKILL to the whole cluster: the machine is gone
 
     job = sandbox.job(job_id)
-    assert job["status"] == "running" and 0 < job["frames_done"] < 200
+    assert job["status"] == "running" and 0 < job["frames_done"] < frames
     time.sleep(2.0)
     output = sandbox.manage("reap_stale_jobs", "--stale-after", "1")
     assert f"Failed 1 stale job(s): {job_id}" in output
