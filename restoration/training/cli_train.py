@@ -23,6 +23,19 @@ def _size(text: str) -> tuple[int, int]:
     return h, w
 
 
+def _presets(text: str) -> tuple[str, ...]:
+    """ "light,severe,severe" -> ("light", "severe", "severe"): a repeated preset is drawn more."""
+    from restoration.simulation.degrade import PRESETS
+
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(set(names) - set(PRESETS))
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected presets among {', '.join(PRESETS)}, got {text!r}"
+        )
+    return names
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "train",
@@ -78,6 +91,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=float,
         default=0.0,
         help="fraction of scenes left undamaged, target = input (0..1, with --randomise <= 1)",
+    )
+    parser.add_argument(
+        "--presets",
+        type=_presets,
+        default=("light", "medium", "severe"),
+        help="comma-separated presets the non-randomised scenes are drawn from; repeat one to "
+        "draw it more often (e.g. light,medium,severe,severe)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument(
@@ -137,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
             ssim=args.loss_ssim,
             colour=args.loss_colour,
         ),
+        presets=args.presets,
         randomise=args.randomise,
         clean_scenes=args.clean_scenes,
         device=args.device,

@@ -596,13 +596,15 @@ def train(config: TrainConfig, *, echo: Callable[[str], None] | None = None) -> 
 
     started = _now()
     pool = ScenePool(config, window=window, references=count)
+    # A preset repeated in --presets is drawn more often in training; validation keeps one of each.
+    val_presets = tuple(dict.fromkeys(config.presets))
     val = validation_scenes(
         config.val_clips,
         frames=config.scene_frames,
         size=config.val_size,
         # Randomised training also validates on randomised scenes (other seeds, other draws),
         # so the best checkpoint is the one that generalises, not the one that fits the presets.
-        presets=(*config.presets, "random") if config.randomise else config.presets,
+        presets=(*val_presets, "random") if config.randomise else val_presets,
         effects=config.effects,
     )
     baseline = degraded_baseline(val, window)

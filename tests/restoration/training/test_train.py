@@ -251,3 +251,23 @@ def test_clean_scenes_are_undamaged_and_drawn_at_their_rate(tmp_path: Path) -> N
     none = ScenePool(_config(tmp_path, pool_size=4, clean_scenes=0.0), window=3, references=2)
     assert [s.preset for s in before.scenes] == [s.preset for s in none.scenes]
     assert "clean" not in {s.preset for s in none.scenes}
+
+
+def test_a_preset_named_twice_is_drawn_about_twice_as_often(tmp_path: Path) -> None:
+    """--presets light,severe,severe: only those presets, severe about two scenes in three."""
+    config = _config(tmp_path, presets=("light", "severe", "severe"), pool_size=60)
+    drawn = [scene.preset for scene in ScenePool(config, window=3, references=2).scenes]
+    assert set(drawn) == {"light", "severe"}
+    assert 0.5 < drawn.count("severe") / len(drawn) < 0.85
+
+
+def test_the_train_command_refuses_an_unknown_preset(capsys: pytest.CaptureFixture[str]) -> None:
+    from restoration.engine.cli import main
+    from restoration.training import cli_train
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--presets", "light,harsh"], extra_commands=(cli_train.register,))
+    assert exit_info.value.code == 2
+    assert "expected presets among light, medium, severe, got 'light,harsh'" in (
+        capsys.readouterr().err
+    )
