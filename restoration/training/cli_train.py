@@ -115,6 +115,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="start from these weights (e.g. the shipped tape-lite.safetensors), new optimizer",
     )
     parser.set_defaults(handler=run)
+    _register_blend(subparsers)
+
+
+def _register_blend(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "blend-weights",
+        help="interpolate a fine-tune with the weights it started from (WiSE-FT)",
+        description="Write (1 - alpha) * BASE + alpha * TUNED as a new checkpoint: a fine-tune "
+        "often keeps more of the base's strengths, and much of its own gain, half-way.",
+    )
+    parser.add_argument("base", type=Path, help="the weights the fine-tune started from")
+    parser.add_argument("tuned", type=Path, help="the fine-tuned checkpoint")
+    parser.add_argument("--alpha", type=float, default=0.5, help="share of TUNED (0..1)")
+    parser.add_argument("--out", type=Path, required=True, help="stem of the new checkpoint")
+    parser.set_defaults(handler=run_blend)
+
+
+def run_blend(args: argparse.Namespace) -> int:
+    from restoration.engine.exceptions import ConfigError
+    from restoration.training.train import interpolate_weights
+
+    if not 0.0 <= args.alpha <= 1.0:
+        raise ConfigError("--alpha must be between 0 and 1")
+    written = interpolate_weights(args.base, args.tuned, args.out, alpha=args.alpha)
+    print(f"wrote {written} and {written.with_suffix('.json')}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -767,3 +767,46 @@ def export_weights(
     }
     kept.update(extra or {})
     return save_checkpoint(model, stem, kept)
+
+
+def interpolate_weights(
+    base: Path, tuned: Path, stem: Path, *, alpha: float, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write ``(1 - alpha) * base + alpha * tuned`` to ``stem`` (WiSE-FT, Wortsman et al. 2022).
+
+    A fine-tune started from ``base`` stays in its basin, so the straight line between the two
+    is a family of working networks: points between them often keep most of what the base does
+    well on its own data while keeping much of what the fine-tune gained on new data. Both
+    checkpoints must be the same variant with the same tensors; the card records both sources
+    (sha256) and ``alpha``, merged with ``extra``.
+    """
+    from restoration.engine.exceptions import WeightsError
+    from restoration.engine.models import create_model, load_checkpoint, save_checkpoint
+
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
+    base_state, base_card = load_checkpoint(base)
+    tuned_state, tuned_card = load_checkpoint(tuned, variant=base_card["variant"])
+    if base_state.keys() != tuned_state.keys() or any(
+        base_state[k].shape != tuned_state[k].shape for k in base_state
+    ):
+        raise WeightsError(f"{base} and {tuned} do not hold the same tensors")
+    blended = {
+        key: torch.lerp(base_state[key].float(), tuned_state[key].float(), alpha).to(
+            base_state[key].dtype
+        )
+        if base_state[key].is_floating_point()
+        else base_state[key]
+        for key in base_state
+    }
+    model = create_model(base_card["variant"])
+    model.load_state_dict(blended)
+    card = {k: v for k, v in tuned_card.items() if k not in {"sha256", "weights_file", "created"}}
+    card.pop("format", None)
+    card["interpolation"] = {
+        "alpha": alpha,
+        "base_sha256": base_card["sha256"],
+        "tuned_sha256": tuned_card["sha256"],
+    }
+    card.update(extra or {})
+    return save_checkpoint(model, stem, card)

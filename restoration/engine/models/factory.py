@@ -52,6 +52,11 @@ def _stem(path: str | Path) -> Path:
     return path.with_suffix("") if path.suffix in {".safetensors", ".json"} else path
 
 
+def _beside(stem: Path, suffix: str) -> Path:
+    """``stem`` + ``suffix``, keeping a dot in the stem ("blend-a0.5" -> "blend-a0.5.json")."""
+    return stem.with_name(stem.name + suffix)
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -65,7 +70,7 @@ def save_checkpoint(model: nn.Module, path_stem: str | Path, card: dict[str, Any
     config: dict[str, Any] = getattr(model, "config")  # noqa: B009 - any module with a JSON config
     stem = _stem(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    weights = stem.with_suffix(".safetensors")
+    weights = _beside(stem, ".safetensors")
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
     save_file(state, str(weights), metadata={"variant": str(config["name"])})
     full_card = {
@@ -78,7 +83,7 @@ def save_checkpoint(model: nn.Module, path_stem: str | Path, card: dict[str, Any
         "weights_file": weights.name,
         "sha256": file_sha256(weights),
     }
-    stem.with_suffix(".json").write_text(json.dumps(full_card, indent=2, sort_keys=True) + "\n")
+    _beside(stem, ".json").write_text(json.dumps(full_card, indent=2, sort_keys=True) + "\n")
     return weights
 
 
@@ -87,7 +92,7 @@ def load_checkpoint(
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(state_dict, card) after checking the card, the sha256 and (if given) the variant."""
     stem = _stem(path)
-    weights, card_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+    weights, card_path = _beside(stem, ".safetensors"), _beside(stem, ".json")
     if not weights.exists():
         raise WeightsError(f"checkpoint not found: {weights}")
     if not card_path.exists():

@@ -271,3 +271,54 @@ def test_the_train_command_refuses_an_unknown_preset(capsys: pytest.CaptureFixtu
     assert "expected presets among light, medium, severe, got 'light,harsh'" in (
         capsys.readouterr().err
     )
+
+
+def test_blend_weights_interpolates_two_checkpoints_and_records_both(tmp_path: Path) -> None:
+    """WiSE-FT: alpha 0 is the base, 1 the fine-tune, 0.5 the midpoint of every tensor; the
+    card names both sources. A stem with a dot in it keeps its name."""
+    from restoration.engine.cli import main
+    from restoration.engine.models import create_model, load_checkpoint, save_checkpoint
+    from restoration.training import cli_train
+
+    torch.manual_seed(1)
+    base = save_checkpoint(create_model("tiny"), tmp_path / "base", {})
+    torch.manual_seed(2)
+    tuned = save_checkpoint(create_model("tiny"), tmp_path / "tuned", {"steps": 7})
+    base_state, base_card = load_checkpoint(base)
+    tuned_state, tuned_card = load_checkpoint(tuned)
+    assert any(not torch.equal(base_state[k], tuned_state[k]) for k in base_state)
+    commands = (cli_train.register,)
+    for alpha in ("0", "0.5", "1"):
+        out = tmp_path / f"blend-a{alpha}"
+        args = ["blend-weights", str(base), str(tuned), "--alpha", alpha, "--out", str(out)]
+        assert main(args, extra_commands=commands) == 0
+        state, card = load_checkpoint(out.with_name(out.name + ".safetensors"), variant="tiny")
+        a = float(alpha)
+        for key, value in state.items():
+            expected = (1 - a) * base_state[key].float() + a * tuned_state[key].float()
+            torch.testing.assert_close(value.float(), expected.to(value.dtype).float())
+        assert card["interpolation"] == {
+            "alpha": a,
+            "base_sha256": base_card["sha256"],
+            "tuned_sha256": tuned_card["sha256"],
+        }
+        assert card["steps"] == 7
+
+
+def test_blend_weights_refuses_other_variants_and_alphas_out_of_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from restoration.engine.cli import main
+    from restoration.engine.models import create_model, save_checkpoint
+    from restoration.training import cli_train
+
+    tiny = save_checkpoint(create_model("tiny"), tmp_path / "tiny", {})
+    lite = Path("restoration/engine/weights/tape-lite.safetensors")
+    commands = (cli_train.register,)
+    out = str(tmp_path / "out")
+    assert main(["blend-weights", str(tiny), str(lite), "--out", out], extra_commands=commands) == 1
+    assert "tape-lite" in capsys.readouterr().err
+    args = ["blend-weights", str(tiny), str(tiny), "--alpha", "1.5", "--out", out]
+    assert main(args, extra_commands=commands) == 1
+    assert "--alpha must be between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "out.safetensors").exists()
