@@ -333,6 +333,7 @@ def run_cell(
     filters: dict[str, tuple[str, ...]],
     bm3d: Bm3dPlan | None,
     cached: dict[str, Any],
+    tuning: bool = False,
 ) -> tuple[dict[str, Any], tuple[str, list[tuple[str, np.ndarray]]] | None]:
     timing: dict[str, float] = {}
     clock = time.monotonic()
@@ -343,7 +344,9 @@ def run_cell(
         timing[name] = timing.get(name, 0.0) + now - clock
         clock = now
 
-    bench = build_clips(preset, count=clips, frames=frames, size=size, family=family)
+    bench = build_clips(
+        preset, count=clips, frames=frames, size=size, family=family, tuning=tuning
+    )
     methods: dict[str, Any] = {"degraded": clip_metrics([c.degraded for c in bench], bench)}
     lap("clips")
     outputs: dict[str, list[np.ndarray]] = {}
@@ -394,6 +397,7 @@ def run_benchmark(
     cached: dict[str, Any] | None = None,
     workers: int = 2,
     echo: Callable[[str], None] = print,
+    tuning: bool = False,
 ) -> tuple[dict[str, Any], list[tuple[str, list[tuple[str, np.ndarray]]]]]:
     """Every cell (family x preset). ``cached``: the "families" part of an earlier
     quality.json on the same clips, whose classical rows are reused (they don't depend on the
@@ -416,6 +420,7 @@ def run_benchmark(
                 bm3d=bm3d,
                 cached=cached,
                 echo=echo,
+                tuning=tuning,
             )
     return results, figure_rows
 
@@ -435,6 +440,7 @@ def _run_family(
     bm3d: Bm3dPlan | None,
     cached: dict[str, Any] | None,
     echo: Callable[[str], None],
+    tuning: bool = False,
 ) -> None:
     family_presets = presets if family != "clean" else FAMILY_PRESETS["clean"]
     results["families"][family] = {"presets": {}}
@@ -453,6 +459,7 @@ def _run_family(
             filters=filters,
             bm3d=bm3d,
             cached=reuse,
+            tuning=tuning,
         )
         results["families"][family]["presets"][preset] = cell
         if row is not None:
@@ -529,6 +536,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="quality.json of an earlier run with the same clips: reuse its classical rows",
     )
+    parser.add_argument(
+        "--split",
+        choices=("report", "tuning"),
+        default="report",
+        help="clips to run on: 'report' (the published tables) or 'tuning', other seeds for "
+        "choosing a checkpoint or a setting without touching the reported clips",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the reports")
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON here")
     return parser
@@ -561,6 +575,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     families = list(FAMILIES) if args.family == "all" else [args.family]
+    tuning = args.split == "tuning"
+    if tuning and (args.reuse_classical is not None or not args.no_bm3d):
+        print(
+            "error: --split tuning runs without --reuse-classical and with --no-bm3d "
+            "(BM3D tunes its strength on the tuning split itself)",
+            file=sys.stderr,
+        )
+        return 2
     bm3d = (
         None
         if args.no_bm3d
@@ -603,6 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bm3d=bm3d,
             cached=cached,
             workers=args.workers,
+            tuning=tuning,
         )
     except (EngineError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -612,9 +635,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "clips": args.clips,
         "frames": args.frames,
         "size": list(args.size),
-        "seeds": ", ".join(
-            f"{f.upper() if f != 'clean' else f} {clip_seed(f, FAMILY_PRESETS[f][0], 0)}.."
-            f"{clip_seed(f, FAMILY_PRESETS[f][-1], args.clips - 1)}"
+        "split": args.split,
+        "seeds": ("tuning split: " if tuning else "")
+        + ", ".join(
+            f"{f.upper() if f != 'clean' else f} "
+            f"{clip_seed(f, FAMILY_PRESETS[f][0], 0, tuning=tuning)}.."
+            f"{clip_seed(f, FAMILY_PRESETS[f][-1], args.clips - 1, tuning=tuning)}"
             for f in families
         ),
         "bm3d": None
@@ -630,6 +656,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "hardware": hardware_description(torch.device(args.device)),
     }
     stem = "quality" if args.family == "all" else f"quality-{args.family}"
+    stem += "-tuning" if tuning else ""
     args.out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(results, indent=2) + "\n"
     (args.out / f"{stem}.json").write_text(text)

@@ -104,3 +104,32 @@ def test_without_classical_rows_the_report_claims_no_comparison(
     assert cell["presets"]["light"]["summary"]["beats_every_classical"] is None
     text = (tmp_path / "quality-a.md").read_text()
     assert "classical filter in PSNR and SSIM: not compared (no classical rows)" in text
+
+
+def test_the_tuning_split_runs_on_other_clips_than_the_report(
+    tmp_path: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--split tuning: for choosing a checkpoint or a blend without looking at the reported
+    clips. Other seeds, other degraded inputs, its own file names; no BM3D there."""
+    common = ["--family", "b", "--checkpoint", str(tiny_checkpoint), "--model", "tiny",
+              "--clips", "1", "--frames", "6", "--size", "32x48", "--presets", "medium",
+              "--filters", "none", "--no-bm3d", "--no-ablation", "--threads", "1",
+              "--workers", "1", "--out", str(tmp_path)]  # fmt: skip
+    assert main(common) == 0
+    assert main([*common, "--split", "tuning"]) == 0
+    report = json.loads((tmp_path / "quality-b.json").read_text())
+    tuning = json.loads((tmp_path / "quality-b-tuning.json").read_text())
+    assert report["setup"]["split"] == "report" and tuning["setup"]["split"] == "tuning"
+    assert tuning["setup"]["seeds"].startswith("tuning split: B 1000")
+    assert tuning["setup"]["seeds"] != report["setup"]["seeds"]
+    degraded = [
+        r["families"]["b"]["presets"]["medium"]["methods"]["degraded"]["psnr"]
+        for r in (report, tuning)
+    ]
+    assert degraded[0] != degraded[1]
+    assert "tuning split" in (tmp_path / "quality-b-tuning.md").read_text()
+    bm3d = [a for a in common if a != "--no-bm3d"]
+    assert main([*bm3d, "--split", "tuning"]) == 2
+    assert "--split tuning runs without --reuse-classical and with --no-bm3d" in (
+        capsys.readouterr().err
+    )
