@@ -344,9 +344,7 @@ def run_cell(
         timing[name] = timing.get(name, 0.0) + now - clock
         clock = now
 
-    bench = build_clips(
-        preset, count=clips, frames=frames, size=size, family=family, tuning=tuning
-    )
+    bench = build_clips(preset, count=clips, frames=frames, size=size, family=family, tuning=tuning)
     methods: dict[str, Any] = {"degraded": clip_metrics([c.degraded for c in bench], bench)}
     lap("clips")
     outputs: dict[str, list[np.ndarray]] = {}
