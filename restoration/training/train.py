@@ -777,8 +777,9 @@ def interpolate_weights(
     A fine-tune started from ``base`` stays in its basin, so the straight line between the two
     is a family of working networks: points between them often keep most of what the base does
     well on its own data while keeping much of what the fine-tune gained on new data. Both
-    checkpoints must be the same variant with the same tensors; the card records both sources
-    (sha256) and ``alpha``, merged with ``extra``.
+    checkpoints must be the same variant with the same tensors. The card is the base's (its
+    history) with an ``interpolation`` record: ``alpha``, both sources' sha256 and the tuned
+    checkpoint's card (its data, training options, steps); ``extra`` is merged on top.
     """
     from restoration.engine.exceptions import WeightsError
     from restoration.engine.models import create_model, load_checkpoint, save_checkpoint
@@ -801,12 +802,13 @@ def interpolate_weights(
     }
     model = create_model(base_card["variant"])
     model.load_state_dict(blended)
-    card = {k: v for k, v in tuned_card.items() if k not in {"sha256", "weights_file", "created"}}
-    card.pop("format", None)
+    generated = {"sha256", "weights_file", "created", "format"}
+    card = {k: v for k, v in base_card.items() if k not in generated}
     card["interpolation"] = {
         "alpha": alpha,
         "base_sha256": base_card["sha256"],
         "tuned_sha256": tuned_card["sha256"],
+        "tuned": {k: v for k, v in tuned_card.items() if k not in generated | {"config"}},
     }
     card.update(extra or {})
     return save_checkpoint(model, stem, card)

@@ -281,7 +281,7 @@ def test_blend_weights_interpolates_two_checkpoints_and_records_both(tmp_path: P
     from restoration.training import cli_train
 
     torch.manual_seed(1)
-    base = save_checkpoint(create_model("tiny"), tmp_path / "base", {})
+    base = save_checkpoint(create_model("tiny"), tmp_path / "base", {"stages": ["from scratch"]})
     torch.manual_seed(2)
     tuned = save_checkpoint(create_model("tiny"), tmp_path / "tuned", {"steps": 7})
     base_state, base_card = load_checkpoint(base)
@@ -297,12 +297,14 @@ def test_blend_weights_interpolates_two_checkpoints_and_records_both(tmp_path: P
         for key, value in state.items():
             expected = (1 - a) * base_state[key].float() + a * tuned_state[key].float()
             torch.testing.assert_close(value.float(), expected.to(value.dtype).float())
-        assert card["interpolation"] == {
-            "alpha": a,
-            "base_sha256": base_card["sha256"],
-            "tuned_sha256": tuned_card["sha256"],
-        }
-        assert card["steps"] == 7
+        record = card["interpolation"]
+        assert (record["alpha"], record["base_sha256"], record["tuned_sha256"]) == (
+            a,
+            base_card["sha256"],
+            tuned_card["sha256"],
+        )
+        assert record["tuned"]["steps"] == 7 and "steps" not in card
+        assert card["stages"] == ["from scratch"]
 
 
 def test_blend_weights_refuses_other_variants_and_alphas_out_of_range(
