@@ -103,6 +103,11 @@ def load_checkpoint(
         card = json.loads(card_path.read_text())
     except json.JSONDecodeError as exc:
         raise WeightsError(f"{card_path}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(card, dict) or "variant" not in card or "sha256" not in card:
+        raise WeightsError(
+            f"{card_path}: not a checkpoint card (it needs a variant and a sha256; "
+            "save_checkpoint writes one)"
+        )
     if variant is not None and card.get("variant") != variant:
         raise WeightsError(
             f"{weights} holds weights for {card.get('variant')!r}, not {variant!r}; "

@@ -154,6 +154,9 @@ def test_checkpoint_errors_are_clear(tmp_path: Path) -> None:
     weights.write_bytes(bytes(data))
     with pytest.raises(WeightsError, match="sha256 mismatch"):
         create_model("tiny", checkpoint=weights)
+    weights.with_suffix(".json").write_text("{}")
+    with pytest.raises(WeightsError, match="tiny.json: not a checkpoint card"):
+        create_model("tiny", checkpoint=weights)
 
 
 def test_training_works_after_inference_in_the_same_process() -> None:
