@@ -10,6 +10,13 @@ outputs are removed, and no further job is claimed by this process.
 
 Only worker processes install the handler (django-q2's ``post_spawn``); the command makes every
 other process of the cluster ignore SIGUSR1 before they are started.
+
+A worker whose cluster is gone exits too. A SIGTERM to the whole process group (systemd's
+default ``KillMode=control-group``, ``kill -- -<pgid>``) kills django-q2's sentinel at once
+(it keeps SIGTERM's default action), so it never sends its workers the "STOP" they wait for;
+a sentinel killed by the OOM killer does the same. Each worker therefore watches its parent:
+once the parent has changed, it stops its running job as above, waits for that task to end,
+stops its kept window workers and exits, instead of waiting for a task forever.
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ import logging
 import os
 import signal
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +36,8 @@ logger = logging.getLogger(__name__)
 STOP_SIGNAL = signal.SIGUSR1
 _requested = threading.Event()
 _reason = ["stop requested"]
+_task = threading.RLock()  # held while a worker process runs a task (see ``task_running``)
+WATCH_INTERVAL = 0.5  # seconds between a worker's checks that its cluster is still there
 
 
 def request_stop(reason: str) -> None:
@@ -56,6 +68,36 @@ def in_restoration_cluster() -> bool:
     return os.environ.get("Q_CLUSTER_NAME") == settings.RESTORATION_QUEUE
 
 
+@contextmanager
+def task_running() -> Iterator[None]:
+    """Marks a task in progress in this process: a worker whose cluster is gone waits for it to
+    end (failed as stopped, its outputs removed) before it exits."""
+    with _task:
+        yield
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Watch thread of a worker process: exit once the process that started it is gone."""
+    while os.getppid() == parent:
+        time.sleep(WATCH_INTERVAL)
+    if not stop_requested():  # a SIGTERM's reason, when one came first, stays
+        request_stop("the worker's cluster stopped (a shutdown of the whole service, or a crash)")
+    logger.warning(
+        "restoration worker %s: its cluster process %s is gone; stopping the running job "
+        "and exiting",
+        os.getpid(),
+        parent,
+    )
+    with _task:  # the running job, if any, fails as stopped at its next window
+        from restoration.engine.execution import discard_kept_workers
+
+        try:
+            discard_kept_workers()
+        finally:
+            logging.shutdown()
+            os._exit(0)
+
+
 def on_worker_spawn(sender: Any = None, proc_name: str = "", **_: Any) -> None:
     """django-q2 ``post_spawn`` receiver: runs in each new worker process's main thread."""
     if not in_restoration_cluster():
@@ -63,6 +105,12 @@ def on_worker_spawn(sender: Any = None, proc_name: str = "", **_: Any) -> None:
     _requested.clear()
     signal.signal(STOP_SIGNAL, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    threading.Thread(
+        target=_exit_when_orphaned,
+        args=(os.getppid(),),
+        name="restoration-cluster-watch",
+        daemon=True,
+    ).start()
 
 
 def descendants(pid: int) -> list[int]:

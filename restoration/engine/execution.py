@@ -26,6 +26,7 @@ import multiprocessing
 import multiprocessing.util
 import os
 import platform
+import signal
 import threading
 import time
 import uuid
@@ -338,11 +339,61 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc <malloc.h>
 
 
 def _worker_init(parent: int, model: RestorationNet, devices: Any, threads: int) -> None:
+    _obey_only(parent)
     _exit_with_parent(parent)
     _keep_freed_memory()
     torch.set_num_threads(threads)
     _WORKER["device"] = torch.device(devices.get())
     _WORKER["model"] = model.to(_WORKER["device"]).eval()
+
+
+_GROUP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1}
+
+
+@contextlib.contextmanager
+def _group_signals_blocked() -> Iterator[None]:
+    """Block the signals a window worker must not die of in this thread while it starts worker
+    processes: a new process inherits the mask, so they stay blocked in every thread it has,
+    including those ``import torch`` starts before :func:`_obey_only` runs."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _GROUP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _obey_only(parent: int) -> None:
+    """Signals a window worker acts on: only its job process's.
+
+    A window worker is its job process's to stop (the pool's shutdown, or its SIGTERM when the
+    pool is broken). A signal sent to the whole process group or service (systemd's default
+    ``KillMode=control-group``, Ctrl-C in a terminal, a worker's forwarded stop request) would
+    otherwise kill it, possibly halfway through writing a result: the pool's reader then waits
+    for the rest of that message forever and the job process never exits. So SIGINT and SIGUSR1
+    are ignored, and SIGTERM is taken by a thread (``sigwaitinfo``) that ends the process only
+    when the job process sent it. The job process stops its pool when its job stops.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    if not hasattr(signal, "sigwaitinfo"):  # macOS: SIGTERM keeps its default action
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        return
+    # Blocked since the process started (``_group_signals_blocked``), in every thread, so a
+    # SIGTERM waits for ``sigwaitinfo`` instead of killing the process.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+    def wait() -> None:
+        while True:
+            info = signal.sigwaitinfo({signal.SIGTERM})
+            if info.si_pid == parent:  # SIGTERM's action is the default: die of it
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+                signal.raise_signal(signal.SIGTERM)
+                os._exit(128 + signal.SIGTERM)
+
+    threading.Thread(target=wait, name="sigterm-from-parent", daemon=True).start()
 
 
 def _exit_with_parent(parent: int, period_s: float = 1.0) -> None:
@@ -484,10 +535,11 @@ class WindowPool:
                 _stop_kept_workers_at_exit()
         # Start every worker now: they import torch and load the model while the caller
         # scores the input (a kept pool only builds this job's restorers).
-        self._ready = [
-            self._executor.submit(_worker_ready, self._token, restorer_options)
-            for _ in range(plan.workers)
-        ]
+        with _group_signals_blocked():
+            self._ready = [
+                self._executor.submit(_worker_ready, self._token, restorer_options)
+                for _ in range(plan.workers)
+            ]
 
     def submit(self, jobs: list[WindowJob]) -> Future[ChunkResult]:
         if self._executor is None:
@@ -497,7 +549,8 @@ class WindowPool:
                 done.set_result(run_chunk(self._restorer, jobs))
             return done
         try:
-            return self._executor.submit(_worker_run, self._token, self._options, jobs)
+            with _group_signals_blocked():  # a submit may start a worker process
+                return self._executor.submit(_worker_run, self._token, self._options, jobs)
         except BrokenProcessPool as exc:
             raise WorkerError(_BROKEN, permanent=False) from exc
 

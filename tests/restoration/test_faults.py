@@ -4,6 +4,8 @@
   every 10 s, stale after 30 s, reaper every minute: out of "running" within ~90 s);
 - SIGTERM to the worker's main process (``docker stop``): it exits within 10 s and its job is
   failed-and-retryable, partial outputs removed;
+- SIGTERM to the worker's whole process group (systemd's ``KillMode=control-group``): the
+  same, and no process of the cluster is left behind;
 - the database connection terminated mid-job (PostgreSQL ``pg_terminate_backend``): the job
   is failed at once with the true cause, not 15 minutes later as "worker probably killed".
 """
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import signal
 import threading
 import time
@@ -118,6 +121,55 @@ def test_a_worker_that_kept_its_window_workers_stops_within_10_s(
     elapsed = time.monotonic() - started
     assert elapsed < 10, f"the worker took {elapsed:.1f} s to exit\n{sandbox.worker_log()}"
     assert not [pid for pid in kept if Path(f"/proc/{pid}").exists()], "window workers left"
+
+
+def _running(pids: list[int]) -> list[int]:
+    """The pids of ``pids`` that are running (not gone, not zombies)."""
+    left = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[0] != "Z":
+            left.append(pid)
+    return left
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["restoration_worker", "qcluster"])
+def test_a_sigterm_to_the_whole_process_group_leaves_no_process_behind(
+    sandbox: Sandbox, command: str
+) -> None:
+    """django-q2's sentinel dies of a group-wide SIGTERM without telling its workers to stop:
+    each worker notices that its cluster is gone, fails its job as stopped and exits. The
+    ``restoration_worker`` command exits too (a plain ``qcluster``'s main process can hang in
+    django-q2's own stop, waiting for the dead sentinel: only its workers are checked)."""
+    from restoration.shutdown import descendants
+
+    sandbox.env["RESTORATION_KEEP_WORKERS"] = "true"
+    worker = sandbox.start_worker(command=command)
+    job_id, capture = _start_long_job(sandbox)
+    cluster = descendants(worker.pid)
+    assert len(cluster) >= 4, cluster  # sentinel, monitor, pusher, worker(s), window workers
+    os.killpg(worker.pid, signal.SIGTERM)
+    started = time.monotonic()
+    if command == "restoration_worker":
+        worker.wait(timeout=60)
+    while _running(cluster) and time.monotonic() - started < 30:
+        time.sleep(0.2)
+    elapsed = time.monotonic() - started
+    left = _running(cluster)
+    assert not left, f"still running {elapsed:.0f} s after the signal: {left}\n" + (
+        sandbox.worker_log()
+    )
+    job = sandbox.job(job_id)
+    assert job["status"] == "failed", sandbox.worker_log()
+    assert "was stopped" in job["error_message"] and job["error_permanent"] == 0
+    assert int(sandbox.query("SELECT count(*) FROM restoration_restoredversion")[0][0]) == 0
+    assert _sha256(sandbox.media_root / capture["original"]) == capture["sha256"]
+    if command == "restoration_worker":
+        assert "is gone; stopping the running job" in sandbox.worker_log()
 
 
 @pytest.mark.slow

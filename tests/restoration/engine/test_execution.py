@@ -330,6 +330,39 @@ def test_workers_exit_when_their_job_process_is_killed() -> None:
     assert alive == [], "window workers outlived their job process"
 
 
+@pytest.mark.slow
+def test_window_workers_obey_only_their_job_process() -> None:
+    """A stop sent to the whole group or service (systemd's SIGTERM, Ctrl-C's SIGINT, a
+    worker's forwarded SIGUSR1) must not kill a window worker halfway through writing a result
+    (the job process would wait for the rest of it forever); its job process's SIGTERM (the
+    pool's own terminate, when another worker died) still ends it, and the pool reports it."""
+    import os
+    import signal
+    import subprocess
+
+    from restoration.engine.execution import WindowPool, plan_execution
+    from restoration.engine.models import create_model
+
+    pool = WindowPool(create_model("tiny"), plan_execution("cpu,cpu"), restorer_options={})
+    try:
+        pool.precisions()  # both workers started
+        assert pool._executor is not None
+        first, second = list(pool._executor._processes)
+        os.kill(first, signal.SIGINT)
+        os.kill(first, signal.SIGUSR1)
+        subprocess.run(["kill", "-TERM", str(first), str(second)], check=True)  # not the parent
+        time.sleep(1.5)
+        assert _running(first) and _running(second), "a window worker died of a group signal"
+        os.kill(first, signal.SIGTERM)  # from its job process
+        deadline = time.monotonic() + 20
+        while (_running(first) or _running(second)) and time.monotonic() < deadline:
+            time.sleep(0.2)  # the pool, broken, terminates the other worker itself
+        assert not _running(first), "the job process's SIGTERM did not end its window worker"
+        assert not _running(second), "the broken pool could not terminate its other worker"
+    finally:
+        pool.close(cancel=True)
+
+
 def _running(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
