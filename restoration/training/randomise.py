@@ -9,8 +9,10 @@ randomised scene therefore draws:
   over wide ranges (from absent to extreme), effects switched on at random, and chroma
   desaturation disabled (a restorer must not change saturation it cannot know);
 - a few generic perturbations on top, drawn per scene and varying per frame: white and
-  anisotropically correlated noise, signal-dependent noise, chroma noise at reduced chroma
-  resolution, streaks of any brightness, and JPEG compression;
+  anisotropically correlated noise, noise of a random spectrum (a power law, a band or a
+  correlation length along the line, white or correlated down the frame; in luma or in a
+  chroma direction, its strength depending on brightness), signal-dependent noise, chroma
+  noise at reduced chroma resolution, streaks of any brightness, and JPEG compression;
 - content changes applied to the clean target and the input alike, which the network must
   therefore leave alone: brightness, gamma, white balance and low light, plus caption text and
   flat graphics overlaid on the scene.
@@ -131,6 +133,43 @@ def _noise_field(
     return field
 
 
+def _random_spectrum(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """A random amplitude spectrum for ``np.fft.rfft2`` of a (h, w) field, separable into a
+    profile along the line and one down the frame.
+
+    Along the line: a power law (from white to deep 1/f^2.5), a band around a random frequency,
+    or a Gaussian correlation length, each under a soft cut-off (a playback chain's
+    bandwidth). Down the frame: independent lines (most tape noise), or slightly correlated.
+    """
+    h, w = shape
+    fy = np.abs(np.fft.fftfreq(h))[:, None]
+    fx = np.maximum(np.fft.rfftfreq(w), 0.5 / w)[None, :]  # cycles per pixel
+    kind = int(rng.integers(3))
+    if kind == 0:
+        along = fx ** (-float(rng.uniform(0.0, 2.5)) / 2)
+    elif kind == 1:
+        centre = float(np.exp(rng.uniform(np.log(0.01), np.log(0.35))))
+        octaves = float(rng.uniform(0.3, 1.5))
+        along = np.exp(-0.5 * (np.log2(fx / centre) / octaves) ** 2)
+    else:
+        length = float(np.exp(rng.uniform(np.log(0.7), np.log(8.0))))
+        along = np.exp(-2.0 * (np.pi * length * fx) ** 2)
+    cutoff = float(np.exp(rng.uniform(np.log(0.06), np.log(0.5))))
+    along = along / (1.0 + (fx / cutoff) ** 4)
+    if rng.random() < 0.6:
+        down = np.ones_like(fy)
+    else:
+        down = np.exp(-2.0 * (np.pi * float(rng.uniform(0.3, 2.0)) * fy) ** 2)
+    return (along * down).astype(np.float32)
+
+
+def _spectral_noise(rng: np.random.Generator, spectrum: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Unit-variance Gaussian noise of a (h, w) frame shaped by ``spectrum``."""
+    white = rng.standard_normal((h, w)).astype(np.float32)
+    field = np.fft.irfft2(np.fft.rfft2(white) * spectrum, s=(h, w)).astype(np.float32)
+    return field / max(float(field.std()), 1e-6)
+
+
 def _jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
     from PIL import Image
 
@@ -174,12 +213,24 @@ def random_extra_damage(rng: np.random.Generator, clip: np.ndarray) -> np.ndarra
         float(np.exp(rng.uniform(np.log(0.004), np.log(0.1)))) if rng.random() < 0.35 else 0.0
     )
     corr_sigma = (float(rng.uniform(0.0, 1.0)), float(rng.uniform(0.5, 4.0)))
+    spectral = (
+        float(np.exp(rng.uniform(np.log(0.004), np.log(0.15)))) if rng.random() < 0.45 else 0.0
+    )
+    spectrum = _random_spectrum(rng, (h, w))
+    # Luma (R = G = B) mostly, else along a random chroma direction with no luma share.
+    spectral_colour = np.ones(3, np.float32)
+    if rng.random() < 0.25:
+        spectral_colour = rng.standard_normal(3).astype(np.float32)
+        spectral_colour -= _LUMA @ spectral_colour * np.ones(3, np.float32)
+        spectral_colour /= max(float(np.abs(spectral_colour).max()), 1e-6)
+    # Stronger in the darks or in the lights now and then (a chain's noise depends on level).
+    spectral_tilt = float(rng.uniform(-1.5, 1.5)) if rng.random() < 0.4 else 0.0
     shot = float(rng.uniform(0.01, 0.12)) if rng.random() < 0.25 else 0.0
     chroma = float(np.exp(rng.uniform(np.log(0.005), np.log(0.08)))) if rng.random() < 0.3 else 0.0
     chroma_factor = int(rng.choice([2, 4]))
     streak_rate = float(rng.uniform(0.5, 6.0)) if rng.random() < 0.3 else 0.0
     jpeg_quality = int(rng.integers(25, 90)) if rng.random() < 0.25 else 0
-    if not any((white, correlated, shot, chroma, streak_rate, jpeg_quality)):
+    if not any((white, correlated, spectral, shot, chroma, streak_rate, jpeg_quality)):
         return clip
     out = np.empty_like(clip)
     for i in range(t):
@@ -192,6 +243,12 @@ def random_extra_damage(rng: np.random.Generator, clip: np.ndarray) -> np.ndarra
             image += rng.standard_normal(image.shape).astype(np.float32) * white * scale
         if correlated:
             image += (_noise_field(rng, (h, w), corr_sigma) * correlated * scale)[..., None]
+        if spectral:
+            field = _spectral_noise(rng, spectrum, h, w) * spectral * scale
+            if spectral_tilt:
+                luma = np.clip(image @ _LUMA, 0, 1)
+                field *= np.clip(1.0 + spectral_tilt * (luma - 0.5), 0.2, 2.0)
+            image += field[..., None] * spectral_colour
         if shot:
             image += np.sqrt(np.clip(image, 0, 1) * shot * shot * scale) * rng.standard_normal(
                 image.shape

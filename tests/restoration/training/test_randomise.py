@@ -11,6 +11,8 @@ import torch
 from restoration.simulation.degrade import degrade_clip
 from restoration.training.losses import LossWeights, colour_loss, restoration_loss
 from restoration.training.randomise import (
+    _random_spectrum,
+    _spectral_noise,
     random_content_change,
     random_degrade_config,
     random_extra_damage,
@@ -55,6 +57,20 @@ def test_extra_damage_is_seeded_and_changes_frames() -> None:
         outputs.append(a)
     changed = [not np.array_equal(out, clip) for out in outputs]
     assert 0 < sum(changed) < len(changed)  # some scenes untouched, most damaged
+
+
+def test_spectral_noise_has_unit_variance_and_many_spectra_mostly_along_the_line() -> None:
+    rng = np.random.default_rng(3)
+    along, down = [], []
+    for _ in range(60):
+        field = _spectral_noise(rng, _random_spectrum(rng, (96, 128)), 96, 128)
+        assert field.shape == (96, 128) and abs(float(field.std()) - 1.0) < 1e-3
+        along.append(float(np.mean(field[:, 1:] * field[:, :-1])))
+        down.append(float(np.mean(field[1:] * field[:-1])))
+    # From nearly white to strongly streaky along the line; lines mostly independent.
+    assert min(along) < 0.3 and max(along) > 0.9
+    assert np.median(down) < 0.2 and max(down) > 0.5
+    assert np.mean(along) > np.mean(down) + 0.3
 
 
 def test_content_change_keeps_shape_and_sometimes_changes_levels() -> None:
