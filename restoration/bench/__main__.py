@@ -1,11 +1,16 @@
-"""`python -m restoration.bench {speed,quality} [options]`: dispatch to a benchmark's main(argv)."""
+"""`python -m restoration.bench {speed,quality,effects} [options]`: dispatch to a benchmark's
+main(argv)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-COMMANDS = {"speed": "restoration.bench.speed", "quality": "restoration.bench.quality"}
+COMMANDS = {
+    "speed": "restoration.bench.speed",
+    "quality": "restoration.bench.quality",
+    "effects": "restoration.bench.effects",
+}
 
 
 def main(argv: list[str]) -> int:
