@@ -34,7 +34,12 @@ from portal.storage import file_sha256
 from restoration.models import JobStatus, RestorationJob, RestoredVersion
 from restoration.pipeline import run_pipeline, warm_up
 from restoration.progress import Heartbeat, ProgressWriter, worker_host
-from restoration.shutdown import in_restoration_cluster, stop_reason, stop_requested
+from restoration.shutdown import (
+    in_restoration_cluster,
+    stop_reason,
+    stop_requested,
+    task_running,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +69,12 @@ def on_worker_spawn_warm_up(sender: Any = None, proc_name: str = "", **_: Any) -
         return
     work_dir = Path(settings.RESTORATION_WORK_DIR) / f"warm-up-{os.getpid()}"
     try:
-        default_storage.exists("restorations/.worker-check")
-        done = warm_up(work_dir, cancel=stop_requested)
+        with task_running():  # a worker whose cluster dies meanwhile lets it clean up first
+            try:
+                default_storage.exists("restorations/.worker-check")
+                done = warm_up(work_dir, cancel=stop_requested)
+            finally:
+                shutil.rmtree(work_dir, ignore_errors=True)
     except Exception as exc:
         if stop_requested():  # stopped while warming up (a deployment, Ctrl-C): not a fault
             logger.info("restoration worker %s: warm-up stopped (%s)", os.getpid(), stop_reason())
@@ -79,8 +88,6 @@ def on_worker_spawn_warm_up(sender: Any = None, proc_name: str = "", **_: Any) -
             exc_info=True,
         )
         return
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
     logger.info(
         "restoration worker %s (pid %s) ready: warm-up restored %s frames with %s on %s in %.1f s",
         worker_host(),

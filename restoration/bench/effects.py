@@ -146,11 +146,24 @@ def _markdown(report: dict[str, Any]) -> str:
             f"| {o['psnr']:.2f} / {o['ssim']:.3f} | {row['gain_db']:+.2f} "
             f"| {_colour(i['colour'])} | {_colour(o['colour'])} |"
         )
-    worse = [f"{r['preset']} {r['effect']}" for r in report["rows"] if r["gain_db"] < 0]
+    worse = [
+        f"{r['preset']} {r['effect']}"
+        for r in report["rows"]
+        if r["gain_db"] < 0 and r["effect"] != "drift"
+    ]
     lines += [
         "",
         f"Made worse by the network: {', '.join(worse) if worse else 'none'}.",
         "",
+    ]
+    if any(r["effect"] == "drift" for r in report["rows"]):
+        note = (
+            "`drift` (family B's level and gamma drift) is content, applied to the target too: "
+            "its input equals its target (100 dB), and its row shows how closely the network "
+            "gives back undamaged frames under a drifting level."
+        )
+        lines += [note, ""]
+    lines += [
         (
             f"Clips: {report['clips']} per preset, {report['frames']} frames of "
             f"{report['size'][0]}x{report['size'][1]}, every frame damaged by the one effect "
