@@ -128,6 +128,7 @@ class Sandbox:
         self.media_root = self.root / "media"
         self.weights_dir = self.root / "weights"
         self.workers: list[subprocess.Popen[bytes]] = []
+        self._migrated = False
         base = {k: v for k, v in os.environ.items() if not k.startswith(("RESTORATION_", "Q_"))}
         self.env = {
             **base,
@@ -153,8 +154,15 @@ class Sandbox:
     def setup(self, *, frames: int = 12, size: tuple[int, int] = (64, 48)) -> dict[str, Any]:
         (self.root / "upload-tmp").mkdir(exist_ok=True)
         make_tiny_checkpoint(self.weights_dir)
-        self.manage("migrate", "--noinput")
+        self.migrate()
         return self.django(f"seed({frames}, {size[0]}, {size[1]})")
+
+    def migrate(self) -> None:
+        """Create the sandbox's tables (once): a worker started before them logs a "no such
+        table" error every poll and its pusher dies and is restarted."""
+        if not self._migrated:
+            self.manage("migrate", "--noinput")
+            self._migrated = True
 
     def manage(self, *args: str, timeout: float = 300) -> str:
         return self._python(
@@ -190,6 +198,7 @@ class Sandbox:
     def start_worker(
         self, name: str = "worker", *, command: str = "qcluster", env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
+        self.migrate()
         log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
         process = subprocess.Popen(
             [sys.executable, str(REPO / "manage.py"), command],
