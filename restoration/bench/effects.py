@@ -166,7 +166,7 @@ def _markdown(report: dict[str, Any]) -> str:
     lines += [
         (
             f"Clips: {report['clips']} per preset, {report['frames']} frames of "
-            f"{report['size'][0]}x{report['size'][1]}, every frame damaged by the one effect "
+            f"{report['size'][1]}x{report['size'][0]}, every frame damaged by the one effect "
             f"(untouched frames off). Weights: `{report['weights']}`. "
             f"Runtime {report['seconds']:.0f} s; {report['hardware']}."
         ),
