@@ -12,7 +12,8 @@ randomised scene therefore draws:
   anisotropically correlated noise, noise of a random spectrum (a power law, a band or a
   correlation length along the line, white or correlated down the frame; in luma or in a
   chroma direction, its strength depending on brightness), signal-dependent noise, chroma
-  noise at reduced chroma resolution, streaks of any brightness, and JPEG compression;
+  noise at reduced chroma resolution, streaks of any brightness, a rolling band of snow (of
+  random profile, height and speed, greying the picture under it), and JPEG compression;
 - content changes applied to the clean target and the input alike, which the network must
   therefore leave alone: brightness, gamma, white balance and low light, plus caption text and
   flat graphics overlaid on the scene.
@@ -201,6 +202,50 @@ def _streaks(rng: np.random.Generator, image: np.ndarray, count: int) -> None:
         image[rows, x0:x1] = image[rows, x0:x1] * (1 - alpha) + level * alpha
 
 
+def _band_profile(rng: np.random.Generator, h: int) -> np.ndarray:
+    """A band's vertical opacity profile, centred on row 0 (wrapping), of random height (2-30 %
+    of the frame) and shape: a raised cosine, a Gaussian or a flat top with soft edges."""
+    height = float(np.exp(rng.uniform(np.log(0.02), np.log(0.3))))
+    rows = np.arange(h, dtype=np.float32)
+    d = np.minimum(rows, h - rows) / max(height * h, 1.0)  # distance from the centre, in heights
+    kind = int(rng.integers(3))
+    if kind == 0:
+        profile = np.where(d < 0.5, 0.5 + 0.5 * np.cos(2 * np.pi * d), 0.0)
+    elif kind == 1:
+        profile = np.exp(-0.5 * (d / 0.25) ** 2)
+    else:
+        edge = float(rng.uniform(0.02, 0.2))
+        profile = np.clip((0.5 - d) / edge, 0.0, 1.0)
+    return profile.astype(np.float32)
+
+
+def _noise_band(
+    rng: np.random.Generator,
+    image: np.ndarray,
+    profile: np.ndarray,
+    centre: int,
+    opacity: float,
+    spectrum: np.ndarray,
+    params: dict[str, float],
+) -> None:
+    """A rolling band of snow, in place on a 0..1 frame: under it the picture is greyed and
+    desaturated towards its own mean by up to ``params['grey']``, and noise of ``spectrum``
+    (luma, a little chroma) plus sparse sparkles is laid over it."""
+    h, w = image.shape[:2]
+    alpha = (np.roll(profile, centre) * opacity)[:, None, None]
+    luma = image @ _LUMA
+    grey = params["grey"] * alpha
+    target = params["level"] if params["level"] >= 0 else float(luma.mean())
+    image += grey * (target - image)  # greyed towards a level, colour and contrast lost
+    noise = _spectral_noise(rng, spectrum, h, w)[..., None] * params["sigma"]
+    if params["chroma"]:
+        noise = noise + rng.standard_normal((h, w, 3)).astype(np.float32) * params["chroma"]
+    if params["sparkles"]:
+        sparkle = rng.random((h, w)) < params["sparkles"]
+        noise = noise + (sparkle * rng.uniform(0.3, 0.9, (h, w))).astype(np.float32)[..., None]
+    image += alpha * noise
+
+
 def random_extra_damage(rng: np.random.Generator, clip: np.ndarray) -> np.ndarray:
     """Generic perturbations on top of the tape simulator (a (T, H, W, 3) uint8 clip).
 
@@ -230,7 +275,24 @@ def random_extra_damage(rng: np.random.Generator, clip: np.ndarray) -> np.ndarra
     chroma_factor = int(rng.choice([2, 4]))
     streak_rate = float(rng.uniform(0.5, 6.0)) if rng.random() < 0.3 else 0.0
     jpeg_quality = int(rng.integers(25, 90)) if rng.random() < 0.25 else 0
-    if not any((white, correlated, spectral, shot, chroma, streak_rate, jpeg_quality)):
+    # A rolling band of snow (a tracking bar of another shape than the simulator's), on in runs.
+    band = rng.random() < 0.25
+    if band:
+        band_profile = _band_profile(rng, h)
+        band_spectrum = _random_spectrum(rng, (h, w))
+        band_params = {
+            "grey": float(rng.uniform(0.0, 0.9)),
+            "level": float(rng.uniform(0.2, 0.8)) if rng.random() < 0.3 else -1.0,
+            "sigma": float(np.exp(rng.uniform(np.log(0.03), np.log(0.35)))),
+            "chroma": float(rng.uniform(0.0, 0.08)) if rng.random() < 0.4 else 0.0,
+            "sparkles": float(np.exp(rng.uniform(np.log(0.001), np.log(0.03))))
+            if rng.random() < 0.5
+            else 0.0,
+        }
+        band_centre = float(rng.uniform(0, h))
+        band_speed = float(rng.uniform(-0.15, 0.15)) * h  # rows per frame; 0 = standing bar
+        band_on = rng.random() < 0.5
+    if not any((white, correlated, spectral, shot, chroma, streak_rate, jpeg_quality, band)):
         return clip
     out = np.empty_like(clip)
     for i in range(t):
@@ -266,6 +328,14 @@ def random_extra_damage(rng: np.random.Generator, clip: np.ndarray) -> np.ndarra
                 image += blot[..., None] * direction
         if streak_rate:
             _streaks(rng, image, int(rng.poisson(streak_rate * scale)))
+        if band:
+            band_centre += band_speed
+            if rng.random() < 0.25:  # switches on and off in runs of about four frames
+                band_on = not band_on
+            if band_on:
+                opacity = float(np.clip(rng.uniform(0.4, 1.2) * scale, 0.0, 1.0))
+                centre = int(band_centre) % h
+                _noise_band(rng, image, band_profile, centre, opacity, band_spectrum, band_params)
         frame = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
         if jpeg_quality:
             frame = _jpeg(frame, int(np.clip(jpeg_quality * scale, 15, 95)))

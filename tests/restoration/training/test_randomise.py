@@ -9,8 +9,11 @@ import numpy as np
 import torch
 
 from restoration.simulation.degrade import degrade_clip
+from restoration.training import randomise
 from restoration.training.losses import LossWeights, colour_loss, restoration_loss
 from restoration.training.randomise import (
+    _band_profile,
+    _noise_band,
     _random_spectrum,
     _spectral_noise,
     random_content_change,
@@ -71,6 +74,49 @@ def test_spectral_noise_has_unit_variance_and_many_spectra_mostly_along_the_line
     assert min(along) < 0.3 and max(along) > 0.9
     assert np.median(down) < 0.2 and max(down) > 0.5
     assert np.mean(along) > np.mean(down) + 0.3
+
+
+def test_noise_band_damages_only_its_rows_and_greys_the_picture_under_it() -> None:
+    rng = np.random.default_rng(5)
+    h, w = 96, 128
+    profiles = [_band_profile(rng, h) for _ in range(30)]
+    heights = [float((p > 0.05).mean()) for p in profiles]
+    assert min(heights) < 0.05 and max(heights) > 0.15  # thin lines to wide bars
+    profile = np.where(np.arange(h) < 6, 1.0, 0.0).astype(np.float32)  # rows 0-5 plus wrap
+    profile = np.maximum(profile, profile[::-1])  # centred on row 0: rows 0-5 and 90-95
+    image = np.zeros((h, w, 3), np.float32)
+    image[..., 0] = 0.8  # a saturated red picture
+    before = image.copy()
+    params = {"grey": 0.9, "level": -1.0, "sigma": 0.0, "chroma": 0.0, "sparkles": 0.0}
+    spectrum = _random_spectrum(rng, (h, w))
+    _noise_band(rng, image, profile, 40, 1.0, spectrum, params)
+    band = np.abs(image - before).max(axis=(1, 2)) > 1e-6
+    assert set(np.flatnonzero(band)) == set(range(34, 46))  # rolled to be centred on row 40
+    inside = image[40]
+    assert float(np.ptp(inside, axis=-1).max()) < 0.2  # greyed: R, G and B nearly equal
+    params = {"grey": 0.0, "level": -1.0, "sigma": 0.2, "chroma": 0.0, "sparkles": 0.01}
+    noisy = before.copy()
+    _noise_band(rng, noisy, profile, 40, 1.0, spectrum, params)
+    assert float(np.std(noisy[34:46] - before[34:46])) > 0.1
+    assert np.array_equal(noisy[:34], before[:34]) and np.array_equal(noisy[46:], before[46:])
+
+
+def test_extra_damage_rolls_a_noise_band_through_some_scenes(monkeypatch) -> None:
+    calls: list[tuple[int, int]] = []  # (seed, centre row) of every band laid on a frame
+
+    def counting(rng, image, profile, centre, opacity, spectrum, params):  # type: ignore[no-untyped-def]
+        calls.append((seed, centre))
+        assert 0.0 <= opacity <= 1.0 and 0 <= centre < image.shape[0]
+        _noise_band(rng, image, profile, centre, opacity, spectrum, params)
+
+    monkeypatch.setattr(randomise, "_noise_band", counting)
+    clip = np.full((8, 48, 64, 3), 128, np.uint8)
+    for seed in range(40):
+        random_extra_damage(np.random.default_rng(seed), clip)
+    scenes = {s for s, _ in calls}
+    assert 3 <= len(scenes) <= 20  # in about a quarter of the scenes
+    moving = [len({c for s, c in calls if s == scene}) > 1 for scene in scenes]
+    assert sum(moving) >= len(scenes) // 2  # it rolls (or stands) from frame to frame
 
 
 def test_content_change_keeps_shape_and_sometimes_changes_levels() -> None:
