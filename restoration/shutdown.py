@@ -113,19 +113,28 @@ def on_worker_spawn(sender: Any = None, proc_name: str = "", **_: Any) -> None:
     ).start()
 
 
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after "pid (comm)" (comm may hold spaces and parentheses):
+    state, ppid, ...; None when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def is_running(pid: int) -> bool:
+    """Whether ``pid`` runs: not gone, and not a zombie (which only waits to be reaped)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
 def descendants(pid: int) -> list[int]:
     """Process ids below ``pid`` (Linux /proc), children before grandchildren."""
     parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
+        fields = _stat_fields(entry.name) if entry.name.isdigit() else None
+        if fields is not None:
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
     found: list[int] = []
     queue = [pid]
     while queue:

@@ -12,11 +12,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -125,17 +125,46 @@ def test_a_worker_that_kept_its_window_workers_stops_within_10_s(
     assert not [pid for pid in kept if Path(f"/proc/{pid}").exists()], "window workers left"
 
 
-def _running(pids: list[int]) -> list[int]:
-    """The pids of ``pids`` that are running (not gone, not zombies)."""
-    left = []
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        if stat.rsplit(")", 1)[1].split()[0] != "Z":
-            left.append(pid)
-    return left
+_REAPED_SENTINEL = """
+import multiprocessing, os, signal, threading, time
+from restoration.management.commands import restoration_worker as command
+command.ORPHANS_GRACE = 1.0
+sentinel = multiprocessing.get_context("fork").Process(target=time.sleep, args=(0,))
+sentinel.start()
+os.waitpid(sentinel.pid, 0)  # reaped before multiprocessing recorded it
+assert sentinel.is_alive()  # and from now on reported alive
+
+
+class Cluster:
+    def __init__(self):
+        self.sentinel = sentinel
+
+    def sig_handler(self, signum, frame):
+        threading.Event().wait()  # django-q2's stop, waiting for the dead sentinel's wake-up
+
+
+command.stop_cluster(Cluster(), signal.SIGTERM, None)
+print("stop_cluster returned instead of exiting")
+"""
+
+
+def test_the_worker_exits_when_its_sentinel_was_reaped_under_multiprocessing() -> None:
+    """The hang behind about one group SIGTERM in eight: the command's handler ran inside
+    multiprocessing's exit-time join of the sentinel, after that join's waitpid had reaped the
+    sentinel but before it recorded the exit code, so ``Process.is_alive()`` said "alive"
+    forever and the command waited for it forever. It must exit."""
+    probe = subprocess.run(
+        [sys.executable, "-c", _REAPED_SENTINEL],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"},
+    )
+    assert probe.returncode == 0, probe.stdout + probe.stderr
+    assert "returned" not in probe.stdout
+    assert "died before stopping its workers" in probe.stderr
 
 
 @pytest.mark.slow
@@ -147,10 +176,9 @@ def test_a_sigterm_to_the_whole_process_group_leaves_no_process_behind(
     each worker notices that its cluster is gone, fails its job as stopped and exits. The
     ``restoration_worker`` command exits too (a plain ``qcluster``'s main process can hang in
     django-q2's own stop, waiting for the dead sentinel: only its workers are checked).
-    Known: in about one run in eight the ``restoration_worker`` main process itself does not exit
-    (cause not found yet); its workers, which hold the job and the memory, always did. The
-    main process is therefore waited for, but only its cluster's processes are required gone."""
-    from restoration.shutdown import descendants
+    (About one run in eight of this test once hung in the ``restoration_worker`` main process:
+    see ``test_the_worker_exits_when_its_sentinel_was_reaped_under_multiprocessing``.)"""
+    from restoration.shutdown import descendants, is_running
 
     sandbox.env["RESTORATION_KEEP_WORKERS"] = "true"
     worker = sandbox.start_worker(command=command)
@@ -160,12 +188,14 @@ def test_a_sigterm_to_the_whole_process_group_leaves_no_process_behind(
     os.killpg(worker.pid, signal.SIGTERM)
     started = time.monotonic()
     if command == "restoration_worker":
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        try:
             worker.wait(timeout=40)
-    while _running(cluster) and time.monotonic() - started < 30:
+        except subprocess.TimeoutExpired:
+            pytest.fail("the restoration_worker command did not exit\n" + sandbox.worker_log())
+    while [pid for pid in cluster if is_running(pid)] and time.monotonic() - started < 30:
         time.sleep(0.2)
     elapsed = time.monotonic() - started
-    left = _running(cluster)
+    left = [pid for pid in cluster if is_running(pid)]
     assert not left, f"still running {elapsed:.0f} s after the signal: {left}\n" + (
         sandbox.worker_log()
     )

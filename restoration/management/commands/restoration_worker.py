@@ -20,13 +20,12 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from restoration.shutdown import STOP_SIGNAL, descendants, forward_stop_to_workers
+from restoration.shutdown import STOP_SIGNAL, descendants, forward_stop_to_workers, is_running
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +39,6 @@ MALLOC_ARENAS = "2"
 ORPHANS_GRACE = 30.0
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not: it only waits to be reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def stop_cluster(cluster: Any, signum: int, frame: Any) -> None:
     """Stop ``cluster`` as django-q2 does, without hanging when its sentinel is already dead."""
     processes = descendants(os.getpid())  # before the workers lose their parent
@@ -57,10 +47,13 @@ def stop_cluster(cluster: Any, signum: int, frame: Any) -> None:
         target=cluster.sig_handler, args=(signum, frame), name="cluster-stop", daemon=True
     )
     stopper.start()
-    sentinel = cluster.sentinel
+    sentinel = cluster.sentinel.pid if cluster.sentinel is not None else None
     while stopper.is_alive():
         stopper.join(0.2)
-        if sentinel is not None and not sentinel.is_alive():
+        # /proc, not ``Process.is_alive()``: this handler may run inside multiprocessing's
+        # exit-time join of the sentinel, right after that join's waitpid reaped it and before
+        # it recorded the exit code; ``is_alive()`` then reports the sentinel alive forever.
+        if sentinel is not None and not is_running(sentinel):
             stopper.join(2.0)  # a normal stop returns right after the sentinel exits
             break
     hung = stopper.is_alive()
@@ -68,14 +61,14 @@ def stop_cluster(cluster: Any, signum: int, frame: Any) -> None:
         logger.warning(
             "restoration worker: the cluster's sentinel %s died before stopping its workers "
             "(a signal to the whole process group?); waiting up to %.0f s for them to exit",
-            sentinel.pid,
+            sentinel,
             ORPHANS_GRACE,
         )
     # After a normal stop nothing is left; after a dead sentinel, its workers exit on their own.
     deadline = time.monotonic() + ORPHANS_GRACE
-    while time.monotonic() < deadline and any(_alive(pid) for pid in processes):
+    while time.monotonic() < deadline and any(is_running(pid) for pid in processes):
         time.sleep(0.2)
-    left = [pid for pid in processes if _alive(pid)]
+    left = [pid for pid in processes if is_running(pid)]
     if left:
         logger.error("restoration worker: processes %s of the cluster did not exit", left)
     if hung:  # django-q2's stop thread waits forever: exit without joining it

@@ -29,6 +29,7 @@ from restoration.engine.inference import OutputOptions, RestoreOptions, restore_
 from restoration.engine.models import create_model
 from restoration.engine.restorer import WindowRestorer
 from restoration.engine.streaming import FrameReader, FrameWriter
+from restoration.shutdown import is_running
 
 from .conftest import moving_pattern, write_video
 
@@ -324,7 +325,7 @@ def test_workers_exit_when_their_job_process_is_killed() -> None:
     alive = workers
     while alive and time.monotonic() < deadline:
         time.sleep(0.5)
-        alive = [pid for pid in workers if _running(pid)]
+        alive = [pid for pid in workers if is_running(pid)]
     for pid in alive:  # clean up before failing
         os.kill(pid, signal.SIGKILL)
     assert alive == [], "window workers outlived their job process"
@@ -352,23 +353,15 @@ def test_window_workers_obey_only_their_job_process() -> None:
         os.kill(first, signal.SIGUSR1)
         subprocess.run(["kill", "-TERM", str(first), str(second)], check=True)  # not the parent
         time.sleep(1.5)
-        assert _running(first) and _running(second), "a window worker died of a group signal"
+        assert is_running(first) and is_running(second), "a window worker died of a group signal"
         os.kill(first, signal.SIGTERM)  # from its job process
         deadline = time.monotonic() + 20
-        while (_running(first) or _running(second)) and time.monotonic() < deadline:
+        while (is_running(first) or is_running(second)) and time.monotonic() < deadline:
             time.sleep(0.2)  # the pool, broken, terminates the other worker itself
-        assert not _running(first), "the job process's SIGTERM did not end its window worker"
-        assert not _running(second), "the broken pool could not terminate its other worker"
+        assert not is_running(first), "the job process's SIGTERM did not end its window worker"
+        assert not is_running(second), "the broken pool could not terminate its other worker"
     finally:
         pool.close(cancel=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 # --- reader and writer threads ----------------------------------------------------------------
