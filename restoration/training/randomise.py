@@ -229,13 +229,13 @@ def _noise_band(
     params: dict[str, float],
 ) -> None:
     """A rolling band of snow, in place on a 0..1 frame: under it the picture is greyed and
-    desaturated towards its own mean by up to ``params['grey']``, and noise of ``spectrum``
+    desaturated towards a level (``params['level']``, or the frame's mean luma when negative) by
+    up to ``params['grey']``, and noise of ``spectrum``
     (luma, a little chroma) plus sparse sparkles is laid over it."""
     h, w = image.shape[:2]
     alpha = (np.roll(profile, centre) * opacity)[:, None, None]
-    luma = image @ _LUMA
     grey = params["grey"] * alpha
-    target = params["level"] if params["level"] >= 0 else float(luma.mean())
+    target = params["level"] if params["level"] >= 0 else float((image @ _LUMA).mean())
     image += grey * (target - image)  # greyed towards a level, colour and contrast lost
     noise = _spectral_noise(rng, spectrum, h, w)[..., None] * params["sigma"]
     if params["chroma"]:
