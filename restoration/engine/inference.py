@@ -13,7 +13,9 @@ is bounded at any resolution; frames are padded (reflect) to `pad_multiple` and 
 Clean frames. With `keep_clean` (the default) frames the scorer classifies as clean (at or below
 the same Otsu threshold that picks the reference pool, and below the scorer's calibrated
 `clean_ceiling`, so a uniformly damaged tape is never half skipped; scorers without a calibrated
-scale pass nothing through) are written unchanged: the network only
+scale pass nothing through), and no noisier than the quiet frames around them (a classical noise
+measure, references.noisier_than_neighbours: the scorer learnt one damage family and calls some
+frames of unseen noise clean) are written unchanged: the network only
 ever sees them as context. The shipped model slightly degrades frames that are already clean (on
 the quality benchmark's "light" preset it scored below its own input), and windows whose output
 frames are all clean skip the network entirely, which is also a speed win.
@@ -241,7 +243,7 @@ def restore_video(
         # 2. Windows, streamed: reader thread -> network -> writer thread (master, access
         # copy, output scores).
         output_scorer = (
-            BatchScorer(frame_scorer, start=start)
+            BatchScorer(frame_scorer, start=start, measure_noise=False)  # output: report only
             if run.output.score_output and frame_scorer is not None
             else None
         )

@@ -108,8 +108,9 @@ def tile_size_for(tile: int | str | None, width: int, height: int) -> int | None
 
 
 def pass_through_mask(scores: FrameScores, start: int, end: int) -> np.ndarray:
-    """Frames [start, end) classified clean by the reference-pool threshold and below the
-    scorer's calibrated clean ceiling. None when the scorer has no calibrated scale, or the
+    """Frames [start, end) classified clean (`FrameScores.clean_mask`: the reference-pool
+    threshold, and no noisier than the quiet frames around them) and below the scorer's
+    calibrated clean ceiling. None when the scorer has no calibrated scale, or the
     scores have no spread (Otsu then calls everything clean, which says nothing here): Otsu
     always splits, so alone it would leave half of a uniformly damaged tape unrestored."""
     first = start - scores.start

@@ -1,9 +1,11 @@
 """Per-frame artifact scores and reference selection, with pluggable scorers.
 
 One streaming pass scores every frame (`score_video`); an Otsu threshold over the artifact scores
-splits clean from corrupted frames; a bounded pool of K diverse clean frames is kept
-(`ReferencePool`), fetched by a second decode, and each window of frames takes as references the
-D pool frames whose embeddings are most similar to its own (cosine). Memory: the scores and
+splits clean from corrupted frames, and a classical noise measure (`noise_profile`) vetoes
+"clean" for frames clearly noisier than the quiet frames around them; a bounded pool of K
+diverse clean frames is kept (`ReferencePool`), fetched by a second decode, and each window of
+frames takes as references the D pool frames whose embeddings are most similar to its own
+(cosine). Memory: the scores and
 embeddings of every frame (N x E floats) plus K reference frames, whatever the video's length.
 
 Scorers (`get_scorer`):
@@ -34,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from .exceptions import CancelledError, ConfigError, WeightsError
+from .noise import noise_profile, noisier_than_neighbours
 from .streaming import FrameReader
 from .video import CancelHook, ProgressCallback, frame_to_rgb, iter_av_frames
 
@@ -53,6 +56,8 @@ class FrameScores:
     # inference (`keep_clean`); None for scorers whose scale is not calibrated, which then
     # never pass frames through. Otsu alone always splits, even a uniformly damaged tape.
     clean_ceiling: float | None = None
+    # (N, 4) robust noise levels of each frame (`noise_profile`), or None (not measured).
+    noise: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.artifact)
@@ -60,8 +65,18 @@ class FrameScores:
     def threshold(self) -> float:
         return otsu_threshold(self.artifact)
 
+    def noisy_mask(self) -> np.ndarray:
+        """Frames noisier than the quiet frames around them (see `noisier_than_neighbours`);
+        all False when no noise was measured."""
+        if self.noise is None or len(self.noise) != len(self.artifact):
+            return np.zeros(len(self.artifact), dtype=bool)
+        return noisier_than_neighbours(self.noise)
+
     def clean_mask(self) -> np.ndarray:
-        return self.artifact <= self.threshold()
+        """At or below the Otsu threshold, and not noisier than the quiet frames around it
+        (the scorer learnt one damage family: it called frames of unseen noise clean, which
+        then went out unrestored and served as references)."""
+        return (self.artifact <= self.threshold()) & ~self.noisy_mask()
 
     def to_rows(self) -> list[dict[str, Any]]:
         """One JSON-safe dict per frame: index, artifact, clean, and each effect."""
@@ -206,14 +221,23 @@ class BatchScorer:
 
     A batch waits in memory until it is full (8 SD frames: 10 MB), so keep it small."""
 
-    def __init__(self, scorer: FrameScorer, *, batch_size: int = 8, start: int = 0) -> None:
+    def __init__(
+        self,
+        scorer: FrameScorer,
+        *,
+        batch_size: int = 8,
+        start: int = 0,
+        measure_noise: bool = True,
+    ) -> None:
         self.scorer = scorer
+        self.measure_noise = measure_noise  # `noise_profile` of each frame (about 25 ms at SD)
         self.batch_size = batch_size
         self.start = start
         self._pending: list[np.ndarray] = []
         self._artifact: list[np.ndarray] = []
         self._embeddings: list[np.ndarray] = []
         self._effects: list[dict[str, np.ndarray]] = []
+        self._noise: list[np.ndarray] = []
         self.seconds = 0.0
 
     def add(self, frame: np.ndarray) -> None:
@@ -230,6 +254,8 @@ class BatchScorer:
         self._artifact.append(np.asarray(artifact, np.float32))
         self._embeddings.append(np.asarray(embeddings, np.float32))
         self._effects.append({k: np.asarray(v, np.float32) for k, v in effects.items()})
+        if self.measure_noise:
+            self._noise.append(noise_profile(batch))
         self._pending = []
         self.seconds += time.perf_counter() - started
 
@@ -254,6 +280,7 @@ class BatchScorer:
             scorer=self.scorer.name,
             start=self.start,
             clean_ceiling=getattr(self.scorer, "clean_ceiling", None),
+            noise=np.concatenate(self._noise) if self.measure_noise else None,
         )
 
 

@@ -19,6 +19,7 @@ from restoration.engine.inference import (
     restore_video,
 )
 from restoration.engine.models import create_model
+from restoration.engine.noise import noise_profile
 from restoration.engine.planning import plan_tiles, plan_windows
 from restoration.engine.references import FrameScores
 from restoration.engine.restorer import WindowRestorer
@@ -211,6 +212,51 @@ def test_keep_clean_restores_everything_when_scores_have_no_spread(
     assert result.passed_through == 0 and result.windows_skipped == 0
     written, source = list(video.iter_frames(tmp_path / "out.mkv")), list(video.iter_frames(src))
     assert not any(np.array_equal(a, b) for a, b in zip(written, source, strict=True))
+
+
+def _write_rgb(path: Path, frames: np.ndarray) -> Path:
+    """Frames as a lossless RGB FFV1 file: decoded back bit for bit."""
+    import av
+
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "bgr0"
+        for array in frames:
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24").reformat(format="bgr0")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_keep_clean_restores_frames_the_scorer_missed_when_their_noise_stands_out(
+    tmp_path: Path, tiny: torch.nn.Module
+) -> None:
+    frames = np.stack([moving_pattern(i, 64, 48) for i in range(8)]).astype(np.float64)
+    frames[3:5] += np.random.default_rng(5).normal(0, 12, frames[3:5].shape)  # a noisy stretch
+    src = _write_rgb(tmp_path / "in.mkv", np.clip(frames, 0, 255).round().astype(np.uint8))
+    source = list(video.iter_frames(src))
+    # The scorer calls frames 0-5 clean (it missed the noise of 3 and 4), 6-7 damaged.
+    blind = _scores([0.05, 0.05, 0.06, 0.05, 0.06, 0.05, 0.9, 0.9])
+    measured = _scores([0.05, 0.05, 0.06, 0.05, 0.06, 0.05, 0.9, 0.9])
+    measured.noise = noise_profile(np.stack(source))
+    assert measured.noisy_mask().tolist() == [False] * 3 + [True] * 2 + [False] * 3
+    outputs = {}
+    for name, scores in (("blind", blind), ("measured", measured)):
+        result = restore_video(
+            src,
+            tmp_path / f"{name}.mkv",
+            model=tiny,
+            scores=scores,
+            options=RestoreOptions(references=0, window=3, margin=1),
+            output=OutputOptions(master_pixel_format="bgr0"),
+        )
+        outputs[name] = (result.passed_through, list(video.iter_frames(tmp_path / f"{name}.mkv")))
+    assert outputs["blind"][0] == 6 and outputs["measured"][0] == 4
+    for i in (0, 1, 2, 5):
+        np.testing.assert_array_equal(outputs["measured"][1][i], source[i])
+    for i in (3, 4):
+        np.testing.assert_array_equal(outputs["blind"][1][i], source[i])  # left noisy
+        assert not np.array_equal(outputs["measured"][1][i], source[i])  # restored
 
 
 @pytest.mark.parametrize(

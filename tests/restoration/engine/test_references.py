@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from restoration.engine.exceptions import ConfigError, WeightsError
+from restoration.engine.noise import noise_profile, noisier_than_neighbours
 from restoration.engine.references import (
     ClassicalScorer,
     FrameScores,
@@ -99,6 +100,58 @@ def test_clip_scorer_never_downloads() -> None:
         get_scorer("magic")
 
 
+def test_noise_profile_measures_white_noise_and_sees_streaky_noise_in_rows() -> None:
+    rng = np.random.default_rng(3)
+    grey = np.full((3, 120, 160, 3), 128.0)
+    grey[1] += rng.normal(0, 5, grey[1].shape)  # white, independent in R, G and B
+    streaks = rng.normal(0, 1, (120, 160 + 8))
+    streaks = np.stack([streaks[:, i : i + 160] for i in range(9)]).mean(axis=0)  # along rows
+    grey[2] += (streaks / streaks.std() * 5)[..., None]  # grey streaks: luma only
+    levels = noise_profile(np.clip(grey, 0, 255).round().astype(np.uint8))
+    assert levels.shape == (3, 4) and levels.dtype == np.float32
+    assert levels[0].tolist() == [0.0, 0.0, 0.0, 0.0]
+    # sigma 5 in each of R, G, B is 5 x 0.668 in luma (BT.601) and 5 x 0.62 in Cb and Cr
+    np.testing.assert_allclose(levels[1], [3.34, 3.11, 3.29, 3.34], rtol=0.08)
+    luma, cb, cr, rows = levels[2]
+    assert max(cb, cr) < 0.3 and rows > 3 * luma  # the 2-D mask misses most of it, rows don't
+    assert noise_profile(np.zeros((2, 2, 9, 3), np.uint8)).tolist() == [[0.0] * 4] * 2
+
+
+def test_noisier_than_neighbours_flags_a_noisy_stretch_but_not_a_uniformly_noisy_tape() -> None:
+    noise = np.full((400, 4), 0.5, np.float32)
+    noise[:, 3] = 1.0
+    noise[100:110, 0] = 2.0  # luma only, 4x the quiet frames
+    noise[300:305, 3] = 1.3  # within 1.5x + 0.4 levels of the quiet frames: not flagged
+    assert np.flatnonzero(noisier_than_neighbours(noise)).tolist() == list(range(100, 110))
+    assert not noisier_than_neighbours(np.full((50, 4), 6.0, np.float32)).any()
+    # The baseline is local: a quiet reel after a noisy one does not make the noisy one "noisy"
+    # by comparison with frames minutes away, only where the two meet.
+    reels = np.r_[np.full((1000, 4), 4.0), np.full((1000, 4), 0.5)].astype(np.float32)
+    flagged = np.flatnonzero(noisier_than_neighbours(reels))
+    assert flagged.size and flagged.min() >= 1000 - 75 - 1 and flagged.max() < 1000
+    # Long tapes are done in chunks (2,048 frames), with the result of the plain definition.
+    rng = np.random.default_rng(4)
+    wavy = (0.5 + rng.gamma(1.0, 0.6, (5000, 4))).astype(np.float32)
+    expected = [
+        (wavy[f] > 1.5 * np.quantile(wavy[max(0, f - 75) : f + 76], 0.2, axis=0) + 0.4).any()
+        for f in range(5000)
+    ]
+    flagged = noisier_than_neighbours(wavy)
+    assert 0 < flagged.sum() < 5000
+    assert flagged.tolist() == expected
+
+
+def test_frame_scores_flag_noisy_frames_only_when_noise_was_measured() -> None:
+    scores = make_scores([0.1] * 6, np.eye(6, 8))
+    assert scores.noise is None and not scores.noisy_mask().any()
+    assert scores.clean_mask().all()
+    scores.noise = np.array([[0.5] * 4] * 5 + [[5.0] * 4], np.float32)
+    assert scores.noisy_mask().tolist() == [False] * 5 + [True]
+    assert scores.clean_mask().tolist() == [True] * 5 + [False]  # so never a reference
+    assert 5 not in ReferencePool.build(scores, size=6).indices
+    assert scores.to_rows()[5]["clean"] is False
+
+
 def test_pool_is_clean_diverse_and_bounded() -> None:
     rng = np.random.default_rng(1)
     embeddings = rng.normal(size=(200, 8))
@@ -129,6 +182,7 @@ def test_each_window_picks_its_most_similar_clean_frames() -> None:
 def test_score_video_streams_every_frame(capture: Path) -> None:
     scores = score_video(capture, get_scorer("none"), start=2, end=10, batch_size=3)
     assert len(scores) == 8 and scores.start == 2 and scores.embeddings.shape[0] == 8
+    assert scores.noise is not None and scores.noise.shape == (8, 4)
     rows = scores.to_rows()
     assert rows[0]["frame"] == 2 and {"artifact", "clean"} <= set(rows[0])
 
