@@ -5,8 +5,8 @@ splits clean from corrupted frames, and a classical noise measure (`noise_profil
 "clean" for frames clearly noisier than the quiet frames around them; a bounded pool of K
 diverse clean frames is kept (`ReferencePool`), fetched by a second decode, and each window of
 frames takes as references the D pool frames whose embeddings are most similar to its own
-(cosine). Memory: the scores and
-embeddings of every frame (N x E floats) plus K reference frames, whatever the video's length.
+(cosine). Memory: the scores, noise levels and embeddings of every frame (N x (E + 5) floats)
+plus K reference frames, whatever the video's length.
 
 Scorers (`get_scorer`):
 - "clip": zero-shot CLIP (open_clip), configured by model name and a pretrained tag or a local
@@ -58,6 +58,7 @@ class FrameScores:
     clean_ceiling: float | None = None
     # (N, 4) robust noise levels of each frame (`noise_profile`), or None (not measured).
     noise: np.ndarray | None = None
+    _noisy: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.artifact)
@@ -70,7 +71,9 @@ class FrameScores:
         all False when no noise was measured."""
         if self.noise is None or len(self.noise) != len(self.artifact):
             return np.zeros(len(self.artifact), dtype=bool)
-        return noisier_than_neighbours(self.noise)
+        if self._noisy is None or self._noisy[0] is not self.noise:  # once per noise array
+            self._noisy = (self.noise, noisier_than_neighbours(self.noise))
+        return self._noisy[1]
 
     def clean_mask(self) -> np.ndarray:
         """At or below the Otsu threshold, and not noisier than the quiet frames around it
