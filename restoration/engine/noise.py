@@ -87,4 +87,5 @@ def noisier_than_neighbours(
     for frame in (*range(min(window, count)), *range(max(window, count - window), count)):
         around = noise[max(0, frame - window) : frame + window + 1]
         baseline[frame] = np.quantile(around, quantile, axis=0)
-    return (noise > ratio * baseline + floor).any(axis=1)
+    flagged = np.asarray((noise > ratio * baseline + floor).any(axis=1))
+    return flagged
