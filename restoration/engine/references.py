@@ -233,7 +233,7 @@ class BatchScorer:
         measure_noise: bool = True,
     ) -> None:
         self.scorer = scorer
-        self.measure_noise = measure_noise  # `noise_profile` of each frame (about 25 ms at SD)
+        self.measure_noise = measure_noise  # `noise_profile` per frame: 13-35 ms at SD
         self.batch_size = batch_size
         self.start = start
         self._pending: list[np.ndarray] = []
