@@ -14,7 +14,7 @@ Clean frames. With `keep_clean` (the default) frames the scorer classifies as cl
 the same Otsu threshold that picks the reference pool, and below the scorer's calibrated
 `clean_ceiling`, so a uniformly damaged tape is never half skipped; scorers without a calibrated
 scale pass nothing through), and no noisier than the quiet frames around them (a classical noise
-measure, references.noisier_than_neighbours: the scorer learnt one damage family and calls some
+measure, noise.noisier_than_neighbours: the scorer learnt one damage family and calls some
 frames of unseen noise clean) are written unchanged: the network only
 ever sees them as context. The shipped model slightly degrades frames that are already clean (on
 the quality benchmark's "light" preset it scored below its own input), and windows whose output

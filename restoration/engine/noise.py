@@ -71,7 +71,7 @@ def noisier_than_neighbours(
     flags nothing (the artifact scorer's calibrated ceiling handles that case), and a noisy
     stretch is measured against the clean frames around it. Frames a full window away from
     both ends share one strided view, taken in chunks (memory stays bounded for a feature
-    film: 100,000 frames in about a second); the few near the ends are done one by one.
+    film: 100,000 frames in about 2 s); the few near the ends are done one by one.
     """
     noise = np.asarray(noise, dtype=np.float32)
     count = len(noise)
